@@ -1,0 +1,46 @@
+// crmd: one binary, sub-commands.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "app/cli_args.hpp"
+#include "app/commands.hpp"
+
+namespace {
+
+const char* usage = R"(usage: crmd <command> [options]
+
+commands:
+  serve     run crmd on a data directory
+  events    print events as JSON lines
+  verify    check every record and every tenant's hash chain
+
+Every command takes --data-dir D (default $CRMD_DATA_DIR, else ./data) and
+--help. `crmd --version` prints the build revision.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace crmd::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::cerr << "crmd: missing command (see crmd --help)\n";
+    return exit_usage;
+  }
+  std::string cmd = args.front();
+  args.erase(args.begin());
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::cout << usage;
+    return exit_ok;
+  }
+  if (cmd == "--version") {
+    std::cout << "crmd " << CRMD_REVISION << "\n";
+    return exit_ok;
+  }
+  if (cmd == "serve") return run_serve(args);
+  if (cmd == "events") return run_events(args);
+  if (cmd == "verify") return run_verify(args);
+  std::cerr << "crmd: unknown command '" << cmd << "' (see crmd --help)\n";
+  return exit_usage;
+}

@@ -1,0 +1,98 @@
+// Events of the tenant aggregate (stream "<tenant>/tenant/<tenant>").
+//
+// Each event is a plain struct in the past tense with a stable `type_name`,
+// a `schema_version`, and a `fields` visitor that lists its members once for
+// every codec (binary via cereal, JSON for the CLI and API).
+//
+// The variant is closed and append-only: never reorder or remove an
+// alternative, never change a field in place; bump `schema_version` and give
+// the type an `upcast` from the old version instead (see codec.hpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace crmd::ev {
+
+struct tenant_created {
+  static constexpr const char* type_name = "tenant_created";
+  static constexpr uint16_t schema_version = 1;
+  std::string tenant_id;
+  std::string name;
+  std::vector<std::string> aliases;
+  template <class F> void fields(F&& f) {
+    f("tenant_id", tenant_id);
+    f("name", name);
+    f("aliases", aliases);
+  }
+};
+
+struct tenant_renamed {
+  static constexpr const char* type_name = "tenant_renamed";
+  static constexpr uint16_t schema_version = 1;
+  std::string name;
+  template <class F> void fields(F&& f) { f("name", name); }
+};
+
+struct prompt_saved {
+  static constexpr const char* type_name = "prompt_saved";
+  static constexpr uint16_t schema_version = 1;
+  std::string prompt_id;
+  uint32_t version = 0;
+  std::string title;
+  std::string body;
+  std::string kind;  // call_summary | whatsapp_reply | general
+  template <class F> void fields(F&& f) {
+    f("prompt_id", prompt_id);
+    f("version", version);
+    f("title", title);
+    f("body", body);
+    f("kind", kind);
+  }
+};
+
+struct prompt_deleted {
+  static constexpr const char* type_name = "prompt_deleted";
+  static constexpr uint16_t schema_version = 1;
+  std::string prompt_id;
+  template <class F> void fields(F&& f) { f("prompt_id", prompt_id); }
+};
+
+// Subject-bound: appended with subject "<tenant>/lead/<lead_id>", so the
+// personal data in it is encrypted under that lead's key.
+struct lead_created {
+  static constexpr const char* type_name = "lead_created";
+  static constexpr uint16_t schema_version = 1;
+  std::string lead_id;
+  std::string name;
+  std::string phone;  // E.164
+  std::string email;
+  std::string source; // manual | phone | whatsapp | import
+  template <class F> void fields(F&& f) {
+    f("lead_id", lead_id);
+    f("name", name);
+    f("phone", phone);
+    f("email", email);
+    f("source", source);
+  }
+};
+
+struct note_added {
+  static constexpr const char* type_name = "note_added";
+  static constexpr uint16_t schema_version = 1;
+  std::string note_id;
+  std::string about_id;  // the lead or customer
+  std::string text;
+  template <class F> void fields(F&& f) {
+    f("note_id", note_id);
+    f("about_id", about_id);
+    f("text", text);
+  }
+};
+
+using tenant_event = std::variant<tenant_created, tenant_renamed, prompt_saved, prompt_deleted,
+                                  lead_created, note_added>;
+
+}  // namespace crmd::ev

@@ -1,0 +1,34 @@
+// The integrity check behind `crmd verify`.
+//
+// Walks the whole log in position order and checks, for every record: that
+// positions are dense from 1, the record's framing and CRC, that the record
+// names the position it is stored at, that stream sequences are dense, and
+// that its link equals sha256(previous link of its tenant || body). At the
+// end each tenant's last link must equal the stored chain head, so a
+// truncated tail is caught too. The first failure is reported.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "events/status.hpp"
+
+namespace crmd {
+
+class event_log;
+
+struct verify_report {
+  bool ok = true;
+  uint64_t events_checked = 0;
+  uint64_t tenants = 0;
+  uint64_t first_bad_position = 0;  // 0 when ok
+  std::string tenant;               // of the first bad record, "?" if unreadable
+  std::string reason;
+};
+
+// `progress` (optional) is called every ~64k events with the count so far.
+result<verify_report> verify_log(event_log& log,
+                                 const std::function<void(uint64_t)>& progress = {});
+
+}  // namespace crmd

@@ -1,0 +1,106 @@
+#include "storage/crypto.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cstdlib>
+#include <cstdio>
+#include <memory>
+
+namespace crmd::crypto {
+namespace {
+
+struct ctx_free {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+using cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, ctx_free>;
+
+const unsigned char* u8(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+
+}  // namespace
+
+std::string sha256(std::string_view a, std::string_view b) {
+  thread_local EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  std::string out(sha256_size, '\0');
+  unsigned int len = 0;
+  bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
+            EVP_DigestUpdate(ctx, a.data(), a.size()) == 1 &&
+            EVP_DigestUpdate(ctx, b.data(), b.size()) == 1 &&
+            EVP_DigestFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()), &len) == 1;
+  // SHA-256 over memory cannot fail short of OpenSSL itself being broken.
+  if (!ok || len != sha256_size) {
+    std::fprintf(stderr, "crmd: OpenSSL SHA-256 failed\n");
+    std::abort();
+  }
+  return out;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+
+std::string random_bytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    std::fprintf(stderr, "crmd: OpenSSL RAND_bytes failed\n");
+    std::abort();
+  }
+  return out;
+}
+
+result<std::string> seal(std::string_view key, std::string_view plaintext, std::string_view aad) {
+  if (key.size() != aes_key_size) return status{errc::invalid_argument, "AES-256 key must be 32 bytes"};
+  cipher_ctx ctx(EVP_CIPHER_CTX_new());
+  std::string out = random_bytes(gcm_nonce_size);
+  out.resize(gcm_nonce_size + plaintext.size() + gcm_tag_size);
+  auto* ct = reinterpret_cast<unsigned char*>(out.data()) + gcm_nonce_size;
+  int len = 0, total = 0;
+  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+            EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, u8(key), u8(out)) == 1 &&
+            (aad.empty() || EVP_EncryptUpdate(ctx.get(), nullptr, &len, u8(aad), int(aad.size())) == 1) &&
+            EVP_EncryptUpdate(ctx.get(), ct, &len, u8(plaintext), int(plaintext.size())) == 1;
+  total = len;
+  ok = ok && EVP_EncryptFinal_ex(ctx.get(), ct + total, &len) == 1;
+  total += len;
+  ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, int(gcm_tag_size), ct + total) == 1;
+  if (!ok || size_t(total) != plaintext.size())
+    return status{errc::io_error, "AES-256-GCM encryption failed"};
+  return out;
+}
+
+result<std::string> open(std::string_view key, std::string_view sealed, std::string_view aad) {
+  if (key.size() != aes_key_size) return status{errc::invalid_argument, "AES-256 key must be 32 bytes"};
+  if (sealed.size() < gcm_nonce_size + gcm_tag_size)
+    return status{errc::corruption, "sealed payload shorter than nonce and tag"};
+  size_t ct_len = sealed.size() - gcm_nonce_size - gcm_tag_size;
+  cipher_ctx ctx(EVP_CIPHER_CTX_new());
+  std::string out(ct_len, '\0');
+  auto* pt = reinterpret_cast<unsigned char*>(out.data());
+  std::string tag(sealed.substr(gcm_nonce_size + ct_len));
+  int len = 0;
+  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+            EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, u8(key), u8(sealed)) == 1 &&
+            (aad.empty() || EVP_DecryptUpdate(ctx.get(), nullptr, &len, u8(aad), int(aad.size())) == 1) &&
+            EVP_DecryptUpdate(ctx.get(), pt, &len, u8(sealed) + gcm_nonce_size, int(ct_len)) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, int(gcm_tag_size), tag.data()) == 1;
+  int fin = 0;
+  ok = ok && EVP_DecryptFinal_ex(ctx.get(), pt + len, &fin) == 1;
+  if (!ok) return status{errc::corruption, "AES-256-GCM tag does not verify"};
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace crmd::crypto

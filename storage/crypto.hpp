@@ -1,0 +1,32 @@
+// The few cryptographic primitives the log needs, on OpenSSL 3's EVP API.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "events/status.hpp"
+
+namespace crmd::crypto {
+
+constexpr size_t sha256_size = 32;
+constexpr size_t aes_key_size = 32;
+constexpr size_t gcm_nonce_size = 12;
+constexpr size_t gcm_tag_size = 16;
+
+// SHA-256 of a || b.
+std::string sha256(std::string_view a, std::string_view b = {});
+std::string to_hex(std::string_view bytes);
+
+// Cryptographically secure random bytes; aborts if the CSPRNG fails, since
+// no key or nonce may ever be produced from a broken generator.
+std::string random_bytes(size_t n);
+
+// AES-256-GCM. The sealed form is nonce(12) | ciphertext | tag(16); `aad` is
+// authenticated but not stored.
+result<std::string> seal(std::string_view key, std::string_view plaintext, std::string_view aad);
+// errc::corruption when the tag does not verify (wrong key, altered bytes).
+result<std::string> open(std::string_view key, std::string_view sealed, std::string_view aad);
+
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+}  // namespace crmd::crypto

@@ -1,0 +1,69 @@
+// An ordered key-value store with column families and atomic batches: the
+// narrow waist under the event log (and, later, the projection runner).
+// RocksDB implements it for real; an in-memory map implements it for tests.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "events/status.hpp"
+
+namespace crmd {
+
+// Column families. Stored names are in kv.cpp; never renumber or rename.
+enum class cf : uint8_t {
+  events,       // be64(position) -> record
+  streams,      // stream '\0' be64(seq) -> be64(position)
+  dedup,        // sha256(idempotency key) -> be64(first) be64(last) be64(stream version)
+  keys,         // subject id -> 32-byte AES key (deleted on erasure)
+  meta,         // "format", "chain/<tenant>", "erased/<subject>", ...
+  projections,  // projection keyspaces and checkpoints
+};
+constexpr int cf_count = 6;
+const char* cf_name(cf family);
+
+class kv_batch {
+ public:
+  virtual ~kv_batch() = default;
+  virtual void put(cf family, std::string_view key, std::string_view value) = 0;
+  virtual void del(cf family, std::string_view key) = 0;
+  virtual size_t size_bytes() const = 0;
+};
+
+class kv_iterator {
+ public:
+  virtual ~kv_iterator() = default;
+  virtual bool valid() const = 0;
+  virtual void next() = 0;
+  // Valid until the next call to next().
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  // Non-ok if iteration stopped because of an error rather than the end.
+  virtual status error() const = 0;
+};
+
+class kv_store {
+ public:
+  virtual ~kv_store() = default;
+  // errc::not_found when absent.
+  virtual status get(cf family, std::string_view key, std::string* value) = 0;
+  virtual std::unique_ptr<kv_batch> new_batch() = 0;
+  // Atomic. With `sync`, returns only once the batch is on stable storage.
+  virtual status write(kv_batch& batch, bool sync) = 0;
+  // Keys in [lower, upper) ascending; an empty `upper` means no bound.
+  virtual std::unique_ptr<kv_iterator> scan(cf family, std::string lower, std::string upper) = 0;
+  // The last entry with a key in [lower, upper); errc::not_found if none.
+  virtual status last(cf family, std::string_view lower, std::string_view upper, std::string* key,
+                      std::string* value) = 0;
+  virtual bool read_only() const = 0;
+};
+
+std::unique_ptr<kv_store> make_memory_kv();
+
+// Big-endian fixed 64-bit encoding: keys sort in numeric order.
+std::string be64(uint64_t v);
+uint64_t read_be64(std::string_view s);  // s.size() >= 8 is the caller's invariant
+
+}  // namespace crmd

@@ -1,0 +1,594 @@
+// The event log over a kv_store: one writer thread group-commits appends.
+//
+// Threading: append_async() only enqueues. The writer thread owns the write
+// path state (next position, stream versions, chain links); it drains the
+// queue, decides every request against that state plus an overlay of the
+// batch being built, writes one (synced) batch, and only then commits the
+// overlay, answers the callers and notifies subscribers. A failed write
+// commits nothing, so the cached state never runs ahead of the store.
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "storage/crypto.hpp"
+#include "storage/event_log.hpp"
+#include "storage/kv.hpp"
+
+namespace crmd {
+namespace {
+
+constexpr uint64_t storage_format = 1;
+constexpr const char* format_key = "format";
+// Caches of stream versions and chain links are dropped past this size and
+// reloaded lazily from the store, which is always ahead of them.
+constexpr size_t max_cached_entries = 1'000'000;
+
+std::string stream_key(std::string_view stream, uint64_t seq) {
+  std::string k(stream);
+  k.push_back('\0');
+  k += be64(seq);
+  return k;
+}
+std::string stream_lower(std::string_view stream) { return std::string(stream) + '\0'; }
+std::string stream_upper(std::string_view stream) { return std::string(stream) + '\x01'; }
+std::string chain_key(std::string_view tenant) { return "chain/" + std::string(tenant); }
+std::string erased_key(std::string_view subject) { return "erased/" + std::string(subject); }
+
+struct work_item {
+  bool is_erase = false;
+  append_request request;
+  event_log::append_callback done;
+  std::string subject;
+  std::function<void(status)> erase_done;
+};
+
+// What a batch under construction has decided but not yet written.
+struct overlay {
+  uint64_t next_position;
+  std::unordered_map<std::string, uint64_t> versions;
+  std::unordered_map<std::string, std::string> links;
+  std::unordered_map<std::string, append_result> dedup;
+  std::unordered_map<std::string, std::string> new_keys;
+};
+
+class kv_event_log : public event_log {
+ public:
+  kv_event_log(std::unique_ptr<kv_store> kv, log_options o) : kv_(std::move(kv)), opts_(o) {}
+
+  ~kv_event_log() override {
+    {
+      std::lock_guard lock(q_mu_);
+      stopping_ = true;
+    }
+    q_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+  }
+
+  status init() {
+    std::string v;
+    auto s = kv_->get(cf::meta, format_key, &v);
+    if (s.is_ok()) {
+      uint64_t fmt = v.size() == 8 ? read_be64(v) : 0;
+      if (fmt > storage_format)
+        return {errc::unsupported, "store format " + std::to_string(fmt) +
+                                       " is newer than this build supports (" +
+                                       std::to_string(storage_format) + ")"};
+      if (fmt == 0) return {errc::corruption, "store format marker is malformed"};
+    } else if (s.code() == errc::not_found) {
+      if (!kv_->read_only()) {
+        auto b = kv_->new_batch();
+        b->put(cf::meta, format_key, be64(storage_format));
+        if (auto w = kv_->write(*b, true); !w) return w;
+      }
+    } else {
+      return s;
+    }
+    std::string key, value;
+    s = kv_->last(cf::events, "", "", &key, &value);
+    if (s.is_ok()) {
+      if (key.size() != 8) return {errc::corruption, "malformed event key"};
+      next_position_ = read_be64(key) + 1;
+    } else if (s.code() != errc::not_found) {
+      return s;
+    }
+    last_position_ = next_position_ - 1;
+    writer_ = std::thread([this] { writer_loop(); });
+    return status::ok();
+  }
+
+  void append_async(append_request request, append_callback done) override {
+    {
+      std::lock_guard lock(q_mu_);
+      if (!stopping_) {
+        work_item w;
+        w.request = std::move(request);
+        w.done = std::move(done);
+        queue_.push_back(std::move(w));
+        q_cv_.notify_one();
+        return;
+      }
+    }
+    done(status{errc::shutting_down, "event log is closing"});
+  }
+
+  status erase_subject(const std::string& subject) override {
+    if (subject.empty()) return {errc::invalid_argument, "subject is empty"};
+    std::promise<status> p;
+    auto f = p.get_future();
+    {
+      std::lock_guard lock(q_mu_);
+      if (stopping_) return {errc::shutting_down, "event log is closing"};
+      work_item w;
+      w.is_erase = true;
+      w.subject = subject;
+      w.erase_done = [&p](status s) { p.set_value(std::move(s)); };
+      queue_.push_back(std::move(w));
+    }
+    q_cv_.notify_one();
+    return f.get();
+  }
+
+  result<std::vector<stored_event>> read_stream(const std::string& stream, uint64_t from_seq,
+                                                size_t max) override {
+    std::vector<stored_event> out;
+    auto it = kv_->scan(cf::streams, stream_key(stream, from_seq), stream_upper(stream));
+    for (; it->valid() && out.size() < max; it->next()) {
+      if (it->value().size() != 8) return status{errc::corruption, "malformed stream index entry"};
+      uint64_t pos = read_be64(it->value());
+      std::string stored;
+      auto s = kv_->get(cf::events, be64(pos), &stored);
+      if (!s) {
+        if (s.code() == errc::not_found)
+          return status{errc::corruption, "stream index names missing position " + std::to_string(pos)};
+        return s;
+      }
+      auto ev = materialize(pos, stored);
+      if (!ev) return ev.error();
+      out.push_back(std::move(*ev));
+    }
+    if (auto s = it->error(); !s) return s;
+    return out;
+  }
+
+  result<std::vector<stored_event>> read_all(uint64_t from, size_t max) override {
+    std::vector<stored_event> out;
+    auto it = kv_->scan(cf::events, be64(from), "");
+    for (; it->valid() && out.size() < max; it->next()) {
+      auto ev = materialize(key_position(it->key()), it->value());
+      if (!ev) return ev.error();
+      out.push_back(std::move(*ev));
+    }
+    if (auto s = it->error(); !s) return s;
+    return out;
+  }
+
+  status scan(uint64_t from, const scan_visitor& visit) override {
+    auto it = kv_->scan(cf::events, be64(from), "");
+    std::string plain;
+    for (; it->valid(); it->next()) {
+      uint64_t pos = key_position(it->key());
+      auto rec = parse_record(it->value());
+      if (!rec) return annotate(rec.error(), pos);
+      if (rec->position != pos) return {errc::corruption, "record at position " + std::to_string(pos) +
+                                                              " claims position " + std::to_string(rec->position)};
+      bool erased = false;
+      std::string_view payload = rec->payload;
+      if (rec->encrypted()) {
+        auto opened = decrypt(*rec);
+        if (!opened) return annotate(opened.error(), pos);
+        erased = !opened->has_value();
+        plain = erased ? std::string() : std::move(**opened);
+        payload = plain;
+      }
+      if (!visit(log_entry{*rec, payload, erased})) break;
+    }
+    return it->error();
+  }
+
+  status scan_records(uint64_t from, const record_visitor& visit) override {
+    auto it = kv_->scan(cf::events, be64(from), "");
+    for (; it->valid(); it->next())
+      if (!visit(key_position(it->key()), it->value())) break;
+    return it->error();
+  }
+
+  uint64_t last_position() const override { return last_position_.load(); }
+
+  result<std::pair<uint64_t, std::string>> chain_head(const std::string& tenant) override {
+    std::string v;
+    auto s = kv_->get(cf::meta, chain_key(tenant), &v);
+    if (!s) return s;
+    if (v.size() != 8 + crypto::sha256_size) return status{errc::corruption, "malformed chain head"};
+    return std::make_pair(read_be64(v), v.substr(8));
+  }
+
+  result<std::string> stream_of(uint64_t position) override {
+    std::string want = be64(position);
+    auto it = kv_->scan(cf::streams, "", "");
+    for (; it->valid(); it->next()) {
+      if (it->value() == want) {
+        auto k = it->key();
+        auto nul = k.find('\0');
+        return std::string(k.substr(0, nul));
+      }
+    }
+    if (auto s = it->error(); !s) return s;
+    return status{errc::not_found, "no stream index entry for position " + std::to_string(position)};
+  }
+
+  uint64_t subscribe(position_callback cb) override {
+    std::lock_guard lock(subs_mu_);
+    subs_.emplace(++next_sub_, std::move(cb));
+    return next_sub_;
+  }
+  void unsubscribe(uint64_t id) override {
+    std::lock_guard lock(subs_mu_);
+    subs_.erase(id);
+  }
+
+  log_stats stats() const override {
+    return {batches_.load(), appends_.load(), events_.load()};
+  }
+
+ private:
+  static uint64_t key_position(std::string_view key) { return key.size() == 8 ? read_be64(key) : 0; }
+  static status annotate(const status& s, uint64_t pos) {
+    return {s.code(), "position " + std::to_string(pos) + ": " + s.message()};
+  }
+
+  // nullopt when the subject's key was destroyed.
+  result<std::optional<std::string>> decrypt(const record_view& rec) {
+    std::string subject(rec.subject);
+    auto key = read_key(subject);
+    if (!key) return key.error();
+    if (!key->has_value()) return std::optional<std::string>{};
+    auto plain = crypto::open(**key, rec.payload, rec.subject);
+    if (!plain) return plain.error();
+    return std::optional<std::string>{std::move(*plain)};
+  }
+
+  result<stored_event> materialize(uint64_t pos, std::string_view stored) {
+    auto rec = parse_record(stored);
+    if (!rec) return annotate(rec.error(), pos);
+    if (rec->position != pos) return status{errc::corruption, "record at position " + std::to_string(pos) +
+                                                                  " claims another position"};
+    stored_event ev;
+    ev.env = rec->to_envelope();
+    if (rec->encrypted()) {
+      auto opened = decrypt(*rec);
+      if (!opened) return annotate(opened.error(), pos);
+      ev.erased = !opened->has_value();
+      if (!ev.erased) ev.payload = std::move(**opened);
+    } else {
+      ev.payload = std::string(rec->payload);
+    }
+    return ev;
+  }
+
+  // Reader-side key lookup with a cache that never resurrects an erased key.
+  result<std::optional<std::string>> read_key(const std::string& subject) {
+    {
+      std::shared_lock lock(keys_mu_);
+      if (auto it = keys_.find(subject); it != keys_.end()) return std::optional<std::string>{it->second};
+      if (erased_.count(subject)) return std::optional<std::string>{};
+    }
+    std::string key;
+    auto s = kv_->get(cf::keys, subject, &key);
+    if (s.code() == errc::not_found) return std::optional<std::string>{};
+    if (!s) return s;
+    std::unique_lock lock(keys_mu_);
+    if (!erased_.count(subject)) {
+      if (keys_.size() > max_cached_entries) keys_.clear();
+      keys_.emplace(subject, key);
+    }
+    return std::optional<std::string>{std::move(key)};
+  }
+
+  void writer_loop() {
+    for (;;) {
+      std::deque<work_item> items;
+      {
+        std::unique_lock lock(q_mu_);
+        q_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping and drained
+        size_t events = 0;
+        while (!queue_.empty() && events < opts_.max_batch_events) {
+          events += std::max<size_t>(1, queue_.front().request.events.size());
+          items.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      // Appends between erasures go out as one group commit each.
+      std::vector<work_item*> group;
+      for (auto& w : items) {
+        if (w.is_erase) {
+          commit_appends(group);
+          group.clear();
+          do_erase(w);
+        } else {
+          group.push_back(&w);
+        }
+      }
+      commit_appends(group);
+    }
+  }
+
+  result<uint64_t> current_version(const std::string& stream, overlay& ov) {
+    if (auto it = ov.versions.find(stream); it != ov.versions.end()) return it->second;
+    if (auto it = versions_.find(stream); it != versions_.end()) return it->second;
+    std::string k, v;
+    auto s = kv_->last(cf::streams, stream_lower(stream), stream_upper(stream), &k, &v);
+    uint64_t version = 0;
+    if (s.is_ok()) {
+      if (k.size() != stream.size() + 9) return status{errc::corruption, "malformed stream index key"};
+      version = read_be64(std::string_view(k).substr(stream.size() + 1));
+    } else if (s.code() != errc::not_found) {
+      return s;
+    }
+    if (versions_.size() > max_cached_entries) versions_.clear();
+    versions_.emplace(stream, version);
+    return version;
+  }
+
+  result<std::string> current_link(const std::string& tenant, overlay& ov) {
+    if (auto it = ov.links.find(tenant); it != ov.links.end()) return it->second;
+    if (auto it = links_.find(tenant); it != links_.end()) return it->second;
+    auto head = chain_head(tenant);
+    std::string link;
+    if (head)
+      link = head->second;
+    else if (head.error().code() == errc::not_found)
+      link = std::string(crypto::sha256_size, '\0');  // the genesis link
+    else
+      return head.error();
+    if (links_.size() > max_cached_entries) links_.clear();
+    links_.emplace(tenant, link);
+    return link;
+  }
+
+  // The key to encrypt with; a new one (pending in `fresh`) for a new subject.
+  result<std::string> write_key(const std::string& subject, overlay& ov,
+                                std::unordered_map<std::string, std::string>& fresh) {
+    if (auto it = fresh.find(subject); it != fresh.end()) return it->second;
+    if (auto it = ov.new_keys.find(subject); it != ov.new_keys.end()) return it->second;
+    auto existing = read_key(subject);
+    if (!existing) return existing.error();
+    if (existing->has_value()) return **existing;
+    std::string marker;
+    auto s = kv_->get(cf::meta, erased_key(subject), &marker);
+    if (s.is_ok()) return status{errc::subject_erased, "subject " + subject + " was erased"};
+    if (s.code() != errc::not_found) return s;
+    auto key = crypto::random_bytes(crypto::aes_key_size);
+    fresh.emplace(subject, key);
+    return key;
+  }
+
+  status validate(const append_request& r) const {
+    auto sid = parse_stream_id(r.stream);
+    if (!sid) return sid.error();
+    if (r.events.empty()) return {errc::invalid_argument, "an append needs at least one event"};
+    for (auto& e : r.events) {
+      if (e.type.empty() || e.type.size() > 128)
+        return {errc::invalid_argument, "event type must be 1..128 bytes"};
+      if (e.payload.size() > opts_.max_payload_bytes)
+        return {errc::invalid_argument, "event payload larger than " +
+                                            std::to_string(opts_.max_payload_bytes) + " bytes"};
+      if (e.subject.size() > 256 || e.subject.find('\0') != std::string::npos)
+        return {errc::invalid_argument, "subject id must be at most 256 bytes without NUL"};
+    }
+    return status::ok();
+  }
+
+  // Decides one request against state + overlay; on success adds its writes
+  // to `batch` and its effects to `ov`. A rejection adds nothing.
+  // `poisoned` is set when a failure happens after writes were added to the
+  // batch: the whole batch must then be dropped.
+  result<append_result> decide(const append_request& r, overlay& ov, kv_batch& batch,
+                               bool& poisoned) {
+    if (auto s = validate(r); !s) return s;
+    std::string idem_hash;
+    if (!r.idempotency_key.empty()) {
+      idem_hash = crypto::sha256(r.idempotency_key);
+      if (auto it = ov.dedup.find(idem_hash); it != ov.dedup.end()) {
+        auto res = it->second;
+        res.deduplicated = true;
+        return res;
+      }
+      std::string v;
+      auto s = kv_->get(cf::dedup, idem_hash, &v);
+      if (s.is_ok()) {
+        if (v.size() != 24) return status{errc::corruption, "malformed idempotency entry"};
+        return append_result{read_be64(v), read_be64(v.substr(8)), read_be64(v.substr(16)), true};
+      }
+      if (s.code() != errc::not_found) return s;
+    }
+    auto version = current_version(r.stream, ov);
+    if (!version) return version.error();
+    if (r.expected_version != any_version && r.expected_version != *version)
+      return status{errc::conflict, "expected version " + std::to_string(r.expected_version) +
+                                        ", stream " + r.stream + " is at " + std::to_string(*version)};
+    std::unordered_map<std::string, std::string> fresh;
+    std::vector<std::string> keys(r.events.size());
+    for (size_t i = 0; i < r.events.size(); ++i) {
+      if (r.events[i].subject.empty()) continue;
+      auto k = write_key(r.events[i].subject, ov, fresh);
+      if (!k) return k.error();
+      keys[i] = std::move(*k);
+    }
+    std::string tenant = r.stream.substr(0, r.stream.find('/'));
+    auto link = current_link(tenant, ov);
+    if (!link) return link.error();
+
+    // Everything that can reject has been checked: from here on the request
+    // is accepted, and only a broken crypto library can fail it.
+    append_result res;
+    res.first_position = ov.next_position;
+    uint64_t pos = ov.next_position;
+    uint64_t seq = *version;
+    std::string prev = std::move(*link);
+    int64_t now = opts_.time->now_us();
+    for (size_t i = 0; i < r.events.size(); ++i) {
+      auto& e = r.events[i];
+      envelope env;
+      env.position = pos++;
+      env.stream = r.stream;
+      env.stream_seq = ++seq;
+      env.type = e.type;
+      env.schema_version = e.schema_version;
+      env.recorded_at_us = now;
+      env.meta = r.meta;
+      env.subject = e.subject;
+      if (i == 0) env.idempotency_hash = idem_hash;
+      std::string body;
+      if (e.subject.empty()) {
+        body = encode_record_body(env, e.payload);
+      } else {
+        auto sealed = crypto::seal(keys[i], e.payload, e.subject);
+        if (!sealed) {
+          poisoned = i > 0;
+          return sealed.error();
+        }
+        body = encode_record_body(env, *sealed);
+      }
+      prev = crypto::sha256(prev, body);
+      batch.put(cf::events, be64(env.position), frame_record(body, prev));
+      batch.put(cf::streams, stream_key(r.stream, env.stream_seq), be64(env.position));
+    }
+    ov.next_position = pos;
+    res.last_position = pos - 1;
+    res.stream_version = seq;
+    batch.put(cf::meta, chain_key(tenant), be64(res.last_position) + prev);
+    ov.links[tenant] = std::move(prev);
+    ov.versions[r.stream] = seq;
+    for (auto& [subject, key] : fresh) {
+      batch.put(cf::keys, subject, key);
+      ov.new_keys.emplace(subject, key);
+    }
+    if (!idem_hash.empty()) {
+      batch.put(cf::dedup, idem_hash,
+                be64(res.first_position) + be64(res.last_position) + be64(res.stream_version));
+      ov.dedup.emplace(idem_hash, res);
+    }
+    return res;
+  }
+
+  void commit_appends(const std::vector<work_item*>& group) {
+    if (group.empty()) return;
+    overlay ov;
+    ov.next_position = next_position_;
+    auto batch = kv_->new_batch();
+    std::vector<std::optional<result<append_result>>> results(group.size());
+    bool any_written = false;
+    status broken;
+    for (size_t i = 0; i < group.size(); ++i) {
+      bool poisoned = false;
+      auto r = decide(group[i]->request, ov, *batch, poisoned);
+      if (poisoned) {
+        broken = r.error();
+        break;
+      }
+      if (r && !r->deduplicated) any_written = true;
+      results[i] = std::move(r);
+    }
+    if (broken.is_ok() && any_written) broken = kv_->write(*batch, opts_.sync);
+    if (!broken.is_ok()) {
+      for (size_t i = 0; i < group.size(); ++i)
+        if (!results[i] || (results[i]->has_value() && !(*results[i])->deduplicated))
+          results[i] = result<append_result>(broken);
+    } else if (any_written) {
+      for (auto& [k, v] : ov.versions) versions_[k] = v;
+      for (auto& [k, v] : ov.links) links_[k] = v;
+      {
+        std::unique_lock lock(keys_mu_);
+        for (auto& [k, v] : ov.new_keys) keys_[k] = v;
+      }
+      uint64_t committed = ov.next_position - next_position_;
+      next_position_ = ov.next_position;
+      last_position_.store(next_position_ - 1);
+      batches_.fetch_add(1);
+      events_.fetch_add(committed);
+    }
+    // Subscribers (projection runners) hear of the new position before any
+    // caller is answered, so a caller's next read can wait on it.
+    if (broken.is_ok() && any_written) notify(last_position_.load());
+    for (size_t i = 0; i < group.size(); ++i) {
+      if (results[i] && results[i]->has_value() && !(*results[i])->deduplicated) appends_.fetch_add(1);
+      group[i]->done(std::move(*results[i]));
+    }
+  }
+
+  void do_erase(work_item& w) {
+    auto b = kv_->new_batch();
+    b->del(cf::keys, w.subject);
+    b->put(cf::meta, erased_key(w.subject), be64(static_cast<uint64_t>(opts_.time->now_us())));
+    auto s = kv_->write(*b, true);  // erasure is always durable, whatever opts_.sync says
+    if (s.is_ok()) {
+      std::unique_lock lock(keys_mu_);
+      erased_.insert(w.subject);
+      keys_.erase(w.subject);
+    }
+    w.erase_done(s);
+  }
+
+  void notify(uint64_t pos) {
+    std::lock_guard lock(subs_mu_);
+    for (auto& [id, cb] : subs_) cb(pos);
+  }
+
+  std::unique_ptr<kv_store> kv_;
+  log_options opts_;
+
+  // Writer-thread state.
+  uint64_t next_position_ = 1;
+  std::unordered_map<std::string, uint64_t> versions_;
+  std::unordered_map<std::string, std::string> links_;
+
+  std::atomic<uint64_t> last_position_{0};
+  std::atomic<uint64_t> batches_{0}, appends_{0}, events_{0};
+
+  std::shared_mutex keys_mu_;
+  std::unordered_map<std::string, std::string> keys_;
+  std::unordered_set<std::string> erased_;
+
+  std::mutex subs_mu_;
+  std::map<uint64_t, position_callback> subs_;
+  uint64_t next_sub_ = 0;
+
+  std::mutex q_mu_;
+  std::condition_variable q_cv_;
+  std::deque<work_item> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace
+
+result<append_result> event_log::append(append_request request) {
+  std::promise<result<append_result>> p;
+  auto f = p.get_future();
+  append_async(std::move(request), [&p](result<append_result> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+result<std::unique_ptr<event_log>> open_event_log(std::unique_ptr<kv_store> kv, log_options options) {
+  auto log = std::make_unique<kv_event_log>(std::move(kv), options);
+  if (auto s = log->init(); !s) return s;
+  return std::unique_ptr<event_log>(std::move(log));
+}
+
+std::unique_ptr<event_log> make_memory_event_log(log_options options) {
+  auto log = open_event_log(make_memory_kv(), options);
+  // A fresh in-memory store has no format marker to disagree with.
+  assert(log.has_value());
+  return std::move(*log);
+}
+
+}  // namespace crmd

@@ -1,0 +1,172 @@
+#include "storage/rocks_kv.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <sys/stat.h>
+
+#include <vector>
+
+namespace crmd {
+namespace {
+
+status from_rocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return status::ok();
+  if (s.IsNotFound()) return {errc::not_found, what + ": " + s.ToString()};
+  if (s.IsCorruption()) return {errc::corruption, what + ": " + s.ToString()};
+  return {errc::io_error, what + ": " + s.ToString()};
+}
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+
+struct rocks_batch : kv_batch {
+  explicit rocks_batch(std::vector<rocksdb::ColumnFamilyHandle*>* h) : handles(h) {}
+  void put(cf f, std::string_view k, std::string_view v) override {
+    batch.Put((*handles)[int(f)], slice(k), slice(v));
+  }
+  void del(cf f, std::string_view k) override { batch.Delete((*handles)[int(f)], slice(k)); }
+  size_t size_bytes() const override { return batch.GetDataSize(); }
+  std::vector<rocksdb::ColumnFamilyHandle*>* handles;
+  rocksdb::WriteBatch batch;
+};
+
+class rocks_iterator : public kv_iterator {
+ public:
+  rocks_iterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* h, std::string lower,
+                 std::string upper)
+      : upper_(std::move(upper)), upper_slice_(upper_) {
+    rocksdb::ReadOptions ro;
+    if (!upper_.empty()) ro.iterate_upper_bound = &upper_slice_;
+    ro.readahead_size = 2u << 20;  // scans are long and sequential
+    it_.reset(db->NewIterator(ro, h));
+    it_->Seek(lower);
+  }
+  bool valid() const override { return it_->Valid(); }
+  void next() override { it_->Next(); }
+  std::string_view key() const override { return it_->key().ToStringView(); }
+  std::string_view value() const override { return it_->value().ToStringView(); }
+  status error() const override { return from_rocks(it_->status(), "scan"); }
+
+ private:
+  std::string upper_;
+  rocksdb::Slice upper_slice_;  // must outlive the iterator
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+class rocks_kv : public kv_store {
+ public:
+  rocks_kv(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles, bool ro)
+      : db_(db), handles_(std::move(handles)), read_only_(ro) {}
+  ~rocks_kv() override {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+    delete db_;
+  }
+  status get(cf f, std::string_view key, std::string* value) override {
+    return from_rocks(db_->Get({}, handles_[int(f)], slice(key), value), "get");
+  }
+  std::unique_ptr<kv_batch> new_batch() override { return std::make_unique<rocks_batch>(&handles_); }
+  status write(kv_batch& b, bool sync) override {
+    if (read_only_) return {errc::io_error, "store is open read-only"};
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
+    return from_rocks(db_->Write(wo, &static_cast<rocks_batch&>(b).batch), "write");
+  }
+  std::unique_ptr<kv_iterator> scan(cf f, std::string lower, std::string upper) override {
+    return std::make_unique<rocks_iterator>(db_, handles_[int(f)], std::move(lower),
+                                            std::move(upper));
+  }
+  status last(cf f, std::string_view lower, std::string_view upper, std::string* key,
+              std::string* value) override {
+    rocksdb::ReadOptions ro;
+    std::string lo(lower);
+    rocksdb::Slice lo_slice(lo);
+    ro.iterate_lower_bound = &lo_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[int(f)]));
+    if (upper.empty())
+      it->SeekToLast();
+    else
+      it->SeekForPrev(slice(upper));
+    // SeekForPrev lands on `upper` itself when present: step back past it.
+    if (it->Valid() && !upper.empty() && it->key().compare(slice(upper)) >= 0) it->Prev();
+    if (!it->Valid()) {
+      if (!it->status().ok()) return from_rocks(it->status(), "last");
+      return {errc::not_found, "empty range"};
+    }
+    *key = it->key().ToString();
+    *value = it->value().ToString();
+    return status::ok();
+  }
+  bool read_only() const override { return read_only_; }
+
+ private:
+  rocksdb::DB* db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  bool read_only_;
+};
+
+}  // namespace
+
+result<std::unique_ptr<kv_store>> open_rocks_kv(const rocks_options& o) {
+  struct stat st {};
+  if (::stat(o.path.c_str(), &st) != 0) {
+    if (!o.create_if_missing)
+      return status{errc::not_found, "no crmd store at " + o.path};
+  } else if (!S_ISDIR(st.st_mode)) {
+    return status{errc::invalid_argument, o.path + " is not a directory"};
+  }
+
+  rocksdb::DBOptions dbo;
+  dbo.create_if_missing = o.create_if_missing;
+  dbo.create_missing_column_families = true;
+  dbo.max_open_files = 256;
+  dbo.keep_log_file_num = 3;
+  dbo.max_total_wal_size = 64u << 20;
+  dbo.IncreaseParallelism(2);
+  if (o.env) dbo.env = o.env;
+
+  auto cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions base;
+  base.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  base.compression = rocksdb::kLZ4Compression;
+  base.write_buffer_size = 16u << 20;
+  base.max_write_buffer_number = 3;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, base}};
+  for (int i = 0; i < cf_count; ++i) cfs.push_back({cf_name(cf(i)), base});
+  // Every family already in the store must be opened, ours or not.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(dbo, o.path, &existing).ok()) {
+    for (auto& name : existing) {
+      bool known = false;
+      for (auto& d : cfs) known = known || d.name == name;
+      if (!known) cfs.push_back({name, base});
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = o.read_only ? rocksdb::DB::OpenForReadOnly(dbo, o.path, cfs, &handles, &db)
+                                  : rocksdb::DB::Open(dbo, o.path, cfs, &handles, &db);
+  if (!s.ok()) {
+    std::string text = s.ToString();
+    if (s.IsIOError() && text.find("lock") != std::string::npos)
+      return status{errc::busy, "data directory " + o.path +
+                                    " is in use by another crmd process (" + text + ")"};
+    if (o.read_only && s.IsInvalidArgument())  // a read-only open cannot create families
+      return status{errc::not_found, "no crmd store at " + o.path + " (" + text + ")"};
+    return from_rocks(s, "open " + o.path);
+  }
+  // handles[0] is the default family; ours follow in enum order.
+  std::vector<rocksdb::ColumnFamilyHandle*> ours(handles.begin() + 1, handles.begin() + 1 + cf_count);
+  db->DestroyColumnFamilyHandle(handles[0]);
+  for (size_t i = 1 + cf_count; i < handles.size(); ++i) db->DestroyColumnFamilyHandle(handles[i]);
+  return std::unique_ptr<kv_store>(std::make_unique<rocks_kv>(db, std::move(ours), o.read_only));
+}
+
+}  // namespace crmd

@@ -1,0 +1,205 @@
+// The crmd binary as an operator meets it.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+#include <algorithm>
+#include <filesystem>
+
+#include "storage/kv.hpp"
+#include "storage/rocks_kv.hpp"
+#include "tests/support/events.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace crmd {
+namespace {
+
+using test::run;
+
+size_t lines(const std::string& s) { return size_t(std::count(s.begin(), s.end(), '\n')); }
+
+class cli : public ::testing::Test {
+ protected:
+  test::process_result crmd(std::vector<std::string> args) {
+    args.insert(args.begin(), CRMD_BINARY);
+    return run(args, dir_.path());
+  }
+  // A store with events of two tenants, one subject erased.
+  void seed() {
+    std::filesystem::create_directories(data());
+    rocks_options ro;
+    ro.path = data() + "/db";
+    auto kv = open_rocks_kv(ro);
+    ASSERT_TRUE(kv);
+    auto log = open_event_log(std::move(*kv));
+    ASSERT_TRUE(log);
+    auto& l = **log;
+    ASSERT_TRUE(l.append(test::one("acme/tenant/acme",
+                                   test::make_event(ev::tenant_created{"acme", "\xd7\x90\xd7\xa7\xd7\x9e\xd7\x94", {"1"}}))));
+    ASSERT_TRUE(l.append(test::one("beta/tenant/beta", test::make_event(ev::tenant_created{"beta", "Beta", {}}))));
+    ASSERT_TRUE(l.append(test::one("acme/tenant/acme",
+                                   test::make_event(ev::lead_created{"L1", "Dana", "+972501234567", "", "phone"},
+                                                    "acme/lead/L1"))));
+    ASSERT_TRUE(l.append(test::one("acme/tenant/acme",
+                                   test::make_event(ev::lead_created{"L2", "Noa", "+972502222222", "", "phone"},
+                                                    "acme/lead/L2"))));
+    ASSERT_TRUE(l.erase_subject("acme/lead/L2"));
+  }
+  void put_raw(uint64_t pos, const std::string& value) {
+    rocks_options ro;
+    ro.path = data() + "/db";
+    auto kv = open_rocks_kv(ro);
+    ASSERT_TRUE(kv);
+    auto b = (*kv)->new_batch();
+    b->put(cf::events, be64(pos), value);
+    ASSERT_TRUE((*kv)->write(*b, true));
+  }
+  std::string get_raw(uint64_t pos) {
+    rocks_options ro;
+    ro.path = data() + "/db";
+    auto kv = open_rocks_kv(ro);
+    std::string v;
+    EXPECT_TRUE((*kv)->get(cf::events, be64(pos), &v));
+    return v;
+  }
+  std::string data() { return dir_.sub("data"); }
+  test::temp_dir dir_;
+};
+
+TEST_F(cli, help_is_available_everywhere) {
+  auto top = crmd({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(top.out.find("verify"), std::string::npos);
+  for (std::string cmd : {"serve", "events", "verify"}) {
+    auto r = crmd({cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("usage: crmd " + cmd), std::string::npos) << cmd;
+  }
+}
+
+TEST_F(cli, usage_errors_are_one_line_and_exit_2) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {}, {"frobnicate"}, {"events", "--bogus"}, {"events", "--from", "abc"},
+           {"events", "--limit"}, {"verify", "extra"}, {"serve", "--help=yes"}}) {
+    auto r = crmd(args);
+    EXPECT_EQ(r.exit_code, 2) << (args.empty() ? "(none)" : args[0]);
+    EXPECT_EQ(lines(r.err), 1u) << r.err;
+    EXPECT_TRUE(r.out.empty());
+  }
+}
+
+TEST_F(cli, a_missing_data_directory_is_an_error_not_a_new_store) {
+  for (std::string cmd : {"events", "verify"}) {
+    auto r = crmd({cmd, "--data-dir", data()});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(data()));
+}
+
+TEST_F(cli, a_file_where_the_data_directory_should_be_is_an_error) {
+  { std::ofstream(data()) << "not a dir"; }
+  auto r = crmd({"events", "--data-dir", data()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not a directory"), std::string::npos) << r.err;
+  auto s = crmd({"serve", "--data-dir", data()});
+  EXPECT_EQ(s.exit_code, 1);
+}
+
+TEST_F(cli, events_prints_json_lines_with_payloads_or_erased) {
+  seed();
+  auto r = crmd({"events", "--data-dir", data()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(lines(r.out), 4u);
+  EXPECT_NE(r.out.find("\"position\":1"), std::string::npos);
+  EXPECT_NE(r.out.find("\"name\":\"\xd7\x90\xd7\xa7\xd7\x9e\xd7\x94\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"phone\":\"+972501234567\""), std::string::npos);
+  EXPECT_NE(r.out.find("\"payload\":\"erased\""), std::string::npos);
+  EXPECT_EQ(r.out.find("+972502222222"), std::string::npos);
+
+  auto acme = crmd({"events", "--data-dir", data(), "--tenant", "beta"});
+  EXPECT_EQ(lines(acme.out), 1u);
+  auto page = crmd({"events", "--data-dir", data(), "--from", "2", "--limit", "2"});
+  EXPECT_EQ(lines(page.out), 2u);
+  EXPECT_NE(page.out.find("\"position\":2"), std::string::npos);
+  EXPECT_NE(page.out.find("\"position\":3"), std::string::npos);
+}
+
+TEST_F(cli, the_data_directory_comes_from_the_environment_by_default) {
+  seed();
+  setenv("CRMD_DATA_DIR", data().c_str(), 1);
+  auto r = crmd({"verify"});
+  unsetenv("CRMD_DATA_DIR");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST_F(cli, verify_passes_then_names_a_flipped_byte) {
+  seed();
+  auto ok = crmd({"verify", "--data-dir", data()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("4 events"), std::string::npos) << ok.out;
+  std::string v = get_raw(2);
+  v[v.size() - 40] ^= 1;
+  put_raw(2, v);
+  auto bad = crmd({"verify", "--data-dir", data()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("position 2"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("tenant beta"), std::string::npos) << bad.err;
+  auto events = crmd({"events", "--data-dir", data()});
+  EXPECT_EQ(events.exit_code, 1);
+  EXPECT_NE(events.err.find("position 2"), std::string::npos) << events.err;
+  EXPECT_EQ(lines(events.out), 1u);  // what came before the damage was printed
+}
+
+TEST_F(cli, unknown_types_and_future_versions_stop_with_a_clear_error) {
+  seed();
+  {
+    rocks_options ro;
+    ro.path = data() + "/db";
+    auto kv = open_rocks_kv(ro);
+    ASSERT_TRUE(kv);
+    auto log = open_event_log(std::move(*kv));
+    ASSERT_TRUE(log);
+    new_event e{"alien_event", 1, "whatever", ""};
+    ASSERT_TRUE((*log)->append(test::one("acme/tenant/acme", e)));
+  }
+  auto r = crmd({"events", "--data-dir", data()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unknown event type 'alien_event'"), std::string::npos) << r.err;
+
+  std::string v = get_raw(1);
+  v[0] = 9;  // a record format from the future
+  put_raw(1, v);
+  auto f = crmd({"events", "--data-dir", data()});
+  EXPECT_EQ(f.exit_code, 1);
+  EXPECT_NE(f.err.find("newer"), std::string::npos) << f.err;
+  EXPECT_EQ(get_raw(1), v);  // nothing stored was changed
+}
+
+TEST_F(cli, serve_holds_the_directory_and_stops_on_sigterm) {
+  auto c = test::spawn_piped({CRMD_BINARY, "serve", "--data-dir", data()});
+  ASSERT_GT(c.pid, 0);
+  std::string out;
+  char buf[4096];
+  while (out.find("waiting") == std::string::npos) {
+    ssize_t n = ::read(c.out_fd, buf, sizeof buf);
+    ASSERT_GT(n, 0) << "serve exited early";
+    out.append(buf, size_t(n));
+  }
+  EXPECT_NE(out.find("log position 0"), std::string::npos) << out;
+  auto second = crmd({"serve", "--data-dir", data()});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("in use"), std::string::npos) << second.err;
+  auto reader = crmd({"verify", "--data-dir", data()});
+  EXPECT_EQ(reader.exit_code, 0) << reader.err;  // inspection works beside it
+  kill(c.pid, SIGTERM);
+  int st = 0;
+  waitpid(c.pid, &st, 0);
+  close(c.out_fd);
+  EXPECT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+}
+
+}  // namespace
+}  // namespace crmd

@@ -1,0 +1,152 @@
+// What only the RocksDB log can show: restarts, locking, the on-disk bytes.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "replay/verify.hpp"
+#include "storage/event_log.hpp"
+#include "storage/kv.hpp"
+#include "storage/rocks_kv.hpp"
+#include "tests/support/events.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace crmd {
+namespace {
+
+using test::note;
+using test::one;
+
+result<std::unique_ptr<event_log>> open_at(const std::string& path, bool read_only = false) {
+  rocks_options ro;
+  ro.path = path;
+  ro.read_only = read_only;
+  ro.create_if_missing = !read_only;
+  auto kv = open_rocks_kv(ro);
+  if (!kv) return kv.error();
+  return open_event_log(std::move(*kv));
+}
+
+TEST(rocks_log, positions_versions_chains_and_keys_survive_a_restart) {
+  test::temp_dir dir;
+  std::string path = dir.sub("db");
+  {
+    auto log = open_at(path);
+    ASSERT_TRUE(log);
+    ASSERT_TRUE((*log)->append(one("acme/tenant/acme", note("1"), no_stream, "k1")));
+    ASSERT_TRUE((*log)->append(one("acme/tenant/acme", note("2", "acme/lead/L1"), 1)));
+  }
+  auto log = open_at(path);
+  ASSERT_TRUE(log) << log.error().to_string();
+  EXPECT_EQ((*log)->last_position(), 2u);
+  auto dup = (*log)->append(one("acme/tenant/acme", note("1"), no_stream, "k1"));
+  ASSERT_TRUE(dup);
+  EXPECT_TRUE(dup->deduplicated);
+  EXPECT_EQ(dup->first_position, 1u);
+  auto stale = (*log)->append(one("acme/tenant/acme", note("3"), 1));
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code(), errc::conflict);
+  auto next = (*log)->append(one("acme/tenant/acme", note("3", "acme/lead/L1"), 2));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->first_position, 3u);
+  auto evs = (*log)->read_all(1, 10);
+  ASSERT_TRUE(evs);
+  EXPECT_EQ((*evs)[1].payload, note("2").payload);  // the key survived too
+  auto rep = verify_log(**log);
+  ASSERT_TRUE(rep);
+  EXPECT_TRUE(rep->ok) << rep->reason;
+}
+
+TEST(rocks_log, a_second_writer_on_the_same_directory_is_refused_clearly) {
+  test::temp_dir dir;
+  auto first = open_at(dir.sub("db"));
+  ASSERT_TRUE(first);
+  auto second = open_at(dir.sub("db"));
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code(), errc::busy);
+  EXPECT_NE(second.error().message().find("in use"), std::string::npos);
+}
+
+TEST(rocks_log, a_reader_works_beside_the_writer) {
+  test::temp_dir dir;
+  auto writer = open_at(dir.sub("db"));
+  ASSERT_TRUE(writer);
+  ASSERT_TRUE((*writer)->append(one("acme/tenant/acme", note("1"))));
+  auto reader = open_at(dir.sub("db"), true);
+  ASSERT_TRUE(reader) << reader.error().to_string();
+  EXPECT_EQ((*reader)->last_position(), 1u);
+  auto w = (*reader)->append(one("acme/tenant/acme", note("2")));
+  EXPECT_FALSE(w);
+}
+
+TEST(rocks_log, a_missing_store_is_not_invented_by_readers) {
+  test::temp_dir dir;
+  auto r = open_at(dir.sub("nothing"), true);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::not_found);
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("nothing")));
+}
+
+TEST(rocks_log, a_store_from_a_newer_format_is_refused_and_left_alone) {
+  test::temp_dir dir;
+  {
+    auto log = open_at(dir.sub("db"));
+    ASSERT_TRUE(log);
+    ASSERT_TRUE((*log)->append(one("acme/tenant/acme", note("1"))));
+  }
+  {
+    rocks_options ro;
+    ro.path = dir.sub("db");
+    auto kv = open_rocks_kv(ro);
+    ASSERT_TRUE(kv);
+    auto b = (*kv)->new_batch();
+    b->put(cf::meta, "format", be64(99));
+    ASSERT_TRUE((*kv)->write(*b, true));
+  }
+  auto log = open_at(dir.sub("db"));
+  ASSERT_FALSE(log);
+  EXPECT_EQ(log.error().code(), errc::unsupported);
+  rocks_options ro;
+  ro.path = dir.sub("db");
+  auto kv = open_rocks_kv(ro);
+  ASSERT_TRUE(kv);
+  std::string v;
+  ASSERT_TRUE((*kv)->get(cf::events, be64(1), &v));
+  std::string fmt;
+  ASSERT_TRUE((*kv)->get(cf::meta, "format", &fmt));
+  EXPECT_EQ(read_be64(fmt), 99u);
+}
+
+std::string slurp_dir(const std::string& path) {
+  std::string all;
+  for (auto& f : std::filesystem::recursive_directory_iterator(path)) {
+    if (!f.is_regular_file()) continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    all.append(std::istreambuf_iterator<char>(in), {});
+  }
+  return all;
+}
+
+TEST(rocks_log, no_personal_data_reaches_the_disk_in_clear) {
+  // A phone number sits in an idempotency key (a WhatsApp message key) and in
+  // a subject-bound payload; neither may be found in any file of the store.
+  const std::string phone = "972501234567";
+  test::temp_dir dir;
+  {
+    auto log = open_at(dir.sub("db"));
+    ASSERT_TRUE(log);
+    auto lead = test::make_event(ev::lead_created{"L1", "Dana", "+" + phone, "dana@example.com", "whatsapp"},
+                                 "acme/lead/L1");
+    ASSERT_TRUE((*log)->append(one("acme/tenant/acme", lead, any_version,
+                                   "wa/acme/main/" + phone + "@s.whatsapp.net/3EB0ABC")));
+  }
+  std::string bytes = slurp_dir(dir.sub("db"));
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_EQ(bytes.find(phone), std::string::npos);
+  EXPECT_EQ(bytes.find("dana@example.com"), std::string::npos);
+  EXPECT_NE(bytes.find("acme/tenant/acme"), std::string::npos);  // the search itself works
+}
+
+}  // namespace
+}  // namespace crmd
