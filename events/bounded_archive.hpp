@@ -6,6 +6,7 @@
 
 #include <cereal/cereal.hpp>
 #include <cstring>
+#include <string>
 
 namespace crmd::codec {
 
@@ -26,6 +27,12 @@ class bounded_input_archive
     p_ += n;
   }
   size_t remaining() const { return size_t(end_ - p_); }
+  const char* take(size_t n) {
+    if (remaining() < n) throw cereal::Exception("payload truncated");
+    const char* at = p_;
+    p_ += n;
+    return at;
+  }
 
  private:
   const char* p_;
@@ -54,6 +61,15 @@ void CEREAL_LOAD_FUNCTION_NAME(bounded_input_archive& ar, cereal::SizeTag<T>& t)
 template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(bounded_input_archive& ar, cereal::BinaryData<T>& bd) {
   ar.load_binary(bd.data, static_cast<size_t>(bd.size));
+}
+
+// Strings are assigned straight from the payload: no zero-fill, and a string
+// that already has the capacity (decode_into) allocates nothing.
+inline void CEREAL_LOAD_FUNCTION_NAME(bounded_input_archive& ar, std::string& s) {
+  uint64_t n = 0;
+  ar.load_binary(&n, sizeof n);
+  if (n > ar.remaining()) throw cereal::Exception("string length larger than the remaining payload");
+  s.assign(ar.take(size_t(n)), size_t(n));
 }
 
 }  // namespace crmd::codec

@@ -94,6 +94,34 @@ result<Variant> decode(std::string_view type, uint16_t version, std::string_view
   return detail::decode_variant<Variant>(type, version, payload);
 }
 
+namespace detail {
+template <class Variant, size_t I = 0>
+status decode_into(std::string_view type, uint16_t version, std::string_view payload, Variant& out) {
+  if constexpr (I == std::variant_size_v<Variant>) {
+    return status{errc::unsupported, "unknown event type '" + std::string(type) + "'"};
+  } else {
+    using T = std::variant_alternative_t<I, Variant>;
+    if (type != T::type_name) return decode_into<Variant, I + 1>(type, version, payload, out);
+    if (version != T::schema_version) {
+      auto r = decode_one<T>(version, payload);
+      if (!r) return r.error();
+      out.template emplace<I>(std::move(*r));
+      return status::ok();
+    }
+    if (out.index() != I) out.template emplace<I>();
+    return decode_payload(payload, std::get<I>(out));
+  }
+}
+}  // namespace detail
+
+// Like decode(), but into an existing variant: when it already holds the same
+// alternative its strings' capacity is reused, so a replay loop that keeps
+// one scratch event allocates nothing per event. On error `out` is unspecified.
+template <class Variant>
+status decode_into(std::string_view type, uint16_t version, std::string_view payload, Variant& out) {
+  return detail::decode_into<Variant>(type, version, payload, out);
+}
+
 template <class Variant, size_t I = 0>
 bool knows_type(std::string_view type) {
   if constexpr (I == std::variant_size_v<Variant>) {

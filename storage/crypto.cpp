@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <cstdio>
 #include <memory>
 
@@ -60,7 +61,7 @@ std::string random_bytes(size_t n) {
 
 result<std::string> seal(std::string_view key, std::string_view plaintext, std::string_view aad) {
   if (key.size() != aes_key_size) return status{errc::invalid_argument, "AES-256 key must be 32 bytes"};
-  cipher_ctx ctx(EVP_CIPHER_CTX_new());
+  thread_local cipher_ctx ctx(EVP_CIPHER_CTX_new());
   std::string out = random_bytes(gcm_nonce_size);
   out.resize(gcm_nonce_size + plaintext.size() + gcm_tag_size);
   auto* ct = reinterpret_cast<unsigned char*>(out.data()) + gcm_nonce_size;
@@ -78,24 +79,42 @@ result<std::string> seal(std::string_view key, std::string_view plaintext, std::
   return out;
 }
 
-result<std::string> open(std::string_view key, std::string_view sealed, std::string_view aad) {
-  if (key.size() != aes_key_size) return status{errc::invalid_argument, "AES-256 key must be 32 bytes"};
+status open_into(std::string_view key, std::string_view sealed, std::string_view aad,
+                 std::string& out) {
+  if (key.size() != aes_key_size) return {errc::invalid_argument, "AES-256 key must be 32 bytes"};
   if (sealed.size() < gcm_nonce_size + gcm_tag_size)
-    return status{errc::corruption, "sealed payload shorter than nonce and tag"};
+    return {errc::corruption, "sealed payload shorter than nonce and tag"};
   size_t ct_len = sealed.size() - gcm_nonce_size - gcm_tag_size;
-  cipher_ctx ctx(EVP_CIPHER_CTX_new());
-  std::string out(ct_len, '\0');
+  // One context per thread: creating one costs more than decrypting a small event.
+  thread_local cipher_ctx ctx(EVP_CIPHER_CTX_new());
+  thread_local bool initialised = false;
+  if (!ctx) return {errc::io_error, "cannot allocate a cipher context"};
+  if (!initialised) {
+    if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1)
+      return {errc::io_error, "cannot initialise AES-256-GCM"};
+    initialised = true;
+  }
+  out.resize(ct_len);
   auto* pt = reinterpret_cast<unsigned char*>(out.data());
-  std::string tag(sealed.substr(gcm_nonce_size + ct_len));
+  unsigned char tag[gcm_tag_size];
+  std::memcpy(tag, sealed.data() + gcm_nonce_size + ct_len, gcm_tag_size);
   int len = 0;
-  bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
-            EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, u8(key), u8(sealed)) == 1 &&
+  bool ok = EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, u8(key), u8(sealed)) == 1 &&
             (aad.empty() || EVP_DecryptUpdate(ctx.get(), nullptr, &len, u8(aad), int(aad.size())) == 1) &&
             EVP_DecryptUpdate(ctx.get(), pt, &len, u8(sealed) + gcm_nonce_size, int(ct_len)) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, int(gcm_tag_size), tag.data()) == 1;
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, int(gcm_tag_size), tag) == 1;
   int fin = 0;
   ok = ok && EVP_DecryptFinal_ex(ctx.get(), pt + len, &fin) == 1;
-  if (!ok) return status{errc::corruption, "AES-256-GCM tag does not verify"};
+  if (!ok) {
+    out.clear();
+    return {errc::corruption, "AES-256-GCM tag does not verify"};
+  }
+  return status::ok();
+}
+
+result<std::string> open(std::string_view key, std::string_view sealed, std::string_view aad) {
+  std::string out;
+  if (auto s = open_into(key, sealed, aad, out); !s) return s;
   return out;
 }
 

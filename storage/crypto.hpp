@@ -26,6 +26,9 @@ std::string random_bytes(size_t n);
 result<std::string> seal(std::string_view key, std::string_view plaintext, std::string_view aad);
 // errc::corruption when the tag does not verify (wrong key, altered bytes).
 result<std::string> open(std::string_view key, std::string_view sealed, std::string_view aad);
+// The same into a caller's buffer, whose capacity is reused.
+status open_into(std::string_view key, std::string_view sealed, std::string_view aad,
+                 std::string& out);
 
 bool constant_time_equal(std::string_view a, std::string_view b);
 

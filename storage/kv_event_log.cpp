@@ -182,10 +182,7 @@ class kv_event_log : public event_log {
       bool erased = false;
       std::string_view payload = rec->payload;
       if (rec->encrypted()) {
-        auto opened = decrypt(*rec);
-        if (!opened) return annotate(opened.error(), pos);
-        erased = !opened->has_value();
-        plain = erased ? std::string() : std::move(**opened);
+        if (auto d = decrypt_into(*rec, plain, erased); !d) return annotate(d, pos);
         payload = plain;
       }
       if (!visit(log_entry{*rec, payload, erased})) break;
@@ -244,15 +241,17 @@ class kv_event_log : public event_log {
     return {s.code(), "position " + std::to_string(pos) + ": " + s.message()};
   }
 
-  // nullopt when the subject's key was destroyed.
-  result<std::optional<std::string>> decrypt(const record_view& rec) {
-    std::string subject(rec.subject);
-    auto key = read_key(subject);
-    if (!key) return key.error();
-    if (!key->has_value()) return std::optional<std::string>{};
-    auto plain = crypto::open(**key, rec.payload, rec.subject);
-    if (!plain) return plain.error();
-    return std::optional<std::string>{std::move(*plain)};
+  // Decrypts into `out`; `erased` when the subject's key was destroyed.
+  status decrypt_into(const record_view& rec, std::string& out, bool& erased) {
+    thread_local std::string key;
+    bool found = false;
+    if (auto s = read_key(rec.subject, key, found); !s) return s;
+    erased = !found;
+    if (erased) {
+      out.clear();
+      return status::ok();
+    }
+    return crypto::open_into(key, rec.payload, rec.subject, out);
   }
 
   result<stored_event> materialize(uint64_t pos, std::string_view stored) {
@@ -263,10 +262,7 @@ class kv_event_log : public event_log {
     stored_event ev;
     ev.env = rec->to_envelope();
     if (rec->encrypted()) {
-      auto opened = decrypt(*rec);
-      if (!opened) return annotate(opened.error(), pos);
-      ev.erased = !opened->has_value();
-      if (!ev.erased) ev.payload = std::move(**opened);
+      if (auto d = decrypt_into(*rec, ev.payload, ev.erased); !d) return annotate(d, pos);
     } else {
       ev.payload = std::string(rec->payload);
     }
@@ -274,22 +270,33 @@ class kv_event_log : public event_log {
   }
 
   // Reader-side key lookup with a cache that never resurrects an erased key.
-  result<std::optional<std::string>> read_key(const std::string& subject) {
+  status read_key(std::string_view subject_view, std::string& key, bool& found) {
+    std::string subject(subject_view);
     {
       std::shared_lock lock(keys_mu_);
-      if (auto it = keys_.find(subject); it != keys_.end()) return std::optional<std::string>{it->second};
-      if (erased_.count(subject)) return std::optional<std::string>{};
+      if (auto it = keys_.find(subject); it != keys_.end()) {
+        key = it->second;
+        found = true;
+        return status::ok();
+      }
+      if (erased_.count(subject)) {
+        found = false;
+        return status::ok();
+      }
     }
-    std::string key;
     auto s = kv_->get(cf::keys, subject, &key);
-    if (s.code() == errc::not_found) return std::optional<std::string>{};
+    if (s.code() == errc::not_found) {
+      found = false;
+      return status::ok();
+    }
     if (!s) return s;
+    found = true;
     std::unique_lock lock(keys_mu_);
     if (!erased_.count(subject)) {
       if (keys_.size() > max_cached_entries) keys_.clear();
       keys_.emplace(subject, key);
     }
-    return std::optional<std::string>{std::move(key)};
+    return status::ok();
   }
 
   void writer_loop() {
@@ -359,9 +366,10 @@ class kv_event_log : public event_log {
                                 std::unordered_map<std::string, std::string>& fresh) {
     if (auto it = fresh.find(subject); it != fresh.end()) return it->second;
     if (auto it = ov.new_keys.find(subject); it != ov.new_keys.end()) return it->second;
-    auto existing = read_key(subject);
-    if (!existing) return existing.error();
-    if (existing->has_value()) return **existing;
+    std::string existing;
+    bool found = false;
+    if (auto s = read_key(subject, existing, found); !s) return s;
+    if (found) return existing;
     std::string marker;
     auto s = kv_->get(cf::meta, erased_key(subject), &marker);
     if (s.is_ok()) return status{errc::subject_erased, "subject " + subject + " was erased"};

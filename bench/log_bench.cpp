@@ -1,0 +1,243 @@
+// Event log benchmarks, each beside a raw RocksDB baseline measured in the
+// same run on the same machine:
+//   append   durable appends at 1, 8, 64 concurrent appenders vs raw synced
+//            WriteBatches of the same record size from the same threads
+//   replay   sequential read + CRC + decode of the whole log vs a raw
+//            iterator scan of the same column family
+//   crypto   subject-bound (encrypted) events vs plain, for append and replay
+// Usage: log_bench [--seconds S] [--events N] [--dir D]
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "events/codec.hpp"
+#include "events/tenant_events.hpp"
+#include "storage/event_log.hpp"
+#include "storage/kv.hpp"
+#include "storage/rocks_kv.hpp"
+#include "tests/support/events.hpp"
+
+using namespace crmd;
+using clk = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(clk::time_point t) {
+  return std::chrono::duration<double>(clk::now() - t).count();
+}
+
+std::string text_300() { return std::string(290, 'x'); }  // ~300-byte encoded payload
+
+std::unique_ptr<event_log> open_log(const std::string& path, bool sync) {
+  std::filesystem::remove_all(path);
+  rocks_options ro;
+  ro.path = path;
+  auto kv = open_rocks_kv(ro);
+  if (!kv) {
+    std::fprintf(stderr, "%s\n", kv.error().to_string().c_str());
+    std::exit(1);
+  }
+  log_options lo;
+  lo.sync = sync;
+  return std::move(*open_event_log(std::move(*kv), lo));
+}
+
+// Each thread appends one event per call to its own stream, for `secs`.
+double bench_append(const std::string& dir, int threads, double secs, bool encrypted,
+                    double* avg_batch = nullptr) {
+  auto log = open_log(dir + "/append", true);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> done{0};
+  std::vector<std::thread> ts;
+  auto start = clk::now();
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&, t] {
+      std::string tenant = "t" + std::to_string(t % 8);
+      uint64_t n = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        std::string subject = encrypted ? tenant + "/lead/L" + std::to_string(t) : "";
+        auto r = log->append(test::one(tenant + "/tenant/s" + std::to_string(t),
+                                       test::note(text_300(), subject)));
+        if (!r) std::abort();
+        ++n;
+      }
+      done += n;
+    });
+  std::this_thread::sleep_for(std::chrono::duration<double>(secs));
+  stop = true;
+  for (auto& t : ts) t.join();
+  double el = seconds_since(start);
+  auto st = log->stats();
+  if (avg_batch) *avg_batch = st.batches ? double(st.events) / st.batches : 0;
+  return done / el;
+}
+
+// The same threads writing synced single-record WriteBatches straight into RocksDB.
+double bench_raw_append(const std::string& dir, int threads, double secs, size_t record_size) {
+  std::string path = dir + "/raw";
+  std::filesystem::remove_all(path);
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.IncreaseParallelism(2);
+  rocksdb::DB* db = nullptr;
+  if (!rocksdb::DB::Open(o, path, &db).ok()) std::abort();
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> done{0}, seq{0};
+  std::vector<std::thread> ts;
+  std::string value(record_size, 'v');
+  auto start = clk::now();
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&] {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      uint64_t n = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        rocksdb::WriteBatch b;
+        b.Put(be64(++seq), value);
+        if (!db->Write(wo, &b).ok()) std::abort();
+        ++n;
+      }
+      done += n;
+    });
+  std::this_thread::sleep_for(std::chrono::duration<double>(secs));
+  stop = true;
+  for (auto& t : ts) t.join();
+  double el = seconds_since(start);
+  delete db;
+  return done / el;
+}
+
+void fill(event_log& log, uint64_t events, bool encrypted) {
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; ++t)
+    ts.emplace_back([&, t] {
+      for (uint64_t i = t; i < events; i += 4) {
+        std::string tenant = "t" + std::to_string(i % 16);
+        auto req = test::one(tenant + "/tenant/" + tenant,
+                             test::note(text_300(), encrypted ? tenant + "/lead/L" + std::to_string(i % 1000) : ""));
+        log.append_async(std::move(req), [](result<append_result> r) {
+          if (!r) std::abort();
+        });
+      }
+    });
+  for (auto& t : ts) t.join();
+  while (log.last_position() < events) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+// Read + CRC + decrypt (if bound) + decode every event into its variant.
+double bench_replay(event_log& log, uint64_t* count) {
+  uint64_t n = 0, bytes = 0;
+  auto start = clk::now();
+  ev::tenant_event scratch;  // reused, as a projection runner does
+  auto s = log.scan(1, [&](const log_entry& e) {
+    if (!codec::decode_into(e.record.type, e.record.schema_version, e.payload, scratch)) std::abort();
+    bytes += std::get<ev::note_added>(scratch).text.size();
+    ++n;
+    return true;
+  });
+  if (!s || bytes == 0) std::abort();
+  *count = n;
+  return n / seconds_since(start);
+}
+
+// A plain rocksdb::Iterator over the "events" column family, nothing else.
+double bench_raw_scan(const std::string& path, uint64_t* count) {
+  std::vector<std::string> names;
+  rocksdb::DBOptions dbo;
+  if (!rocksdb::DB::ListColumnFamilies(dbo, path, &names).ok()) std::abort();
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (auto& n : names) cfs.push_back({n, rocksdb::ColumnFamilyOptions()});
+  std::vector<rocksdb::ColumnFamilyHandle*> hs;
+  rocksdb::DB* db = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(dbo, path, cfs, &hs, &db).ok()) std::abort();
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == "events") events = hs[i];
+  double best = 0;
+  for (int pass = 0; pass < 2; ++pass) {  // the first pass warms the cache
+    uint64_t n = 0, bytes = 0;
+    auto start = clk::now();
+    rocksdb::ReadOptions ro;
+    ro.readahead_size = 2u << 20;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, events));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      bytes += it->value().size();
+      ++n;
+    }
+    if (bytes == 0) std::abort();
+    *count = n;
+    best = n / seconds_since(start);
+  }
+  for (auto* h : hs) db->DestroyColumnFamilyHandle(h);
+  delete db;
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double secs = 3;
+  uint64_t events = 1'000'000;
+  std::string dir = "/tmp/crmd-bench";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--seconds")) secs = std::atof(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--events")) events = std::strtoull(argv[i + 1], nullptr, 10);
+    if (!std::strcmp(argv[i], "--dir")) dir = argv[i + 1];
+  }
+  std::filesystem::create_directories(dir);
+
+  // The stored size of one of our records, so the raw baseline writes the same.
+  size_t record_size = 0;
+  {
+    auto log = open_log(dir + "/probe", false);
+    log->append(test::one("t0/tenant/s0", test::note(text_300())));
+    log->scan_records(1, [&](uint64_t, std::string_view v) { record_size = v.size(); return true; });
+  }
+  std::printf("record size %zu bytes (payload ~300)\n\n", record_size);
+
+  std::printf("== durable append (events/s; every ack after fsync) ==\n");
+  std::printf("%-10s %12s %12s %8s %10s\n", "appenders", "crmd", "raw rocksdb", "ratio", "avg batch");
+  for (int threads : {1, 8, 64}) {
+    double batch = 0;
+    double ours = bench_append(dir, threads, secs, false, &batch);
+    double raw = bench_raw_append(dir, threads, secs, record_size);
+    std::printf("%-10d %12.0f %12.0f %8.2f %10.1f\n", threads, ours, raw, ours / raw, batch);
+  }
+
+  std::printf("\n== encryption overhead, append at 64 appenders (events/s) ==\n");
+  double plain = bench_append(dir, 64, secs, false);
+  double sealed = bench_append(dir, 64, secs, true);
+  std::printf("plain %.0f  encrypted %.0f  ratio %.2f\n", plain, sealed, sealed / plain);
+
+  std::printf("\n== replay: read + CRC + decode of %llu events ==\n", (unsigned long long)events);
+  for (bool encrypted : {false, true}) {
+    std::string path = dir + (encrypted ? "/replay-enc" : "/replay");
+    {
+      auto log = open_log(path, false);
+      fill(*log, events, encrypted);
+    }
+    uint64_t n1 = 0, n2 = 0;
+    double ours = 0;
+    {
+      rocks_options ro;
+      ro.path = path;
+      auto kv = open_rocks_kv(ro);
+      auto log = open_event_log(std::move(*kv));
+      bench_replay(**log, &n1);  // warm the cache, as a long-running server would be
+      ours = bench_replay(**log, &n1);
+    }
+    double raw = bench_raw_scan(path, &n2);
+    std::printf("%-10s crmd %10.0f ev/s   raw scan %10.0f ev/s   ratio %.2f   (%llu events)\n",
+                encrypted ? "encrypted" : "plain", ours, raw, ours / raw, (unsigned long long)n1);
+  }
+  std::filesystem::remove_all(dir);
+  return 0;
+}
