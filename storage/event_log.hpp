@@ -89,6 +89,8 @@ struct log_stats {
   uint64_t batches = 0;          // group commits written
   uint64_t appends = 0;          // append requests committed (not deduplicated)
   uint64_t events = 0;           // events committed
+  uint64_t decide_us = 0;        // writer time spent deciding and encoding
+  uint64_t write_us = 0;         // writer time spent in the (synced) batch write
 };
 
 class event_log {

@@ -7,6 +7,7 @@
 // overlay, answers the callers and notifies subscribers. A failed write
 // commits nothing, so the cached state never runs ahead of the store.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -54,7 +55,8 @@ struct work_item {
 struct overlay {
   uint64_t next_position;
   std::unordered_map<std::string, uint64_t> versions;
-  std::unordered_map<std::string, std::string> links;
+  std::unordered_map<std::string, std::string> links;       // tenant -> last link
+  std::unordered_map<std::string, uint64_t> link_positions; // tenant -> its position
   std::unordered_map<std::string, append_result> dedup;
   std::unordered_map<std::string, std::string> new_keys;
 };
@@ -232,7 +234,7 @@ class kv_event_log : public event_log {
   }
 
   log_stats stats() const override {
-    return {batches_.load(), appends_.load(), events_.load()};
+    return {batches_.load(), appends_.load(), events_.load(), decide_us_.load(), write_us_.load()};
   }
 
  private:
@@ -297,35 +299,6 @@ class kv_event_log : public event_log {
       keys_.emplace(subject, key);
     }
     return status::ok();
-  }
-
-  void writer_loop() {
-    for (;;) {
-      std::deque<work_item> items;
-      {
-        std::unique_lock lock(q_mu_);
-        q_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;  // stopping and drained
-        size_t events = 0;
-        while (!queue_.empty() && events < opts_.max_batch_events) {
-          events += std::max<size_t>(1, queue_.front().request.events.size());
-          items.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
-      // Appends between erasures go out as one group commit each.
-      std::vector<work_item*> group;
-      for (auto& w : items) {
-        if (w.is_erase) {
-          commit_appends(group);
-          group.clear();
-          do_erase(w);
-        } else {
-          group.push_back(&w);
-        }
-      }
-      commit_appends(group);
-    }
   }
 
   result<uint64_t> current_version(const std::string& stream, overlay& ov) {
@@ -473,7 +446,8 @@ class kv_event_log : public event_log {
     ov.next_position = pos;
     res.last_position = pos - 1;
     res.stream_version = seq;
-    batch.put(cf::meta, chain_key(tenant), be64(res.last_position) + prev);
+    // The chain head is written once per tenant per batch, in finish().
+    ov.link_positions[tenant] = res.last_position;
     ov.links[tenant] = std::move(prev);
     ov.versions[r.stream] = seq;
     for (auto& [subject, key] : fresh) {
@@ -488,48 +462,71 @@ class kv_event_log : public event_log {
     return res;
   }
 
-  void commit_appends(const std::vector<work_item*>& group) {
-    if (group.empty()) return;
-    overlay ov;
-    ov.next_position = next_position_;
-    auto batch = kv_->new_batch();
-    std::vector<std::optional<result<append_result>>> results(group.size());
-    bool any_written = false;
-    status broken;
-    for (size_t i = 0; i < group.size(); ++i) {
+  // One group commit: requests are decided as they are added; finish()
+  // writes them all in one batch and answers every caller.
+  struct group {
+    explicit group(kv_event_log* log) : log(log), batch(log->kv_->new_batch()) {
+      ov.next_position = log->next_position_;
+    }
+    void add(work_item&& w) {
+      items.push_back(std::move(w));
+      if (!broken.is_ok()) return;  // answered with `broken` in finish()
       bool poisoned = false;
-      auto r = decide(group[i]->request, ov, *batch, poisoned);
+      auto r = log->decide(items.back().request, ov, *batch, poisoned);
       if (poisoned) {
         broken = r.error();
-        break;
+        return;
       }
       if (r && !r->deduplicated) any_written = true;
-      results[i] = std::move(r);
+      events += items.back().request.events.size();
+      results.push_back(std::move(r));
     }
-    if (broken.is_ok() && any_written) broken = kv_->write(*batch, opts_.sync);
-    if (!broken.is_ok()) {
-      for (size_t i = 0; i < group.size(); ++i)
-        if (!results[i] || (results[i]->has_value() && !(*results[i])->deduplicated))
-          results[i] = result<append_result>(broken);
-    } else if (any_written) {
-      for (auto& [k, v] : ov.versions) versions_[k] = v;
-      for (auto& [k, v] : ov.links) links_[k] = v;
+    void finish();
+
+    kv_event_log* log;
+    std::unique_ptr<kv_batch> batch;
+    overlay ov;
+    std::deque<work_item> items;
+    std::vector<result<append_result>> results;
+    status broken;
+    bool any_written = false;
+    size_t events = 0;
+    std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  };
+
+  void writer_loop() {
+    for (;;) {
       {
-        std::unique_lock lock(keys_mu_);
-        for (auto& [k, v] : ov.new_keys) keys_[k] = v;
+        std::unique_lock lock(q_mu_);
+        q_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping and drained
       }
-      uint64_t committed = ov.next_position - next_position_;
-      next_position_ = ov.next_position;
-      last_position_.store(next_position_ - 1);
-      batches_.fetch_add(1);
-      events_.fetch_add(committed);
-    }
-    // Subscribers (projection runners) hear of the new position before any
-    // caller is answered, so a caller's next read can wait on it.
-    if (broken.is_ok() && any_written) notify(last_position_.load());
-    for (size_t i = 0; i < group.size(); ++i) {
-      if (results[i] && results[i]->has_value() && !(*results[i])->deduplicated) appends_.fetch_add(1);
-      group[i]->done(std::move(*results[i]));
+      auto g = std::make_unique<group>(this);
+      // Drain, decide, and drain again: appenders woken by the previous
+      // commit arrive while this one is being decided and join it, instead
+      // of waiting a whole fsync for the next.
+      for (;;) {
+        std::deque<work_item> items;
+        {
+          std::lock_guard lock(q_mu_);
+          while (!queue_.empty() && g->events + items.size() < opts_.max_batch_events) {
+            items.push_back(std::move(queue_.front()));
+            queue_.pop_front();
+          }
+        }
+        if (items.empty()) break;
+        for (auto& w : items) {
+          if (w.is_erase) {  // erasures are ordered between group commits
+            g->finish();
+            do_erase(w);
+            g = std::make_unique<group>(this);
+          } else {
+            g->add(std::move(w));
+          }
+        }
+        if (g->events >= opts_.max_batch_events) break;
+      }
+      g->finish();
     }
   }
 
@@ -560,7 +557,7 @@ class kv_event_log : public event_log {
   std::unordered_map<std::string, std::string> links_;
 
   std::atomic<uint64_t> last_position_{0};
-  std::atomic<uint64_t> batches_{0}, appends_{0}, events_{0};
+  std::atomic<uint64_t> batches_{0}, appends_{0}, events_{0}, decide_us_{0}, write_us_{0};
 
   std::shared_mutex keys_mu_;
   std::unordered_map<std::string, std::string> keys_;
@@ -576,6 +573,46 @@ class kv_event_log : public event_log {
   bool stopping_ = false;
   std::thread writer_;
 };
+
+void kv_event_log::group::finish() {
+  if (items.empty()) return;
+  if (broken.is_ok() && any_written) {
+    for (auto& [tenant, pos] : ov.link_positions)
+      batch->put(cf::meta, chain_key(tenant), be64(pos) + ov.links[tenant]);
+  }
+  auto t1 = std::chrono::steady_clock::now();
+  if (broken.is_ok() && any_written) broken = log->kv_->write(*batch, log->opts_.sync);
+  auto t2 = std::chrono::steady_clock::now();
+  log->decide_us_ += std::chrono::duration_cast<std::chrono::microseconds>(t1 - started).count();
+  log->write_us_ += std::chrono::duration_cast<std::chrono::microseconds>(t2 - t1).count();
+  bool committed = broken.is_ok() && any_written;
+  if (committed) {
+    for (auto& [k, v] : ov.versions) log->versions_[k] = v;
+    for (auto& [k, v] : ov.links) log->links_[k] = v;
+    {
+      std::unique_lock lock(log->keys_mu_);
+      for (auto& [k, v] : ov.new_keys) log->keys_[k] = v;
+    }
+    uint64_t count = ov.next_position - log->next_position_;
+    log->next_position_ = ov.next_position;
+    log->last_position_.store(log->next_position_ - 1);
+    log->batches_.fetch_add(1);
+    log->events_.fetch_add(count);
+    // Subscribers (projection runners) hear of the new position before any
+    // caller is answered, so a caller's next read can wait on it.
+    log->notify(log->last_position_.load());
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    bool written = i < results.size() && results[i] && !results[i]->deduplicated;
+    if (!broken.is_ok() && (i >= results.size() || written)) {
+      items[i].done(broken);  // nothing of this batch was stored
+      continue;
+    }
+    if (written) log->appends_.fetch_add(1);
+    items[i].done(std::move(results[i]));
+  }
+  items.clear();
+}
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "storage/event_log.hpp"
 #include "storage/rocks_kv.hpp"
@@ -99,13 +100,51 @@ class recording_fs : public rocksdb::FileSystemWrapper {
   wal_record* rec_;
 };
 
+// RocksDB's WAL is a sequence of 32 KiB blocks of fragments, each with a
+// 7-byte header (crc32 4, length 2, type 1), so a record's bytes may be split
+// by a block boundary. Reassemble the fragments' data, remembering where in
+// the file each logical byte lives.
+struct unframed {
+  std::string data;
+  std::vector<size_t> file_offset;  // of each byte of `data`
+};
+unframed unframe(const std::string& file) {
+  constexpr size_t block = 32768, header = 7;
+  unframed out;
+  size_t pos = 0;
+  while (pos + header <= file.size()) {
+    size_t in_block = block - pos % block;
+    if (in_block < header) {  // trailer padding
+      pos += in_block;
+      continue;
+    }
+    size_t len = uint8_t(file[pos + 4]) | (size_t(uint8_t(file[pos + 5])) << 8);
+    uint8_t type = uint8_t(file[pos + 6]);
+    if (type == 0 && len == 0) {  // zeroed (preallocated) space
+      pos += in_block;
+      continue;
+    }
+    size_t start = pos + header;
+    size_t end = std::min(start + len, file.size());
+    for (size_t i = start; i < end; ++i) {
+      out.data.push_back(file[i]);
+      out.file_offset.push_back(i);
+    }
+    pos = start + len;
+  }
+  return out;
+}
+
 // Where is `marker` in the recorded WAL bytes, and is it inside the synced prefix?
 enum class found { synced, unsynced, absent };
 found where(wal_record& rec, const std::string& marker) {
   std::lock_guard lock(rec.mu);
   for (auto& [name, f] : rec.files) {
-    auto at = f.first.find(marker);
-    if (at != std::string::npos) return at + marker.size() <= f.second ? found::synced : found::unsynced;
+    auto u = unframe(f.first);
+    auto at = u.data.find(marker);
+    if (at == std::string::npos) continue;
+    size_t last_byte = u.file_offset[at + marker.size() - 1];
+    return last_byte < f.second ? found::synced : found::unsynced;
   }
   return found::absent;
 }
