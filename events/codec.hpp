@@ -76,7 +76,8 @@ result<Variant> decode_variant(std::string_view type, uint16_t version, std::str
     return status{errc::unsupported, "unknown event type '" + std::string(type) + "'"};
   } else {
     using T = std::variant_alternative_t<I, Variant>;
-    if (type == T::type_name) {
+    constexpr std::string_view name = T::type_name;  // length known at compile time
+    if (type == name) {
       auto r = decode_one<T>(version, payload);
       if (!r) return r.error();
       return Variant{std::in_place_index<I>, std::move(*r)};
@@ -101,7 +102,8 @@ status decode_into(std::string_view type, uint16_t version, std::string_view pay
     return status{errc::unsupported, "unknown event type '" + std::string(type) + "'"};
   } else {
     using T = std::variant_alternative_t<I, Variant>;
-    if (type != T::type_name) return decode_into<Variant, I + 1>(type, version, payload, out);
+    constexpr std::string_view name = T::type_name;
+    if (type != name) return decode_into<Variant, I + 1>(type, version, payload, out);
     if (version != T::schema_version) {
       auto r = decode_one<T>(version, payload);
       if (!r) return r.error();

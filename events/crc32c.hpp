@@ -10,6 +10,8 @@ namespace crmd::crc32c {
 // Extends `init_crc` (the CRC of some prefix) over data[0, n).
 uint32_t extend(uint32_t init_crc, const char* data, size_t n);
 inline uint32_t value(const char* data, size_t n) { return extend(0, data, n); }
+// The table-driven implementation, always; for tests of the fast one.
+uint32_t extend_portable(uint32_t init_crc, const char* data, size_t n);
 
 // A CRC stored next to the data it covers is masked, so that computing the
 // CRC of a string that contains embedded CRCs does not degenerate.

@@ -33,11 +33,13 @@ struct reader {
   uint64_t fixed(int bytes) {
     if (end - p < bytes) return fail();
     uint64_t v = 0;
-    for (int i = 0; i < bytes; ++i) v |= uint64_t(static_cast<unsigned char>(p[i])) << (8 * i);
+    static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "fixed fields are little-endian");
+    std::memcpy(&v, p, size_t(bytes));
     p += bytes;
     return v;
   }
   uint64_t varint() {
+    if (p < end && !(static_cast<unsigned char>(*p) & 0x80)) return static_cast<unsigned char>(*p++);
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (p >= end) return fail();

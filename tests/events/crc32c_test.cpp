@@ -34,3 +34,22 @@ TEST(crc32c, mask_round_trips_and_differs) {
 
 }  // namespace
 }  // namespace crmd
+
+namespace crmd {
+namespace {
+
+TEST(crc32c, the_fast_path_agrees_with_the_table_for_every_length_and_offset) {
+  std::string data(3000, '\0');
+  uint32_t x = 12345;
+  for (auto& c : data) c = static_cast<char>(x = x * 1103515245 + 12345);
+  for (size_t len = 0; len <= 1200; ++len)
+    for (size_t off : {0, 1, 7}) {
+      uint32_t seed = static_cast<uint32_t>(len * 31);
+      ASSERT_EQ(crc32c::extend(seed, data.data() + off, len),
+                crc32c::extend_portable(seed, data.data() + off, len))
+          << "len " << len << " offset " << off;
+    }
+}
+
+}  // namespace
+}  // namespace crmd
