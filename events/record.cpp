@@ -131,29 +131,28 @@ std::string frame_record(std::string_view body, std::string_view link) {
   return out;
 }
 
-result<record_view> parse_record(std::string_view stored, bool check_crc) {
+status parse_record_into(std::string_view stored, record_view& v, bool check_crc) {
   if (stored.size() < record_header_size + record_link_size)
-    return status{errc::corruption, "record shorter than its header"};
+    return {errc::corruption, "record shorter than its header"};
   auto version = static_cast<uint8_t>(stored[0]);
   if (version != record_format_version) {
     if (version > record_format_version)
       return status{errc::unsupported, "record format version " + std::to_string(version) +
                                            " is newer than this build supports (" +
                                            std::to_string(record_format_version) + ")"};
-    return status{errc::corruption, "unknown record format version " + std::to_string(version)};
+    return {errc::corruption, "unknown record format version " + std::to_string(version)};
   }
   reader h{stored.data() + 1, stored.data() + record_header_size};
   auto body_len = static_cast<uint32_t>(h.fixed(4));
   auto masked = static_cast<uint32_t>(h.fixed(4));
   if (body_len > max_record_body ||
       stored.size() != record_header_size + size_t(body_len) + record_link_size)
-    return status{errc::corruption, "record length field does not match the stored size"};
+    return {errc::corruption, "record length field does not match the stored size"};
   const char* covered = stored.data() + record_header_size;
   size_t covered_len = body_len + record_link_size;
   if (check_crc && crc32c::unmask(masked) != crc32c::value(covered, covered_len))
-    return status{errc::corruption, "record CRC mismatch"};
+    return {errc::corruption, "record CRC mismatch"};
 
-  record_view v;
   v.body = std::string_view(covered, body_len);
   v.link = std::string_view(covered + body_len, record_link_size);
   reader r{covered, covered + body_len};
@@ -174,13 +173,19 @@ result<record_view> parse_record(std::string_view stored, bool check_crc) {
   v.payload = r.str();
   if (!r.ok || r.p != r.end) return status{errc::corruption, "record body fields out of bounds"};
   if (v.flags & ~uint8_t(flag_encrypted | flag_idempotency_hash))
-    return status{errc::unsupported, "record has unknown flags"};
+    return {errc::unsupported, "record has unknown flags"};
   if (v.encrypted() != !v.subject.empty())
-    return status{errc::corruption, "record encryption flag disagrees with its subject"};
+    return {errc::corruption, "record encryption flag disagrees with its subject"};
   auto slash = v.stream.find('/');
   if (slash == std::string_view::npos || slash == 0)
-    return status{errc::corruption, "record stream id has no tenant"};
+    return {errc::corruption, "record stream id has no tenant"};
   v.tenant = v.stream.substr(0, slash);
+  return status::ok();
+}
+
+result<record_view> parse_record(std::string_view stored, bool check_crc) {
+  record_view v;
+  if (auto s = parse_record_into(stored, v, check_crc); !s) return s;
   return v;
 }
 

@@ -57,5 +57,7 @@ std::string frame_record(std::string_view body, std::string_view link);
 // version, errc::corruption for anything else that is wrong. `check_crc`
 // false is only for naming what a corrupt record belonged to in reports.
 result<record_view> parse_record(std::string_view stored, bool check_crc = true);
+// The same into a caller's view (no copy of the view on the replay hot path).
+status parse_record_into(std::string_view stored, record_view& out, bool check_crc = true);
 
 }  // namespace crmd

@@ -175,19 +175,19 @@ class kv_event_log : public event_log {
   status scan(uint64_t from, const scan_visitor& visit) override {
     auto it = kv_->scan(cf::events, be64(from), "");
     std::string plain;
+    record_view rec;
     for (; it->valid(); it->next()) {
       uint64_t pos = key_position(it->key());
-      auto rec = parse_record(it->value());
-      if (!rec) return annotate(rec.error(), pos);
-      if (rec->position != pos) return {errc::corruption, "record at position " + std::to_string(pos) +
-                                                              " claims position " + std::to_string(rec->position)};
+      if (auto s = parse_record_into(it->value(), rec); !s) return annotate(s, pos);
+      if (rec.position != pos) return {errc::corruption, "record at position " + std::to_string(pos) +
+                                                             " claims position " + std::to_string(rec.position)};
       bool erased = false;
-      std::string_view payload = rec->payload;
-      if (rec->encrypted()) {
-        if (auto d = decrypt_into(*rec, plain, erased); !d) return annotate(d, pos);
+      std::string_view payload = rec.payload;
+      if (rec.encrypted()) {
+        if (auto d = decrypt_into(rec, plain, erased); !d) return annotate(d, pos);
         payload = plain;
       }
-      if (!visit(log_entry{*rec, payload, erased})) break;
+      if (!visit(log_entry{rec, payload, erased})) break;
     }
     return it->error();
   }
