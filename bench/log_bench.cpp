@@ -157,6 +157,41 @@ double bench_raw_append(const std::string& dir, int threads, double secs, size_t
   return done / el;
 }
 
+// The ceiling for any group commit on this disk: one thread writing synced
+// batches of `per` records plus a stream-index entry each (what crmd writes),
+// with no deciding, no queueing and no waking of callers.
+double bench_raw_batches(const std::string& dir, int per, double secs, size_t record_size) {
+  std::string path = dir + "/raw-batches";
+  std::filesystem::remove_all(path);
+  rocksdb::Options o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  o.IncreaseParallelism(2);
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{"default", {}}, {"streams", {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> hs;
+  rocksdb::DB* db = nullptr;
+  if (!rocksdb::DB::Open(o, path, cfs, &hs, &db).ok()) std::abort();
+  std::string value(record_size, 'v');
+  uint64_t seq = 0, n = 0;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto start = clk::now();
+  while (seconds_since(start) < secs) {
+    rocksdb::WriteBatch b;
+    for (int i = 0; i < per; ++i) {
+      ++seq;
+      b.Put(hs[0], be64(seq), value);
+      b.Put(hs[1], "t" + std::to_string(seq % 64) + "/tenant/s" + std::to_string(seq % 64) + '\0' + be64(seq), be64(seq));
+    }
+    if (!db->Write(wo, &b).ok()) std::abort();
+    n += per;
+  }
+  double el = seconds_since(start);
+  for (auto* h : hs) db->DestroyColumnFamilyHandle(h);
+  delete db;
+  return n / el;
+}
+
 void fill(event_log& log, uint64_t events, bool encrypted) {
   std::vector<std::thread> ts;
   for (int t = 0; t < 4; ++t)
@@ -294,6 +329,9 @@ int main(int argc, char** argv) {
     double raw = bench_raw_append(dir, inflight, secs, record_size);
     std::printf("%-10d %12.0f %12.0f %8.2f %10.1f\n", inflight, ours, raw, ours / raw, batch);
   }
+
+  std::printf("\n== ceiling: one raw writer, synced batches of 64 records + index entries ==\n");
+  std::printf("%.0f events/s\n", bench_raw_batches(dir, 64, secs, record_size));
 
   std::printf("\n== encryption overhead, append at 64 appenders (events/s) ==\n");
   double plain = bench_append(dir, 64, secs, false);
