@@ -31,18 +31,24 @@ class status {
  public:
   status() = default;
   status(errc code, std::string message) : code_(code), message_(std::move(message)) {}
+  // `reason` is a short machine-readable code the API shows as "error"
+  // ("tenant_exists", "invalid_tenant_id"); empty means "use the errc name".
+  status(errc code, std::string message, std::string reason)
+      : code_(code), message_(std::move(message)), reason_(std::move(reason)) {}
 
   static status ok() { return {}; }
   bool is_ok() const { return code_ == errc::ok; }
   explicit operator bool() const { return is_ok(); }
   errc code() const { return code_; }
   const std::string& message() const { return message_; }
+  std::string reason() const { return reason_.empty() ? crmd::to_string(code_) : reason_; }
   // "conflict: expected version 3, stream is at 4"
   std::string to_string() const;
 
  private:
   errc code_ = errc::ok;
   std::string message_;
+  std::string reason_;
 };
 
 // Either a value or a non-ok status.

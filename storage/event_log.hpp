@@ -139,7 +139,8 @@ class event_log {
 
 // The log over any kv_store (the RocksDB one, or the in-memory twin).
 // Fails with errc::unsupported if the store was written by a newer format.
-result<std::unique_ptr<event_log>> open_event_log(std::unique_ptr<kv_store> kv,
+// The store is shared: projections and snapshots live in other families of it.
+result<std::unique_ptr<event_log>> open_event_log(std::shared_ptr<kv_store> kv,
                                                   log_options options = {});
 // The in-memory twin: the same log over an in-memory kv_store.
 std::unique_ptr<event_log> make_memory_event_log(log_options options = {});

@@ -16,6 +16,8 @@ const char* cf_name(cf family) {
     case cf::keys: return "keys";
     case cf::meta: return "meta";
     case cf::projections: return "projections";
+    case cf::snapshots: return "snapshots";
+    case cf::schedule: return "schedule";
   }
   return "?";
 }

@@ -20,8 +20,10 @@ enum class cf : uint8_t {
   keys,         // subject id -> 32-byte AES key (deleted on erasure)
   meta,         // "format", "chain/<tenant>", "erased/<subject>", ...
   projections,  // projection keyspaces and checkpoints
+  snapshots,    // aggregate snapshots: stream -> be64(version) state
+  schedule,     // durable timers: be64(due_us) kind '\0' key '\0' timer id -> payload
 };
-constexpr int cf_count = 6;
+constexpr int cf_count = 8;
 const char* cf_name(cf family);
 
 class kv_batch {

@@ -63,7 +63,7 @@ struct overlay {
 
 class kv_event_log : public event_log {
  public:
-  kv_event_log(std::unique_ptr<kv_store> kv, log_options o) : kv_(std::move(kv)), opts_(o) {}
+  kv_event_log(std::shared_ptr<kv_store> kv, log_options o) : kv_(std::move(kv)), opts_(o) {}
 
   ~kv_event_log() override {
     {
@@ -548,7 +548,7 @@ class kv_event_log : public event_log {
     for (auto& [id, cb] : subs_) cb(pos);
   }
 
-  std::unique_ptr<kv_store> kv_;
+  std::shared_ptr<kv_store> kv_;
   log_options opts_;
 
   // Writer-thread state.
@@ -623,7 +623,7 @@ result<append_result> event_log::append(append_request request) {
   return f.get();
 }
 
-result<std::unique_ptr<event_log>> open_event_log(std::unique_ptr<kv_store> kv, log_options options) {
+result<std::unique_ptr<event_log>> open_event_log(std::shared_ptr<kv_store> kv, log_options options) {
   auto log = std::make_unique<kv_event_log>(std::move(kv), options);
   if (auto s = log->init(); !s) return s;
   return std::unique_ptr<event_log>(std::move(log));

@@ -1,0 +1,97 @@
+#include "actors/tenant/tenant_decider.hpp"
+
+#include <cereal/types/map.hpp>
+
+#include "events/codec_impl.hpp"
+
+namespace crmd::tenant {
+namespace {
+
+constexpr size_t max_title = 200;
+constexpr size_t max_body = 64 * 1024;
+
+status invalid(const std::string& field, const std::string& why) {
+  return {errc::invalid_argument, "field '" + field + "' " + why, "invalid_field"};
+}
+
+status check_text(const std::string& field, const std::string& v, size_t max, bool required) {
+  if (required && v.empty()) return invalid(field, "is required");
+  if (v.size() > max) return invalid(field, "is longer than " + std::to_string(max) + " bytes");
+  return status::ok();
+}
+
+const prompt_state* live_prompt(const state& s, const std::string& id, uint64_t* number) {
+  auto n = parse_prompt_id(id);
+  if (!n) return nullptr;
+  auto it = s.prompts.find(*n);
+  if (it == s.prompts.end() || it->second.deleted) return nullptr;
+  *number = *n;
+  return &it->second;
+}
+
+status not_found(const std::string& id) {
+  return {errc::not_found, "no prompt '" + id + "'", "prompt_not_found"};
+}
+
+}  // namespace
+
+bool valid_kind(const std::string& kind) {
+  return kind == "general" || kind == "call_summary" || kind == "whatsapp_reply";
+}
+
+std::optional<uint64_t> parse_prompt_id(const std::string& id) {
+  if (id.size() < 2 || id.size() > 20 || id[0] != 'p') return std::nullopt;
+  if (id[1] == '0' || id.find_first_not_of("0123456789", 1) != std::string::npos) return std::nullopt;
+  return std::stoull(id.substr(1));
+}
+
+std::string prompt_id(uint64_t number) { return "p" + std::to_string(number); }
+
+result<std::vector<ev::tenant_event>> decide(const state& s, const command& c) {
+  using events = std::vector<ev::tenant_event>;
+  if (auto* save = std::get_if<save_prompt>(&c)) {
+    if (auto st = check_text("title", save->title, max_title, true); !st) return st;
+    if (auto st = check_text("body", save->body, max_body, true); !st) return st;
+    if (!valid_kind(save->kind)) return invalid("kind", "must be call_summary, whatsapp_reply or general");
+    return events{ev::prompt_saved{prompt_id(s.next_prompt), 1, save->title, save->body, save->kind}};
+  }
+  if (auto* upd = std::get_if<update_prompt>(&c)) {
+    uint64_t n = 0;
+    auto* p = live_prompt(s, upd->prompt_id, &n);
+    if (!p) return not_found(upd->prompt_id);
+    if (!upd->title && !upd->body && !upd->kind) return invalid("body", "or 'title' or 'kind' is required");
+    std::string title = upd->title.value_or(p->title), body = upd->body.value_or(p->body);
+    std::string kind = upd->kind.value_or(p->kind);
+    if (auto st = check_text("title", title, max_title, true); !st) return st;
+    if (auto st = check_text("body", body, max_body, true); !st) return st;
+    if (!valid_kind(kind)) return invalid("kind", "must be call_summary, whatsapp_reply or general");
+    return events{ev::prompt_saved{upd->prompt_id, p->version + 1, title, body, kind}};
+  }
+  auto& del = std::get<delete_prompt>(c);
+  uint64_t n = 0;
+  if (!live_prompt(s, del.prompt_id, &n)) return not_found(del.prompt_id);
+  return events{ev::prompt_deleted{del.prompt_id}};
+}
+
+void apply(state& s, const ev::tenant_event& e) {
+  if (auto* saved = std::get_if<ev::prompt_saved>(&e)) {
+    auto n = parse_prompt_id(saved->prompt_id);
+    if (!n) return;  // decide() only emits well-formed ids
+    auto& p = s.prompts[*n];
+    p.version = saved->version;
+    p.deleted = false;
+    p.title = saved->title;
+    p.body = saved->body;
+    p.kind = saved->kind;
+    if (*n >= s.next_prompt) s.next_prompt = *n + 1;
+  } else if (auto* del = std::get_if<ev::prompt_deleted>(&e)) {
+    if (auto n = parse_prompt_id(del->prompt_id)) s.prompts[*n].deleted = true;
+  }
+}
+
+std::string encode_state(const state& s) { return codec::encode_payload(s); }
+status decode_state(std::string_view bytes, state& out) { return codec::decode_payload(bytes, out); }
+
+}  // namespace crmd::tenant
+
+CRMD_CODEC_INSTANTIATE(crmd::tenant::state)

@@ -1,0 +1,69 @@
+// The tenant aggregate (stream "<tenant>/tenant/<tenant>"): for now the
+// tenant's AI prompts, each with a version history.
+// Pure functions: decide(state, command) -> events or a rejection; apply.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "events/status.hpp"
+#include "events/tenant_events.hpp"
+
+namespace crmd::tenant {
+
+struct prompt_state {
+  uint32_t version = 0;
+  bool deleted = false;
+  std::string title, body, kind;
+  template <class F> void fields(F&& f) {
+    f("version", version);
+    f("deleted", deleted);
+    f("title", title);
+    f("body", body);
+    f("kind", kind);
+  }
+};
+
+struct state {
+  static constexpr const char* type_name = "tenant_state";
+  std::map<uint64_t, prompt_state> prompts;  // by prompt number (id "p<number>")
+  uint64_t next_prompt = 1;
+  template <class F> void fields(F&& f) {
+    f("next_prompt", next_prompt);
+    f("prompts", prompts);
+  }
+};
+
+struct save_prompt {
+  std::string title, body;
+  std::string kind = "general";
+};
+// Fields left empty keep their current value.
+struct update_prompt {
+  std::string prompt_id;
+  std::optional<std::string> title, body, kind;
+};
+struct delete_prompt {
+  std::string prompt_id;
+};
+using command = std::variant<save_prompt, update_prompt, delete_prompt>;
+
+bool valid_kind(const std::string& kind);
+// "p12" -> 12; nullopt for anything else.
+std::optional<uint64_t> parse_prompt_id(const std::string& id);
+std::string prompt_id(uint64_t number);
+
+// Rejections: errc::invalid_argument (reason invalid_field, naming the field),
+// errc::not_found (reason prompt_not_found).
+result<std::vector<ev::tenant_event>> decide(const state& s, const command& c);
+void apply(state& s, const ev::tenant_event& e);
+
+// Snapshot encoding (cereal portable binary of the state).
+std::string encode_state(const state& s);
+status decode_state(std::string_view bytes, state& out);
+
+}  // namespace crmd::tenant
