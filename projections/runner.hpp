@@ -1,0 +1,67 @@
+// Runs projections: one thread folds new log positions into every view.
+//
+// Each batch (up to `batch_events` events) writes the views' changes and
+// their new checkpoints in one kv batch; views may lag, never skip or repeat.
+// Readers wanting read-your-writes call when_caught_up() with the position
+// of the writes they must see.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "projections/projection.hpp"
+#include "storage/kv.hpp"
+
+namespace crmd {
+
+struct runner_options {
+  // Events per batch: large enough to amortise the write, small enough that
+  // readers waiting for a position are not held up by a long replay.
+  size_t batch_events = 1024;
+  // Projections can be rebuilt from the log, so their writes are not synced.
+  bool sync = false;
+};
+
+struct view_status {
+  uint64_t position = 0;
+  std::string error;  // why the view stopped, if it did
+};
+
+class projection_runner {
+ public:
+  projection_runner(event_log& log, std::shared_ptr<kv_store> kv,
+                    std::vector<std::unique_ptr<projection>> views, runner_options o = {});
+  ~projection_runner();
+
+  // Loads checkpoints and starts the thread.
+  status start();
+  void stop();
+
+  // The lowest checkpoint of all views: everything up to it is in every view.
+  uint64_t position() const;
+  std::map<std::string, view_status> views() const;
+
+  // Calls ready(true) once every view includes `pos`, or ready(false) when
+  // `timeout` passes first. Runs `ready` on the caller's thread when already
+  // caught up, else on the runner's thread: it must be quick.
+  void when_caught_up(uint64_t pos, std::chrono::milliseconds timeout, std::function<void(bool)> ready);
+
+  // Applies everything the log has now, on the calling thread (the runner
+  // thread must not be running): for rebuilds and tests.
+  status catch_up();
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// Offline rebuild: clears the view's keyspace and checkpoint and folds the
+// whole log into it again. `progress(done, total)` is called now and then.
+status rebuild_view(event_log& log, kv_store& kv, projection& view,
+                    const std::function<void(uint64_t, uint64_t)>& progress = {});
+
+}  // namespace crmd

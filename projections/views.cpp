@@ -1,0 +1,210 @@
+#include "projections/views.hpp"
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "actors/tenant/tenant_decider.hpp"
+#include "events/codec.hpp"
+#include "events/tenant_events.hpp"
+
+namespace crmd::views {
+namespace {
+
+using json = nlohmann::json;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+uint64_t read_count(view_txn& t, std::string_view key) {
+  auto v = t.get(key);
+  return v && v->size() == 8 ? read_be64(*v) : 0;
+}
+
+std::string upper_of(std::string prefix) {
+  prefix.back() = char(prefix.back() + 1);
+  return prefix;
+}
+
+class tenants_view : public projection {
+ public:
+  const char* name() const override { return "tenants"; }
+  status apply(const log_entry& e, view_txn& t) override {
+    if (e.record.type != "tenant_created" || e.record.stream != "system/registry/tenants") return status::ok();
+    auto ev = codec::decode<ev::registry_event>(e.record.type, e.record.schema_version, e.payload);
+    if (!ev) return ev.error();
+    auto& c = std::get<ev::tenant_created>(*ev);
+    json j = {{"id", c.tenant_id},
+              {"name", c.name},
+              {"aliases", c.aliases},
+              {"created_at", rfc3339_ms(e.record.recorded_at_us)},
+              {"position", e.record.position}};
+    std::string key = "t/" + c.tenant_id;
+    if (!t.get(key)) t.put("#count", be64(read_count(t, "#count") + 1));
+    t.put(key, dump(j));
+    return status::ok();
+  }
+};
+
+class prompts_view : public projection {
+ public:
+  const char* name() const override { return "prompts"; }
+  status apply(const log_entry& e, view_txn& t) override {
+    bool saved = e.record.type == "prompt_saved", deleted = e.record.type == "prompt_deleted";
+    if (!saved && !deleted) return status::ok();
+    auto ev = codec::decode<ev::tenant_event>(e.record.type, e.record.schema_version, e.payload);
+    if (!ev) return ev.error();
+    std::string tenant(e.record.tenant);
+    if (saved) return on_saved(tenant, std::get<ev::prompt_saved>(*ev), e.record, t);
+    return on_deleted(tenant, std::get<ev::prompt_deleted>(*ev), e.record, t);
+  }
+
+ private:
+  static status on_saved(const std::string& tenant, const ev::prompt_saved& p, const record_view& r, view_txn& t) {
+    auto n = tenant::parse_prompt_id(p.prompt_id);
+    if (!n) return {errc::corruption, "malformed prompt id " + p.prompt_id};
+    std::string base = tenant + "/";
+    std::string live_key = base + "l/" + be64(*n);
+    auto previous = t.get(live_key);
+    std::string created = rfc3339_ms(r.recorded_at_us);
+    if (previous) {
+      auto old = json::parse(*previous, nullptr, false);
+      if (old.is_object()) {
+        created = old.value("created_at", created);
+        t.del(base + "s/" + be64(old.value("position", uint64_t(0))));
+      }
+    } else {
+      t.put(base + "#count", be64(read_count(t, base + "#count") + 1));
+    }
+    json j = {{"id", p.prompt_id},     {"version", p.version},   {"title", p.title},
+              {"body", p.body},        {"kind", p.kind},         {"created_at", created},
+              {"updated_at", rfc3339_ms(r.recorded_at_us)},      {"position", r.position},
+              {"deleted", false}};
+    std::string v = dump(j);
+    t.put(live_key, v);
+    std::string version_key = base + "h/" + be64(*n);
+    version_key += std::string(be64(p.version)).substr(4);
+    t.put(version_key, v);
+    t.put(base + "s/" + be64(r.position), p.prompt_id);
+    return status::ok();
+  }
+
+  static status on_deleted(const std::string& tenant, const ev::prompt_deleted& p, const record_view& r, view_txn& t) {
+    auto n = tenant::parse_prompt_id(p.prompt_id);
+    if (!n) return {errc::corruption, "malformed prompt id " + p.prompt_id};
+    std::string base = tenant + "/";
+    auto live = t.get(base + "l/" + be64(*n));
+    if (!live) return status::ok();  // the decider never deletes twice
+    auto j = json::parse(*live, nullptr, false);
+    if (!j.is_object()) return {errc::corruption, "malformed prompt view entry"};
+    t.del(base + "s/" + be64(j.value("position", uint64_t(0))));
+    j["deleted"] = true;
+    j["deleted_at"] = rfc3339_ms(r.recorded_at_us);
+    t.del(base + "l/" + be64(*n));
+    t.put(base + "d/" + be64(*n), dump(j));
+    t.put(base + "#count", be64(read_count(t, base + "#count") - 1));
+    return status::ok();
+  }
+};
+
+std::string key(std::string_view view, const std::string& rest) { return view_prefix(view) + rest; }
+
+result<page> list_range(kv_store& kv, const std::string& prefix, const std::string& count_key,
+                        uint64_t page_no, uint64_t limit) {
+  page out;
+  std::string c;
+  auto s = kv.get(cf::projections, count_key, &c);
+  if (s.is_ok() && c.size() == 8) out.total = read_be64(c);
+  else if (!s.is_ok() && s.code() != errc::not_found) return s;
+  uint64_t skip = (page_no - 1) * limit;
+  auto it = kv.scan(cf::projections, prefix, upper_of(prefix));
+  for (; it->valid() && out.items.size() < limit; it->next()) {
+    if (skip > 0) {
+      --skip;
+      continue;
+    }
+    out.items.emplace_back(it->value());
+  }
+  if (auto e = it->error(); !e) return e;
+  return out;
+}
+
+result<std::optional<std::string>> get_opt(kv_store& kv, const std::string& k) {
+  std::string v;
+  auto s = kv.get(cf::projections, k, &v);
+  if (s.is_ok()) return std::optional<std::string>{std::move(v)};
+  if (s.code() == errc::not_found) return std::optional<std::string>{};
+  return s;
+}
+
+}  // namespace
+
+std::string rfc3339_ms(int64_t us) {
+  std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>((us / 1000) % 1000));
+  return out;
+}
+
+std::unique_ptr<projection> make_tenants_view() { return std::make_unique<tenants_view>(); }
+std::unique_ptr<projection> make_prompts_view() { return std::make_unique<prompts_view>(); }
+
+std::vector<std::unique_ptr<projection>> all() {
+  std::vector<std::unique_ptr<projection>> v;
+  v.push_back(make_tenants_view());
+  v.push_back(make_prompts_view());
+  return v;
+}
+
+std::unique_ptr<projection> by_name(const std::string& name) {
+  for (auto& v : all())
+    if (name == v->name()) return std::move(v);
+  return nullptr;
+}
+
+std::vector<std::string> names() {
+  std::vector<std::string> out;
+  for (auto& v : all()) out.push_back(v->name());
+  return out;
+}
+
+result<page> list_tenants(kv_store& kv, uint64_t page_no, uint64_t limit) {
+  return list_range(kv, key("tenants", "t/"), key("tenants", "#count"), page_no, limit);
+}
+
+result<std::optional<std::string>> get_tenant(kv_store& kv, const std::string& id) {
+  return get_opt(kv, key("tenants", "t/" + id));
+}
+
+result<page> list_prompts(kv_store& kv, const std::string& tenant, uint64_t page_no, uint64_t limit) {
+  return list_range(kv, key("prompts", tenant + "/l/"), key("prompts", tenant + "/#count"), page_no, limit);
+}
+
+result<std::optional<std::string>> get_prompt(kv_store& kv, const std::string& tenant, const std::string& id) {
+  auto n = tenant::parse_prompt_id(id);
+  if (!n) return std::optional<std::string>{};
+  return get_opt(kv, key("prompts", tenant + "/l/" + be64(*n)));
+}
+
+result<std::optional<std::string>> last_prompt(kv_store& kv, const std::string& tenant) {
+  std::string lo = key("prompts", tenant + "/s/"), k, v;
+  auto s = kv.last(cf::projections, lo, upper_of(lo), &k, &v);
+  if (s.code() == errc::not_found) return std::optional<std::string>{};
+  if (!s) return s;
+  return get_prompt(kv, tenant, v);
+}
+
+result<std::vector<std::string>> prompt_versions(kv_store& kv, const std::string& tenant, const std::string& id) {
+  std::vector<std::string> out;
+  auto n = tenant::parse_prompt_id(id);
+  if (!n) return out;
+  std::string lo = key("prompts", tenant + "/h/" + be64(*n));
+  auto it = kv.scan(cf::projections, lo, upper_of(lo));
+  for (; it->valid(); it->next()) out.emplace_back(it->value());
+  if (auto e = it->error(); !e) return e;
+  return out;
+}
+
+}  // namespace crmd::views
