@@ -1,0 +1,71 @@
+// Internal to actors/: what every actor shares, and the CAF message types.
+// Included only by the actor translation units.
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/behavior.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <atomic>
+#include <deque>
+#include <shared_mutex>
+
+#include "actors/runtime.hpp"
+#include "storage/event_log.hpp"
+#include "storage/kv.hpp"
+
+namespace crmd::actors {
+
+struct context {
+  context(event_log& l, std::shared_ptr<kv_store> k, runtime_options o) : log(l), kv(std::move(k)), opts(o) {}
+  event_log& log;
+  std::shared_ptr<kv_store> kv;
+  runtime_options opts;
+  std::atomic<uint64_t> recoveries{0}, live{0}, idle_stops{0};
+  // Written by the registry actor only, read by HTTP threads.
+  mutable std::shared_mutex registry_mu;
+  registry::state registry;
+};
+using context_ptr = std::shared_ptr<context>;
+
+struct tenant_request {
+  std::string tenant;
+  tenant::command cmd;
+  event_metadata who;
+  command_done done;
+};
+
+struct registry_request {
+  registry::create_tenant cmd;
+  event_metadata who;
+  command_done done;
+};
+
+// The log's answer to an actor's append, sent back into its mailbox.
+struct appended {
+  result<append_result> outcome;
+};
+
+using check_atom = caf::atom_constant<caf::atom("check")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+// Spawned by the directory, which monitors it.
+caf::actor spawn_tenant_actor(caf::local_actor* parent, std::string tenant, context_ptr ctx);
+caf::behavior tenant_directory(caf::event_based_actor* self, context_ptr ctx);
+// Recovers the registry stream before it handles anything.
+caf::behavior registry_actor(caf::event_based_actor* self, context_ptr ctx);
+
+// Appends encoded events to `stream` expecting `version`; the outcome
+// arrives in `self`'s mailbox as `appended`.
+void append_to(caf::actor self, context& ctx, const std::string& stream, uint64_t version,
+               std::vector<new_event> events, const event_metadata& who);
+
+}  // namespace crmd::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::tenant_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::registry_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::appended)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::context_ptr)

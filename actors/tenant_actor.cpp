@@ -1,0 +1,182 @@
+// One actor per tenant: decide, append, apply on the durable ack, reply.
+// Commands that arrive while an append is in flight wait in `queue`, so the
+// aggregate handles one command at a time without blocking a CAF thread.
+#include <caf/event_based_actor.hpp>
+#include <caf/local_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <chrono>
+
+#include "actors/actor_context.hpp"
+#include "events/codec.hpp"
+
+namespace crmd::actors {
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+struct tenant_state {
+  static inline const char* name = "crmd.tenant";
+  std::string tenant, stream;
+  tenant::state agg;
+  uint64_t version = 0;  // of the stream, as applied
+  bool recovered = false;
+  std::deque<tenant_request> queue;
+  std::optional<tenant_request> current;
+  std::vector<ev::tenant_event> pending;  // current's decided events
+  bool stop_requested = false;
+  uint64_t since_snapshot = 0;
+  steady::time_point last_active = steady::now();
+  caf::actor parent;
+};
+using self_ptr = caf::stateful_actor<tenant_state>*;
+
+std::string snapshot_value(const tenant_state& s) { return be64(s.version) + tenant::encode_state(s.agg); }
+
+void write_snapshot(self_ptr self, context& ctx) {
+  auto& s = self->state;
+  if (s.since_snapshot == 0) return;
+  auto b = ctx.kv->new_batch();
+  b->put(cf::snapshots, s.stream, snapshot_value(s));
+  // A snapshot is a cache of the log: losing it costs a longer recovery only.
+  if (ctx.kv->write(*b, false).is_ok()) s.since_snapshot = 0;
+}
+
+status recover(self_ptr self, context& ctx) {
+  auto& s = self->state;
+  s.agg = tenant::state{};
+  s.version = 0;
+  std::string snap;
+  if (ctx.kv->get(cf::snapshots, s.stream, &snap).is_ok() && snap.size() >= 8) {
+    tenant::state from_snapshot;
+    if (tenant::decode_state(std::string_view(snap).substr(8), from_snapshot).is_ok()) {
+      s.agg = std::move(from_snapshot);
+      s.version = read_be64(snap);
+    }
+  }
+  for (;;) {
+    auto evs = ctx.log.read_stream(s.stream, s.version + 1, 1000);
+    if (!evs) return evs.error();
+    if (evs->empty()) break;
+    for (auto& e : *evs) {
+      if (!e.erased) {
+        auto dec = codec::decode<ev::tenant_event>(e.env.type, e.env.schema_version, e.payload);
+        if (!dec) return dec.error();
+        tenant::apply(s.agg, *dec);
+      }
+      s.version = e.env.stream_seq;
+      ++s.since_snapshot;
+    }
+  }
+  s.recovered = true;
+  ctx.recoveries++;
+  return status::ok();
+}
+
+void maybe_quit(self_ptr self, context& ctx) {
+  auto& s = self->state;
+  if (s.stop_requested && !s.current && s.queue.empty()) {
+    write_snapshot(self, ctx);
+    self->quit();
+  }
+}
+
+void pump(self_ptr self, context& ctx) {
+  auto& s = self->state;
+  while (!s.current && !s.queue.empty()) {
+    tenant_request req = std::move(s.queue.front());
+    s.queue.pop_front();
+    if (!s.recovered) {
+      if (auto st = recover(self, ctx); !st) {
+        req.done(status{errc::io_error, "cannot recover tenant " + s.tenant + ": " + st.message()});
+        continue;
+      }
+    }
+    auto decided = tenant::decide(s.agg, req.cmd);
+    if (!decided) {
+      req.done(decided.error());
+      continue;
+    }
+    std::vector<new_event> encoded;
+    for (auto& e : *decided) {
+      auto enc = codec::encode(e);
+      encoded.push_back(new_event{enc.type, enc.schema_version, std::move(enc.payload), ""});
+    }
+    s.pending = std::move(*decided);
+    append_to(caf::actor_cast<caf::actor>(self), ctx, s.stream, s.version, std::move(encoded), req.who);
+    s.current = std::move(req);
+  }
+  maybe_quit(self, ctx);
+}
+
+void on_appended(self_ptr self, context& ctx, appended& a) {
+  auto& s = self->state;
+  auto req = std::move(*s.current);
+  s.current.reset();
+  if (!a.outcome) {
+    // A conflict means the stream moved under us (it cannot while this is
+    // the only actor for the tenant); re-read it before the next command.
+    if (a.outcome.error().code() == errc::conflict) s.recovered = false;
+    req.done(a.outcome.error());
+  } else {
+    for (auto& e : s.pending) tenant::apply(s.agg, e);
+    s.version = a.outcome->stream_version;
+    s.since_snapshot += s.pending.size();
+    if (s.since_snapshot >= ctx.opts.snapshot_every) write_snapshot(self, ctx);
+    command_ok ok;
+    ok.position = a.outcome->last_position;
+    if (auto* saved = std::get_if<ev::prompt_saved>(&s.pending.front())) {
+      ok.id = saved->prompt_id;
+      ok.version = saved->version;
+    } else if (auto* del = std::get_if<ev::prompt_deleted>(&s.pending.front())) {
+      ok.id = del->prompt_id;
+    }
+    req.done(ok);
+  }
+  s.pending.clear();
+  pump(self, ctx);
+}
+
+caf::behavior tenant_behavior(self_ptr self, std::string tenant, context_ptr ctx, caf::actor parent) {
+  auto& s = self->state;
+  s.parent = std::move(parent);
+  s.tenant = tenant;
+  s.stream = tenant + "/tenant/" + tenant;
+  ctx->live++;
+  self->attach_functor([ctx] { ctx->live--; });
+  auto check_every = std::max<std::chrono::milliseconds>(ctx->opts.idle / 4, std::chrono::milliseconds(10));
+  self->delayed_send(self, check_every, check_atom::value);
+  return {
+      [=](tenant_request& r) {
+        self->state.last_active = steady::now();
+        self->state.queue.push_back(std::move(r));
+        pump(self, *ctx);
+      },
+      [=](appended& a) { on_appended(self, *ctx, a); },
+      [=](check_atom) {
+        auto& st = self->state;
+        if (st.stop_requested) return;
+        bool quiet = !st.current && st.queue.empty();
+        if (quiet && steady::now() - st.last_active >= ctx->opts.idle) {
+          // Ask the directory to retire us, so that no command is lost to a
+          // race between our quitting and a new command for this tenant.
+          self->send(st.parent, idle_atom::value, st.tenant);
+        } else {
+          self->delayed_send(self, check_every, check_atom::value);
+        }
+      },
+      [=](stop_atom) {
+        self->state.stop_requested = true;
+        maybe_quit(self, *ctx);
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_tenant_actor(caf::local_actor* parent, std::string tenant, context_ptr ctx) {
+  return parent->spawn(tenant_behavior, std::move(tenant), std::move(ctx),
+                       caf::actor_cast<caf::actor>(parent));
+}
+
+}  // namespace crmd::actors

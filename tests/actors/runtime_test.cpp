@@ -1,0 +1,140 @@
+// The actor runtime: one actor per tenant, idle stop, recovery, registry.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <set>
+#include <thread>
+
+#include "actors/runtime.hpp"
+#include "storage/event_log.hpp"
+#include "storage/kv.hpp"
+
+namespace crmd {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Runs a command and waits (bounded) for its answer.
+template <class F>
+result<command_ok> sync(F&& issue) {
+  auto p = std::make_shared<std::promise<result<command_ok>>>();
+  auto f = p->get_future();
+  issue([p](result<command_ok> r) { p->set_value(std::move(r)); });
+  if (f.wait_for(10s) != std::future_status::ready) return status{errc::io_error, "no answer in 10 s"};
+  return f.get();
+}
+
+struct runtime_test : ::testing::Test {
+  std::shared_ptr<kv_store> kv = make_memory_kv();
+  std::unique_ptr<event_log> log = std::move(*open_event_log(kv));
+
+  std::unique_ptr<runtime> start(runtime_options o = {}) {
+    auto rt = start_runtime(*log, kv, o);
+    EXPECT_TRUE(rt) << rt.error().to_string();
+    return std::move(*rt);
+  }
+  static result<command_ok> create(runtime& rt, registry::create_tenant c) {
+    return sync([&](command_done d) { rt.create_tenant(c, {"test"}, d); });
+  }
+  static result<command_ok> save(runtime& rt, const std::string& t, const std::string& title) {
+    return sync([&](command_done d) {
+      rt.tenant_command(t, tenant::save_prompt{title, "body", "general"}, {"test"}, d);
+    });
+  }
+};
+
+TEST_F(runtime_test, the_registry_owns_ids_and_aliases_across_restarts) {
+  {
+    auto rt = start();
+    auto ok = create(*rt, {"business_1", "Acme", {"1"}});
+    ASSERT_TRUE(ok) << ok.error().to_string();
+    EXPECT_EQ(ok->id, "business_1");
+    EXPECT_GT(ok->position, 0u);
+    EXPECT_EQ(rt->resolve_tenant("1"), "business_1");
+    auto dup = create(*rt, {"beta", "Beta", {"1"}});
+    ASSERT_FALSE(dup);
+    EXPECT_EQ(dup.error().code(), errc::conflict);
+  }
+  auto again = start();
+  EXPECT_EQ(again->resolve_tenant("1"), "business_1");
+  EXPECT_EQ(again->tenant_count(), 1u);
+}
+
+TEST_F(runtime_test, concurrent_first_commands_for_one_tenant_make_one_actor) {
+  auto rt = start();
+  constexpr int n = 50;
+  std::vector<std::future<result<command_ok>>> answers;
+  std::vector<std::thread> ts;
+  std::vector<std::promise<result<command_ok>>> ps(n);
+  for (int i = 0; i < n; ++i) answers.push_back(ps[i].get_future());
+  for (int i = 0; i < n; ++i)
+    ts.emplace_back([&, i] {
+      rt->tenant_command("acme", tenant::save_prompt{"t" + std::to_string(i), "b", "general"}, {"test"},
+                         [&, i](result<command_ok> r) { ps[i].set_value(std::move(r)); });
+    });
+  for (auto& t : ts) t.join();
+  std::set<std::string> ids;
+  for (auto& a : answers) {
+    ASSERT_EQ(a.wait_for(10s), std::future_status::ready);
+    auto r = a.get();
+    ASSERT_TRUE(r) << r.error().to_string();
+    ids.insert(r->id);
+  }
+  EXPECT_EQ(ids.size(), size_t(n));  // one aggregate handed out every id once
+  EXPECT_EQ(rt->stats().recoveries, 1u);
+  EXPECT_EQ(rt->stats().live_actors, 1u);
+}
+
+TEST_F(runtime_test, an_idle_actor_stops_and_recovers_on_the_next_command) {
+  runtime_options o;
+  o.idle = 50ms;
+  auto rt = start(o);
+  ASSERT_TRUE(save(*rt, "acme", "first"));
+  for (int i = 0; i < 200 && rt->stats().live_actors > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(rt->stats().live_actors, 0u);
+  EXPECT_EQ(rt->stats().idle_stops, 1u);
+  auto second = save(*rt, "acme", "second");
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->id, "p2");  // the state came back
+  EXPECT_EQ(rt->stats().recoveries, 2u);
+}
+
+TEST_F(runtime_test, commands_racing_an_idle_stop_are_not_lost) {
+  runtime_options o;
+  o.idle = 5ms;
+  auto rt = start(o);
+  std::set<std::string> ids;
+  for (int i = 0; i < 60; ++i) {
+    auto r = save(*rt, "acme", "t");
+    ASSERT_TRUE(r) << r.error().to_string();
+    ids.insert(r->id);
+    std::this_thread::sleep_for(std::chrono::milliseconds(i % 7));
+  }
+  EXPECT_EQ(ids.size(), 60u);
+  EXPECT_GT(rt->stats().idle_stops, 0u);
+}
+
+TEST_F(runtime_test, recovery_uses_the_snapshot_plus_the_tail) {
+  runtime_options o;
+  o.snapshot_every = 4;
+  {
+    auto rt = start(o);
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(save(*rt, "acme", "t"));
+  }
+  std::string snap;
+  ASSERT_TRUE(kv->get(cf::snapshots, "acme/tenant/acme", &snap));
+  EXPECT_EQ(read_be64(snap), 10u);  // written at 4, 8 and on stop
+  auto rt = start(o);
+  auto r = save(*rt, "acme", "t");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->id, "p11");
+  tenant::update_prompt bad;
+  bad.prompt_id = "p99";
+  bad.title = "x";
+  auto missing = sync([&](command_done d) { rt->tenant_command("acme", bad, {"test"}, d); });
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code(), errc::not_found);
+}
+
+}  // namespace
+}  // namespace crmd
