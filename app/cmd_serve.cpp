@@ -1,25 +1,35 @@
-// crmd serve: for now opens the store, reports its position, and holds the
-// data directory until SIGINT or SIGTERM. The HTTP server joins it next.
+// crmd serve: storage -> projections -> actors -> HTTP, until SIGINT/SIGTERM.
 #include <pthread.h>
 #include <signal.h>
 
 #include <iostream>
 
+#include "actors/runtime.hpp"
 #include "app/commands.hpp"
+#include "app/config.hpp"
 #include "app/data_dir.hpp"
+#include "http/api.hpp"
+#include "http/http_types.hpp"
+#include "projections/runner.hpp"
+#include "projections/views.hpp"
 
 namespace crmd::cli {
 namespace {
-const char* help = R"(usage: crmd serve [--data-dir D]
+const char* help = R"(usage: crmd serve [--data-dir D] [--bind ADDR] [--port N]
 
-Opens (creating if needed) the event log in D and runs until SIGINT/SIGTERM.
+Runs crmd: the event log in D (created if needed), its views, the actors and
+the HTTP API, until SIGINT or SIGTERM, then finishes the requests in flight
+and exits 0. Settings come from the environment (docs/configuration.md);
+flags override them.
 
   --data-dir D   data directory (default $CRMD_DATA_DIR, else ./data)
+  --bind ADDR    listen address (default $CRMD_BIND, else 127.0.0.1)
+  --port N       listen port (default $CRMD_PORT, else 8080; 0 = any free port)
 )";
 }  // namespace
 
 int run_serve(const argv_t& argv) {
-  auto a = parse(argv, {{"data-dir"}, {"help"}, 0});
+  auto a = parse(argv, {{"data-dir", "bind", "port"}, {"help"}, 0});
   if (!a) return fail("serve", a.error().message() + " (see crmd serve --help)", exit_usage);
   if (a->has("help")) {
     std::cout << help;
@@ -32,15 +42,56 @@ int run_serve(const argv_t& argv) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
-  std::string dir = data_dir_from(*a);
-  auto log = open_log(dir, open_mode::create);
-  if (!log) return fail("serve", log.error().message(), exit_failure);
-  std::cout << "crmd serve: data directory " << dir << ", log position "
-            << (*log)->last_position() << "; waiting for SIGINT/SIGTERM" << std::endl;
+  auto cfg = load_serve_config(*a);
+  if (!cfg) return fail("serve", cfg.error().message(), exit_usage);
+
+  auto store = open_store(cfg->data_dir, open_mode::create);
+  if (!store) return fail("serve", store.error().message(), exit_failure);
+  bool created = false;
+  std::string token_path;
+  auto token = admin_token(*cfg, created, token_path);
+  if (!token) return fail("serve", token.error().message(), exit_failure);
+  if (!token_path.empty())
+    std::cout << "crmd serve: operator token " << (created ? "created in " : "read from ") << token_path << std::endl;
+
+  projection_runner runner(*store->log, store->kv, views::all());
+  if (auto s = runner.start(); !s) return fail("serve", "projections: " + s.to_string(), exit_failure);
+  runtime_options ro;
+  ro.idle = cfg->actor_idle;
+  auto rt = start_runtime(*store->log, store->kv, ro);
+  if (!rt) return fail("serve", "actors: " + rt.error().to_string(), exit_failure);
+
+  http::api_options ao;
+  ao.admin_token = *token;
+  ao.revision = CRMD_REVISION;
+  ao.max_body = cfg->max_body;
+  ao.consistency_wait = cfg->consistency_wait;
+  http::api api({**rt, runner, *store->kv, *store->log}, ao);
+
+  http::server_options so;
+  so.bind = cfg->bind;
+  so.port = cfg->port;
+  so.threads = cfg->http_threads;
+  so.transport_body_limit = std::max<size_t>(cfg->max_body * 4, 8u << 20);
+  so.answer_timeout = cfg->consistency_wait + std::chrono::seconds(5);
+  so.timeout_response = [&api](const http::http_request& r) { return api.timeout_response(r); };
+  std::string err;
+  auto server = http::start_server(so, [&api](http::http_request r, std::shared_ptr<http::responder> out) {
+    api.handle(std::move(r), std::move(out));
+  }, &err);
+  if (!server) return fail("serve", err, exit_failure);
+
+  std::cout << "crmd serve: listening on http://" << cfg->bind << ":" << server->port() << " (" << cfg->env
+            << "), data directory " << cfg->data_dir << ", log position " << store->log->last_position()
+            << std::endl;
   int sig = 0;
   sigwait(&stop, &sig);
   std::cout << "crmd serve: stopping on signal " << sig << std::endl;
-  log->reset();  // drains pending appends and closes the store
+  server->stop(std::chrono::seconds(5));  // stop accepting, finish what is owed
+  (*rt)->stop();                          // actors finish their queued commands
+  runner.stop();
+  store->log.reset();  // drains the writer, closes the store
+  std::cout << "crmd serve: stopped" << std::endl;
   return exit_ok;
 }
 

@@ -20,9 +20,15 @@ std::string data_dir_from(const args& a) {
 
 result<std::unique_ptr<event_log>> open_log(const std::string& dir, open_mode mode,
                                             log_options options) {
+  auto s = open_store(dir, mode, options);
+  if (!s) return s.error();
+  return std::move(s->log);
+}
+
+result<opened_store> open_store(const std::string& dir, open_mode mode, log_options options) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0) {
-    if (mode == open_mode::read_only)
+    if (mode != open_mode::create)
       return status{errc::not_found, "data directory " + dir + " does not exist"};
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -38,11 +44,14 @@ result<std::unique_ptr<event_log>> open_log(const std::string& dir, open_mode mo
   ro.path = dir + "/db";
   ro.create_if_missing = mode == open_mode::create;
   ro.read_only = mode == open_mode::read_only;
-  if (mode == open_mode::read_only && ::stat(ro.path.c_str(), &st) != 0)
+  if (mode != open_mode::create && ::stat(ro.path.c_str(), &st) != 0)
     return status{errc::not_found, "no crmd store in " + dir + " (expected " + ro.path + ")"};
   auto kv = open_rocks_kv(ro);
   if (!kv) return kv.error();
-  return open_event_log(std::move(*kv), options);
+  std::shared_ptr<kv_store> shared(std::move(*kv));
+  auto log = open_event_log(shared, options);
+  if (!log) return log.error();
+  return opened_store{shared, std::move(*log)};
 }
 
 }  // namespace crmd::cli

@@ -14,6 +14,7 @@ commands:
   serve     run crmd on a data directory
   events    print events as JSON lines
   verify    check every record and every tenant's hash chain
+  rebuild   rebuild a view from the log (server stopped)
 
 Every command takes --data-dir D (default $CRMD_DATA_DIR, else ./data) and
 --help. `crmd --version` prints the build revision.
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return run_serve(args);
   if (cmd == "events") return run_events(args);
   if (cmd == "verify") return run_verify(args);
+  if (cmd == "rebuild") return run_rebuild(args);
   std::cerr << "crmd: unknown command '" << cmd << "' (see crmd --help)\n";
   return exit_usage;
 }

@@ -1,0 +1,103 @@
+#include "app/config.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <vector>
+
+#include "storage/crypto.hpp"
+
+namespace crmd::cli {
+namespace {
+
+bool to_u64(const std::string& s, uint64_t& out) {
+  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  out = std::stoull(s);
+  return true;
+}
+
+}  // namespace
+
+std::string real_env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+result<serve_config> load_serve_config(const args& a, const env_fn& env) {
+  serve_config c;
+  auto pick = [&](const char* flag, const char* var) -> std::string {
+    if (flag)
+      if (auto v = a.get(flag)) return *v;
+    return env(var);
+  };
+  if (auto v = env("CRMD_ENV"); !v.empty()) c.env = v;
+  if (c.env != "production" && c.env != "development")
+    return status{errc::invalid_argument, "CRMD_ENV must be production or development, not '" + c.env + "'"};
+  if (auto v = pick("bind", "CRMD_BIND"); !v.empty()) c.bind = v;
+  if (auto v = pick("port", "CRMD_PORT"); !v.empty()) {
+    uint64_t p = 0;
+    if (!to_u64(v, p) || p > 65535) return status{errc::invalid_argument, "port must be 0..65535, not '" + v + "'"};
+    c.port = static_cast<uint16_t>(p);
+  }
+  if (auto v = pick("data-dir", "CRMD_DATA_DIR"); !v.empty()) c.data_dir = v;
+  struct numeric {
+    const char* var;
+    uint64_t min, max;
+    std::function<void(uint64_t)> set;
+  };
+  for (auto& n : std::vector<numeric>{
+           {"CRMD_MAX_BODY_BYTES", 1024, 64u << 20, [&](uint64_t v) { c.max_body = v; }},
+           {"CRMD_CONSISTENCY_WAIT_MS", 0, 60'000, [&](uint64_t v) { c.consistency_wait = std::chrono::milliseconds(v); }},
+           {"CRMD_ACTOR_IDLE_SECONDS", 1, 86'400 * 7, [&](uint64_t v) { c.actor_idle = std::chrono::seconds(v); }},
+           {"CRMD_HTTP_THREADS", 1, 64, [&](uint64_t v) { c.http_threads = v; }}}) {
+    auto v = env(n.var);
+    if (v.empty()) continue;
+    uint64_t x = 0;
+    if (!to_u64(v, x) || x < n.min || x > n.max)
+      return status{errc::invalid_argument, std::string(n.var) + " must be an integer from " + std::to_string(n.min) +
+                                                " to " + std::to_string(n.max) + ", not '" + v + "'"};
+    n.set(x);
+  }
+  c.admin_token = env("CRMD_ADMIN_TOKEN");
+  c.public_host = env("PUBLIC_HOST");
+  if (c.public_host.empty()) c.public_host = env("PUBLIC_BASE_URL");
+
+  if (c.env == "production") {
+    std::vector<std::string> missing;
+    if (c.public_host.empty()) missing.push_back("PUBLIC_HOST (or PUBLIC_BASE_URL)");
+    if (!missing.empty()) {
+      std::string list;
+      for (auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+      return status{errc::invalid_argument, "production mode needs these settings: " + list};
+    }
+  }
+  return c;
+}
+
+result<std::string> admin_token(const serve_config& c, bool& created, std::string& path) {
+  created = false;
+  path.clear();
+  if (!c.admin_token.empty()) {
+    if (c.admin_token.size() < 16) return status{errc::invalid_argument, "CRMD_ADMIN_TOKEN must be at least 16 characters"};
+    return c.admin_token;
+  }
+  path = c.data_dir + "/admin_token";
+  std::ifstream in(path);
+  std::string token;
+  if (in && std::getline(in, token) && token.size() >= 16) return token;
+  token = crypto::to_hex(crypto::random_bytes(32));
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return status{errc::io_error, "cannot write " + path};
+  std::string line = token + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == ssize_t(line.size()) && ::fsync(fd) == 0;
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  if (!ok) return status{errc::io_error, "cannot write " + path};
+  created = true;
+  return token;
+}
+
+}  // namespace crmd::cli

@@ -1,0 +1,39 @@
+// crmd serve's settings: environment variables, overridden by flags.
+// docs/configuration.md lists every variable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "app/cli_args.hpp"
+#include "events/status.hpp"
+
+namespace crmd::cli {
+
+struct serve_config {
+  std::string env = "development";   // CRMD_ENV: production | development
+  std::string bind = "127.0.0.1";     // CRMD_BIND / --bind
+  uint16_t port = 8080;               // CRMD_PORT / --port (0: any free port)
+  std::string data_dir = "./data";    // CRMD_DATA_DIR / --data-dir
+  size_t max_body = 1u << 20;         // CRMD_MAX_BODY_BYTES
+  std::chrono::milliseconds consistency_wait{2000};  // CRMD_CONSISTENCY_WAIT_MS
+  std::chrono::milliseconds actor_idle{600'000};     // CRMD_ACTOR_IDLE_SECONDS
+  std::string admin_token;            // CRMD_ADMIN_TOKEN (generated when unset)
+  std::string public_host;            // PUBLIC_HOST, or its other name PUBLIC_BASE_URL
+  size_t http_threads = 2;            // CRMD_HTTP_THREADS
+};
+
+using env_fn = std::function<std::string(const char*)>;
+std::string real_env(const char* name);
+
+// errc::invalid_argument naming the bad value, or (production) listing every
+// missing required setting in one message.
+result<serve_config> load_serve_config(const args& a, const env_fn& env = real_env);
+
+// The operator token: CRMD_ADMIN_TOKEN, else <data>/admin_token, created
+// with mode 0600 when missing. `created` says whether it was just made.
+result<std::string> admin_token(const serve_config& c, bool& created, std::string& path);
+
+}  // namespace crmd::cli
