@@ -178,17 +178,12 @@ TEST_F(cli, unknown_types_and_future_versions_stop_with_a_clear_error) {
 }
 
 TEST_F(cli, serve_holds_the_directory_and_stops_on_sigterm) {
-  auto c = test::spawn_piped({CRMD_BINARY, "serve", "--data-dir", data()});
+  auto c = test::spawn_piped({CRMD_BINARY, "serve", "--data-dir", data(), "--port", "0"});
   ASSERT_GT(c.pid, 0);
-  std::string out;
-  char buf[4096];
-  while (out.find("waiting") == std::string::npos) {
-    ssize_t n = ::read(c.out_fd, buf, sizeof buf);
-    ASSERT_GT(n, 0) << "serve exited early";
-    out.append(buf, size_t(n));
-  }
+  std::string out = test::read_until(c.out_fd, "listening on", std::chrono::seconds(20));
+  ASSERT_NE(out.find("listening on"), std::string::npos) << out;
   EXPECT_NE(out.find("log position 0"), std::string::npos) << out;
-  auto second = crmd({"serve", "--data-dir", data()});
+  auto second = crmd({"serve", "--data-dir", data(), "--port", "0"});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("in use"), std::string::npos) << second.err;
   auto reader = crmd({"verify", "--data-dir", data()});
@@ -199,6 +194,15 @@ TEST_F(cli, serve_holds_the_directory_and_stops_on_sigterm) {
   close(c.out_fd);
   EXPECT_TRUE(WIFEXITED(st));
   EXPECT_EQ(WEXITSTATUS(st), 0);
+}
+
+TEST_F(cli, production_mode_names_every_missing_setting) {
+  setenv("CRMD_ENV", "production", 1);
+  auto r = crmd({"serve", "--data-dir", data(), "--port", "0"});
+  unsetenv("CRMD_ENV");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find("PUBLIC_HOST"), std::string::npos) << r.err;
 }
 
 }  // namespace

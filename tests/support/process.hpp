@@ -2,11 +2,13 @@
 #pragma once
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -73,6 +75,23 @@ inline child spawn_piped(const std::vector<std::string>& argv) {
   close(p[1]);
   c.out_fd = p[0];
   return c;
+}
+
+// Reads from `fd` until `marker` appears, EOF, or `limit` passes.
+inline std::string read_until(int fd, const std::string& marker, std::chrono::milliseconds limit) {
+  std::string out;
+  auto until = std::chrono::steady_clock::now() + limit;
+  char buf[4096];
+  while (out.find(marker) == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, int(left.count())) <= 0) continue;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    out.append(buf, size_t(n));
+  }
+  return out;
 }
 
 }  // namespace crmd::test

@@ -1,0 +1,68 @@
+// kill -9 in the middle of a stream of POSTs: every prompt whose POST was
+// answered 2xx is there after a restart, and the chains verify.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "tests/support/crmd_server.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace crmd {
+namespace {
+
+using json = nlohmann::json;
+
+TEST(kill_restart, every_acknowledged_prompt_survives_sigkill) {
+  test::temp_dir dir;
+  std::string data = dir.sub("data");
+  std::mt19937 rng(std::random_device{}());
+  std::map<std::string, std::string> acked;  // prompt id -> body
+  {
+    test::crmd_server first(data);
+    ASSERT_TRUE(first.start());
+    ASSERT_EQ(first.post("/api/admin/tenants", R"({"id":"acme","name":"Acme"})").status, 201);
+  }
+  for (int round = 0; round < 3; ++round) {
+    test::crmd_server srv(data);
+    std::string out;
+    ASSERT_TRUE(srv.start(&out)) << out;
+    std::mutex mu;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> posters;
+    for (int t = 0; t < 4; ++t)
+      posters.emplace_back([&, t] {
+        for (int i = 0; !stop; ++i) {
+          std::string text = "r" + std::to_string(round) + " t" + std::to_string(t) + " #" + std::to_string(i);
+          auto r = test::http("POST", srv.url("/api/business/acme/prompts"), json{{"title", "t"}, {"body", text}}.dump(),
+                              {test::crmd_server::auth(), test::crmd_server::json()}, 2000);
+          if (r.status == 201) {
+            std::lock_guard lock(mu);
+            acked[json::parse(r.body)["id"]] = text;
+          }
+        }
+      });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 400));
+    srv.kill_now();  // SIGKILL while POSTs are in flight
+    stop = true;
+    for (auto& p : posters) p.join();
+  }
+  ASSERT_GT(acked.size(), 20u);
+
+  test::crmd_server after(data);
+  ASSERT_TRUE(after.start());
+  for (auto& [id, text] : acked) {
+    auto r = after.get("/api/business/acme/prompts/" + id);
+    ASSERT_EQ(r.status, 200) << "acknowledged prompt " << id << " lost: " << r.body;
+    EXPECT_EQ(json::parse(r.body)["prompt"]["body"], text);
+  }
+  EXPECT_EQ(after.terminate(), 0);
+  auto verify = test::run({CRMD_BINARY, "verify", "--data-dir", data}, dir.path());
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+}
+
+}  // namespace
+}  // namespace crmd
