@@ -24,6 +24,8 @@ struct context {
   std::shared_ptr<kv_store> kv;
   runtime_options opts;
   std::atomic<uint64_t> recoveries{0}, live{0}, idle_stops{0};
+  caf::actor directory;  // set once at start
+  caf::actor scheduler;  // set once at start
   // Written by the registry actor only, read by HTTP threads.
   mutable std::shared_mutex registry_mu;
   registry::state registry;
@@ -49,6 +51,9 @@ struct appended {
 };
 
 using check_atom = caf::atom_constant<caf::atom("check")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using rearm_atom = caf::atom_constant<caf::atom("rearm")>;
+using fired_atom = caf::atom_constant<caf::atom("fired")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 
@@ -58,10 +63,18 @@ caf::behavior tenant_directory(caf::event_based_actor* self, context_ptr ctx);
 // Recovers the registry stream before it handles anything.
 caf::behavior registry_actor(caf::event_based_actor* self, context_ptr ctx);
 
+// The durable schedule: one actor fires due entries of the `schedule`
+// column family (also overdue ones after a restart) as commands to their
+// owners, and deletes an entry once its owner has acknowledged it.
+caf::behavior scheduler_actor(caf::event_based_actor* self, context_ptr ctx);
+// be64(due_us) "tenant" '\0' tenant '\0' timer_id
+std::string schedule_key(int64_t due_us, const std::string& tenant, const std::string& timer_id);
+
 // Appends encoded events to `stream` expecting `version`; the outcome
 // arrives in `self`'s mailbox as `appended`.
 void append_to(caf::actor self, context& ctx, const std::string& stream, uint64_t version,
-               std::vector<new_event> events, const event_metadata& who);
+               std::vector<new_event> events, const event_metadata& who,
+               std::vector<side_write> side_writes = {});
 
 }  // namespace crmd::actors
 

@@ -16,8 +16,9 @@
 namespace crmd::actors {
 
 void append_to(caf::actor self, context& ctx, const std::string& stream, uint64_t version,
-               std::vector<new_event> events, const event_metadata& who) {
+               std::vector<new_event> events, const event_metadata& who, std::vector<side_write> side_writes) {
   append_request r;
+  r.side_writes = std::move(side_writes);
   r.stream = stream;
   r.expected_version = version;
   r.events = std::move(events);
@@ -217,6 +218,9 @@ class caf_runtime : public runtime {
     if (auto s = recover_registry(*ctx_); !s) return s;
     directory_ = sys_.spawn(directory_behavior, ctx_);
     registry_ = sys_.spawn(registry_behavior, ctx_);
+    ctx_->directory = directory_;
+    scheduler_ = sys_.spawn(scheduler_actor, ctx_);
+    ctx_->scheduler = scheduler_;
     return status::ok();
   }
 
@@ -245,16 +249,19 @@ class caf_runtime : public runtime {
   void stop() override {
     if (stopped_) return;
     stopped_ = true;
+    caf::anon_send(scheduler_, stop_atom::value);
     caf::anon_send(directory_, stop_atom::value);
     caf::anon_send(registry_, stop_atom::value);
     sys_.await_all_actors_done();
+    ctx_->directory = nullptr;
+    ctx_->scheduler = nullptr;
   }
 
  private:
   context_ptr ctx_;
   caf_config cfg_;
   caf::actor_system sys_;
-  caf::actor directory_, registry_;
+  caf::actor directory_, registry_, scheduler_;
   bool stopped_ = false;
 };
 

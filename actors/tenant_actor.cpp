@@ -3,6 +3,7 @@
 // aggregate handles one command at a time without blocking a CAF thread.
 #include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <chrono>
@@ -97,13 +98,22 @@ void pump(self_ptr self, context& ctx) {
       req.done(decided.error());
       continue;
     }
+    if (decided->empty()) {  // nothing to record (a timer that already fired)
+      req.done(command_ok{});
+      continue;
+    }
     std::vector<new_event> encoded;
+    std::vector<side_write> side;
     for (auto& e : *decided) {
       auto enc = codec::encode(e);
       encoded.push_back(new_event{enc.type, enc.schema_version, std::move(enc.payload), ""});
+      // The schedule entry is durable exactly when the timer_set event is.
+      if (auto* t = std::get_if<ev::timer_set>(&e))
+        side.push_back({uint8_t(cf::schedule), schedule_key(t->due_us, s.tenant, t->timer_id), "", false});
     }
     s.pending = std::move(*decided);
-    append_to(caf::actor_cast<caf::actor>(self), ctx, s.stream, s.version, std::move(encoded), req.who);
+    append_to(caf::actor_cast<caf::actor>(self), ctx, s.stream, s.version, std::move(encoded), req.who,
+              std::move(side));
     s.current = std::move(req);
   }
   maybe_quit(self, ctx);
@@ -130,6 +140,11 @@ void on_appended(self_ptr self, context& ctx, appended& a) {
       ok.version = saved->version;
     } else if (auto* del = std::get_if<ev::prompt_deleted>(&s.pending.front())) {
       ok.id = del->prompt_id;
+    } else if (auto* set = std::get_if<ev::timer_set>(&s.pending.front())) {
+      ok.id = set->timer_id;
+      if (ctx.scheduler) caf::anon_send(ctx.scheduler, rearm_atom::value, set->due_us);
+    } else if (auto* fired = std::get_if<ev::timer_fired>(&s.pending.front())) {
+      ok.id = fired->timer_id;
     }
     req.done(ok);
   }

@@ -92,8 +92,30 @@ struct note_added {
   }
 };
 
+// A durable timer of the tenant: the schedule wakes the tenant actor at
+// `due_us` (spawning it if it was stopped) and it records timer_fired once.
+struct timer_set {
+  static constexpr const char* type_name = "timer_set";
+  static constexpr uint16_t schema_version = 1;
+  std::string timer_id;
+  int64_t due_us = 0;
+  std::string purpose;
+  template <class F> void fields(F&& f) {
+    f("timer_id", timer_id);
+    f("due_us", due_us);
+    f("purpose", purpose);
+  }
+};
+
+struct timer_fired {
+  static constexpr const char* type_name = "timer_fired";
+  static constexpr uint16_t schema_version = 1;
+  std::string timer_id;
+  template <class F> void fields(F&& f) { f("timer_id", timer_id); }
+};
+
 using tenant_event = std::variant<tenant_created, tenant_renamed, prompt_saved, prompt_deleted,
-                                  lead_created, note_added>;
+                                  lead_created, note_added, timer_set, timer_fired>;
 
 // The tenant registry (stream "system/registry/tenants") owns tenant ids and
 // aliases, so that uniqueness across tenants lives in one actor.

@@ -44,12 +44,23 @@ struct new_event {
   std::string subject;          // data subject id ("<tenant>/lead/L1"), or empty
 };
 
+// A write to another column family that must be durable exactly when the
+// events are (a durable timer's schedule entry, say). Only `schedule` and
+// `snapshots` may be written this way.
+struct side_write {
+  uint8_t family = 0;  // a crmd::cf value
+  std::string key;
+  std::string value;
+  bool erase = false;
+};
+
 struct append_request {
   std::string stream;
   uint64_t expected_version = any_version;
   std::vector<new_event> events;
   std::string idempotency_key;  // empty: none
   event_metadata meta;
+  std::vector<side_write> side_writes;  // written in the same batch as the events
 };
 
 struct append_result {

@@ -356,6 +356,9 @@ class kv_event_log : public event_log {
     auto sid = parse_stream_id(r.stream);
     if (!sid) return sid.error();
     if (r.events.empty()) return {errc::invalid_argument, "an append needs at least one event"};
+    for (auto& w : r.side_writes)
+      if (w.family != uint8_t(cf::schedule) && w.family != uint8_t(cf::snapshots))
+        return {errc::invalid_argument, "side writes may only go to the schedule or snapshots"};
     for (auto& e : r.events) {
       if (e.type.empty() || e.type.size() > 128)
         return {errc::invalid_argument, "event type must be 1..128 bytes"};
@@ -450,6 +453,12 @@ class kv_event_log : public event_log {
     ov.link_positions[tenant] = res.last_position;
     ov.links[tenant] = std::move(prev);
     ov.versions[r.stream] = seq;
+    for (auto& w : r.side_writes) {
+      if (w.erase)
+        batch.del(cf(w.family), w.key);
+      else
+        batch.put(cf(w.family), w.key, w.value);
+    }
     for (auto& [subject, key] : fresh) {
       batch.put(cf::keys, subject, key);
       ov.new_keys.emplace(subject, key);

@@ -67,6 +67,18 @@ result<std::vector<ev::tenant_event>> decide(const state& s, const command& c) {
     if (!valid_kind(kind)) return invalid("kind", "must be call_summary, whatsapp_reply or general");
     return events{ev::prompt_saved{upd->prompt_id, p->version + 1, title, body, kind}};
   }
+  if (auto* set = std::get_if<set_timer>(&c)) {
+    if (set->timer_id.empty() || set->timer_id.size() > 64 || set->timer_id.find('\0') != std::string::npos)
+      return invalid("timer_id", "must be 1..64 bytes");
+    if (s.timers.count(set->timer_id))
+      return status{errc::conflict, "timer '" + set->timer_id + "' exists", "timer_exists"};
+    return events{ev::timer_set{set->timer_id, set->due_us, set->purpose}};
+  }
+  if (auto* fire = std::get_if<fire_timer>(&c)) {
+    auto it = s.timers.find(fire->timer_id);
+    if (it == s.timers.end() || it->second) return events{};  // unknown or already fired: nothing to do
+    return events{ev::timer_fired{fire->timer_id}};
+  }
   auto& del = std::get<delete_prompt>(c);
   uint64_t n = 0;
   if (!live_prompt(s, del.prompt_id, &n)) return not_found(del.prompt_id);
@@ -86,6 +98,10 @@ void apply(state& s, const ev::tenant_event& e) {
     if (*n >= s.next_prompt) s.next_prompt = *n + 1;
   } else if (auto* del = std::get_if<ev::prompt_deleted>(&e)) {
     if (auto n = parse_prompt_id(del->prompt_id)) s.prompts[*n].deleted = true;
+  } else if (auto* set = std::get_if<ev::timer_set>(&e)) {
+    s.timers[set->timer_id] = false;
+  } else if (auto* fired = std::get_if<ev::timer_fired>(&e)) {
+    s.timers[fired->timer_id] = true;
   }
 }
 

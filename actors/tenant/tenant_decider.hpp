@@ -32,9 +32,11 @@ struct state {
   static constexpr const char* type_name = "tenant_state";
   std::map<uint64_t, prompt_state> prompts;  // by prompt number (id "p<number>")
   uint64_t next_prompt = 1;
+  std::map<std::string, bool> timers;        // timer id -> fired
   template <class F> void fields(F&& f) {
     f("next_prompt", next_prompt);
     f("prompts", prompts);
+    f("timers", timers);
   }
 };
 
@@ -50,7 +52,17 @@ struct update_prompt {
 struct delete_prompt {
   std::string prompt_id;
 };
-using command = std::variant<save_prompt, update_prompt, delete_prompt>;
+// Arms a durable timer; the schedule later sends fire_timer.
+struct set_timer {
+  std::string timer_id;
+  int64_t due_us = 0;
+  std::string purpose;
+};
+// Sent by the scheduler; firing twice records nothing the second time.
+struct fire_timer {
+  std::string timer_id;
+};
+using command = std::variant<save_prompt, update_prompt, delete_prompt, set_timer, fire_timer>;
 
 bool valid_kind(const std::string& kind);
 // "p12" -> 12; nullopt for anything else.

@@ -139,3 +139,60 @@ TEST_F(runtime_test, recovery_uses_the_snapshot_plus_the_tail) {
 
 }  // namespace
 }  // namespace crmd
+
+namespace crmd {
+namespace {
+
+int64_t wall_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+size_t count_type(event_log& log, const std::string& type) {
+  size_t n = 0;
+  log.scan(1, [&](const log_entry& e) {
+    n += e.record.type == type;
+    return true;
+  });
+  return n;
+}
+
+TEST_F(runtime_test, a_timer_wakes_its_tenant_even_after_an_idle_stop) {
+  runtime_options o;
+  o.idle = 20ms;
+  auto rt = start(o);
+  auto set = sync([&](command_done d) {
+    rt->tenant_command("acme", tenant::set_timer{"reminder-1", wall_us() + 300'000, "test"}, {"test"}, d);
+  });
+  ASSERT_TRUE(set) << set.error().to_string();
+  for (int i = 0; i < 100 && rt->stats().live_actors > 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(rt->stats().live_actors, 0u) << "the tenant should have stopped as idle first";
+  for (int i = 0; i < 300 && count_type(*log, "timer_fired") == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(count_type(*log, "timer_fired"), 1u);
+  EXPECT_EQ(rt->stats().recoveries, 2u);  // spawned again by the timer
+  std::this_thread::sleep_for(100ms);
+  std::string k, v;
+  EXPECT_EQ(kv->last(cf::schedule, "", "", &k, &v).code(), errc::not_found);  // entry removed once done
+}
+
+TEST_F(runtime_test, an_overdue_timer_fires_once_right_after_a_restart) {
+  {
+    auto rt = start();
+    auto set = sync([&](command_done d) {
+      rt->tenant_command("acme", tenant::set_timer{"t1", wall_us() + 400'000, "test"}, {"test"}, d);
+    });
+    ASSERT_TRUE(set);
+  }  // "crmd is down" while the timer falls due
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(count_type(*log, "timer_fired"), 0u);
+  auto rt = start();
+  for (int i = 0; i < 300 && count_type(*log, "timer_fired") == 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(count_type(*log, "timer_fired"), 1u);
+  // Firing it again (a lost deletion) records nothing new.
+  auto again = sync([&](command_done d) { rt->tenant_command("acme", tenant::fire_timer{"t1"}, {"system"}, d); });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(count_type(*log, "timer_fired"), 1u);
+}
+
+}  // namespace
+}  // namespace crmd
