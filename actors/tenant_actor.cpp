@@ -1,6 +1,11 @@
-// One actor per tenant: decide, append, apply on the durable ack, reply.
-// Commands that arrive while an append is in flight wait in `queue`, so the
-// aggregate handles one command at a time without blocking a CAF thread.
+// One actor per tenant: decide, append, reply on the durable ack.
+//
+// Appends are pipelined: a command is decided on the state that includes the
+// events of appends still in flight, and appended expecting the version
+// after them, so many commands of one tenant share a group commit. The log
+// acknowledges one actor's appends in order. If one fails, every later one
+// fails too (its expected version no longer matches, so it writes nothing);
+// the actor then re-reads its stream before deciding anything else.
 #include <caf/event_based_actor.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/send.hpp>
@@ -22,9 +27,13 @@ struct tenant_state {
   tenant::state agg;
   uint64_t version = 0;  // of the stream, as applied
   bool recovered = false;
-  std::deque<tenant_request> queue;
-  std::optional<tenant_request> current;
-  std::vector<ev::tenant_event> pending;  // current's decided events
+  std::deque<tenant_request> queue;  // waiting for the pipeline to drain (after a failure)
+  struct inflight_append {
+    tenant_request req;
+    std::vector<ev::tenant_event> events;
+  };
+  std::deque<inflight_append> inflight;  // appended, not yet acknowledged, in order
+  bool broken = false;                   // an in-flight append failed: drain, then recover
   bool stop_requested = false;
   uint64_t since_snapshot = 0;
   steady::time_point last_active = steady::now();
@@ -36,7 +45,8 @@ std::string snapshot_value(const tenant_state& s) { return be64(s.version) + ten
 
 void write_snapshot(self_ptr self, context& ctx) {
   auto& s = self->state;
-  if (s.since_snapshot == 0) return;
+  // Only durable state is snapshotted: nothing may be in flight.
+  if (s.since_snapshot == 0 || !s.inflight.empty()) return;
   auto b = ctx.kv->new_batch();
   b->put(cf::snapshots, s.stream, snapshot_value(s));
   // A snapshot is a cache of the log: losing it costs a longer recovery only.
@@ -76,7 +86,7 @@ status recover(self_ptr self, context& ctx) {
 
 void maybe_quit(self_ptr self, context& ctx) {
   auto& s = self->state;
-  if (s.stop_requested && !s.current && s.queue.empty()) {
+  if (s.stop_requested && s.inflight.empty() && s.queue.empty()) {
     write_snapshot(self, ctx);
     self->quit();
   }
@@ -84,11 +94,15 @@ void maybe_quit(self_ptr self, context& ctx) {
 
 void pump(self_ptr self, context& ctx) {
   auto& s = self->state;
-  while (!s.current && !s.queue.empty()) {
+  // After a failure, nothing is decided until the pipeline has drained and
+  // the state has been re-read from the log.
+  while (!s.queue.empty() && !(s.broken && !s.inflight.empty())) {
     tenant_request req = std::move(s.queue.front());
     s.queue.pop_front();
-    if (!s.recovered) {
+    if (s.broken || !s.recovered) {
+      s.broken = false;
       if (auto st = recover(self, ctx); !st) {
+        s.recovered = false;
         req.done(status{errc::io_error, "cannot recover tenant " + s.tenant + ": " + st.message()});
         continue;
       }
@@ -111,44 +125,47 @@ void pump(self_ptr self, context& ctx) {
       if (auto* t = std::get_if<ev::timer_set>(&e))
         side.push_back({uint8_t(cf::schedule), schedule_key(t->due_us, s.tenant, t->timer_id), "", false});
     }
-    s.pending = std::move(*decided);
     append_to(caf::actor_cast<caf::actor>(self), ctx, s.stream, s.version, std::move(encoded), req.who,
               std::move(side));
-    s.current = std::move(req);
+    // Speculatively apply: the next command is decided on top of this one.
+    for (auto& e : *decided) tenant::apply(s.agg, e);
+    s.version += decided->size();
+    s.inflight.push_back({std::move(req), std::move(*decided)});
   }
   maybe_quit(self, ctx);
 }
 
 void on_appended(self_ptr self, context& ctx, appended& a) {
   auto& s = self->state;
-  auto req = std::move(*s.current);
-  s.current.reset();
+  auto done = std::move(s.inflight.front());
+  s.inflight.pop_front();
   if (!a.outcome) {
-    // A conflict means the stream moved under us (it cannot while this is
-    // the only actor for the tenant); re-read it before the next command.
-    if (a.outcome.error().code() == errc::conflict) s.recovered = false;
-    req.done(a.outcome.error());
+    // The speculative state is wrong from here on: later in-flight appends
+    // fail on their expected version and write nothing.
+    s.broken = true;
+    s.recovered = false;
+    done.req.done(a.outcome.error().code() == errc::conflict && !s.inflight.empty()
+                      ? status{errc::busy, "an earlier command of this tenant failed; retry", "retry"}
+                      : a.outcome.error());
   } else {
-    for (auto& e : s.pending) tenant::apply(s.agg, e);
-    s.version = a.outcome->stream_version;
-    s.since_snapshot += s.pending.size();
-    if (s.since_snapshot >= ctx.opts.snapshot_every) write_snapshot(self, ctx);
+    s.since_snapshot += done.events.size();
     command_ok ok;
     ok.position = a.outcome->last_position;
-    if (auto* saved = std::get_if<ev::prompt_saved>(&s.pending.front())) {
+    auto& first = done.events.front();
+    if (auto* saved = std::get_if<ev::prompt_saved>(&first)) {
       ok.id = saved->prompt_id;
       ok.version = saved->version;
-    } else if (auto* del = std::get_if<ev::prompt_deleted>(&s.pending.front())) {
+    } else if (auto* del = std::get_if<ev::prompt_deleted>(&first)) {
       ok.id = del->prompt_id;
-    } else if (auto* set = std::get_if<ev::timer_set>(&s.pending.front())) {
+    } else if (auto* set = std::get_if<ev::timer_set>(&first)) {
       ok.id = set->timer_id;
       if (ctx.scheduler) caf::anon_send(ctx.scheduler, rearm_atom::value, set->due_us);
-    } else if (auto* fired = std::get_if<ev::timer_fired>(&s.pending.front())) {
+    } else if (auto* fired = std::get_if<ev::timer_fired>(&first)) {
       ok.id = fired->timer_id;
     }
-    req.done(ok);
+    done.req.done(ok);
+    if (s.since_snapshot >= ctx.opts.snapshot_every) write_snapshot(self, ctx);
   }
-  s.pending.clear();
   pump(self, ctx);
 }
 
@@ -171,7 +188,7 @@ caf::behavior tenant_behavior(self_ptr self, std::string tenant, context_ptr ctx
       [=](check_atom) {
         auto& st = self->state;
         if (st.stop_requested) return;
-        bool quiet = !st.current && st.queue.empty();
+        bool quiet = st.inflight.empty() && st.queue.empty();
         if (quiet && steady::now() - st.last_active >= ctx->opts.idle) {
           // Ask the directory to retire us, so that no command is lost to a
           // race between our quitting and a new command for this tenant.

@@ -205,7 +205,10 @@ class restinio_server : public http_server {
       }
       if (opts.timeout_response) {
         std::weak_ptr<restinio_responder> weak = resp;
-        auto copy = std::make_shared<http_request>(r);
+        // The timeout answer only needs to know the request's id.
+        auto copy = std::make_shared<http_request>();
+        copy->method = r.method;
+        if (r.has_header("X-Request-Id")) copy->headers.emplace_back("X-Request-Id", r.header("X-Request-Id"));
         auto make = opts.timeout_response;
         resp->arm(opts.answer_timeout, [weak, copy, make] {
           if (auto p = weak.lock()) p->send(make(*copy));
