@@ -53,7 +53,12 @@ class restinio_responder : public responder {
 
   bool send(http_response r) override {
     if (done_.exchange(true)) return false;
-    timer_.cancel();
+    {
+      // arm() and this may run on different threads; asio timers are not
+      // safe for concurrent use.
+      std::lock_guard lock(timer_mu_);
+      if (armed_) timer_.cancel();
+    }
     try {
       auto resp = req_->create_response(restinio::http_status_line_t{
           restinio::http_status_code_t{static_cast<std::uint16_t>(r.status)}, reason(r.status)});
@@ -70,6 +75,9 @@ class restinio_responder : public responder {
   bool answered() const override { return done_.load(); }
 
   void arm(std::chrono::milliseconds after, std::function<void()> on_timeout) {
+    std::lock_guard lock(timer_mu_);
+    if (done_.load()) return;  // answered meanwhile: no timer needed
+    armed_ = true;
     timer_.expires_after(after);
     timer_.async_wait([fn = std::move(on_timeout)](const asio::error_code& ec) {
       if (!ec) fn();
@@ -101,7 +109,9 @@ class restinio_responder : public responder {
   }
   restinio::request_handle_t req_;
   std::shared_ptr<shared_state> st_;
+  std::mutex timer_mu_;
   asio::steady_timer timer_;
+  bool armed_ = false;
   std::atomic<bool> done_{false};
 };
 
@@ -203,18 +213,21 @@ class restinio_server : public http_server {
                     R"({"ok":false,"error":"shutting_down","message":"crmd is stopping"})"});
         return restinio::request_accepted();
       }
-      if (opts.timeout_response) {
+      auto method = r.method;
+      std::string request_id = r.header("X-Request-Id");
+      handler(std::move(r), resp);
+      // Most answers are given synchronously; only a request still owed an
+      // answer gets a timer (a timer per request costs more than /health).
+      if (opts.timeout_response && !resp->answered()) {
         std::weak_ptr<restinio_responder> weak = resp;
-        // The timeout answer only needs to know the request's id.
         auto copy = std::make_shared<http_request>();
-        copy->method = r.method;
-        if (r.has_header("X-Request-Id")) copy->headers.emplace_back("X-Request-Id", r.header("X-Request-Id"));
+        copy->method = std::move(method);
+        if (!request_id.empty()) copy->headers.emplace_back("X-Request-Id", std::move(request_id));
         auto make = opts.timeout_response;
         resp->arm(opts.answer_timeout, [weak, copy, make] {
           if (auto p = weak.lock()) p->send(make(*copy));
         });
       }
-      handler(std::move(r), resp);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "crmd http: handler failed: %s\n", e.what());
       resp->send({500, {{"Content-Type", "application/json; charset=utf-8"}},
