@@ -36,6 +36,7 @@ struct tenant_state {
   bool broken = false;                   // an in-flight append failed: drain, then recover
   bool stop_requested = false;
   uint64_t since_snapshot = 0;
+  uint64_t snapshot_bytes = 0;  // size of the last snapshot written
   steady::time_point last_active = steady::now();
   caf::actor parent;
 };
@@ -48,9 +49,13 @@ void write_snapshot(self_ptr self, context& ctx) {
   // Only durable state is snapshotted: nothing may be in flight.
   if (s.since_snapshot == 0 || !s.inflight.empty()) return;
   auto b = ctx.kv->new_batch();
-  b->put(cf::snapshots, s.stream, snapshot_value(s));
+  auto value = snapshot_value(s);
+  b->put(cf::snapshots, s.stream, value);
   // A snapshot is a cache of the log: losing it costs a longer recovery only.
-  if (ctx.kv->write(*b, false).is_ok()) s.since_snapshot = 0;
+  if (ctx.kv->write(*b, false).is_ok()) {
+    s.since_snapshot = 0;
+    s.snapshot_bytes = value.size();
+  }
 }
 
 status recover(self_ptr self, context& ctx) {
@@ -164,7 +169,11 @@ void on_appended(self_ptr self, context& ctx, appended& a) {
       ok.id = fired->timer_id;
     }
     done.req.done(ok);
-    if (s.since_snapshot >= ctx.opts.snapshot_every) write_snapshot(self, ctx);
+    // Every `snapshot_every` events, but for a large state no more often than
+    // once per 1000 bytes of snapshot, so that encoding stays amortised
+    // (about a kilobyte per event) while the tail to replay stays short.
+    if (s.since_snapshot >= ctx.opts.snapshot_every && s.since_snapshot * 1000 >= s.snapshot_bytes)
+      write_snapshot(self, ctx);
   }
   pump(self, ctx);
 }

@@ -7,6 +7,7 @@
 #include "app/commands.hpp"
 #include "app/data_dir.hpp"
 #include "events/catalog.hpp"
+#include "events/time_format.hpp"
 #include "storage/crypto.hpp"
 
 namespace crmd::cli {
@@ -24,17 +25,6 @@ schema version newer than this build.
   --from POS     start at global position POS (default 1)
   --limit N      print at most N events
 )";
-
-std::string rfc3339(int64_t us) {
-  std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[64];
-  std::snprintf(out, sizeof out, "%s.%06lldZ", buf, static_cast<long long>(us % 1'000'000));
-  return out;
-}
 
 }  // namespace
 
@@ -72,7 +62,7 @@ int run_events(const argv_t& argv) {
     j["seq"] = r.stream_seq;
     j["type"] = r.type;
     j["schema_version"] = r.schema_version;
-    j["recorded_at"] = rfc3339(r.recorded_at_us);
+    j["recorded_at"] = rfc3339(r.recorded_at_us, 6);
     j["tenant"] = r.tenant;
     j["causer"] = r.causer;
     if (!r.impersonator.empty()) j["impersonator"] = r.impersonator;

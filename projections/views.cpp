@@ -5,6 +5,7 @@
 
 #include "actors/tenant/tenant_decider.hpp"
 #include "events/codec.hpp"
+#include "events/time_format.hpp"
 #include "events/tenant_events.hpp"
 
 namespace crmd::views {
@@ -137,16 +138,7 @@ result<std::optional<std::string>> get_opt(kv_store& kv, const std::string& k) {
 
 }  // namespace
 
-std::string rfc3339_ms(int64_t us) {
-  std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>((us / 1000) % 1000));
-  return out;
-}
+std::string rfc3339_ms(int64_t us) { return rfc3339(us, 3); }
 
 std::unique_ptr<projection> make_tenants_view() { return std::make_unique<tenants_view>(); }
 std::unique_ptr<projection> make_prompts_view() { return std::make_unique<prompts_view>(); }

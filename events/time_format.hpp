@@ -1,0 +1,12 @@
+// RFC 3339 UTC timestamps for JSON: "2026-11-22T05:10:00.123Z".
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace crmd {
+
+// `us`: microseconds since the Unix epoch. `fraction_digits`: 3 or 6.
+std::string rfc3339(int64_t us, int fraction_digits = 3);
+
+}  // namespace crmd
