@@ -66,3 +66,50 @@ TEST(kill_restart, every_acknowledged_prompt_survives_sigkill) {
 
 }  // namespace
 }  // namespace crmd
+
+namespace crmd {
+namespace {
+
+TEST(graceful_stop, sigterm_under_load_answers_what_it_accepted_and_exits_0) {
+  test::temp_dir dir;
+  std::string data = dir.sub("data");
+  std::map<std::string, std::string> acked;
+  std::atomic<int> answered_503{0};
+  {
+    test::crmd_server srv(data);
+    ASSERT_TRUE(srv.start());
+    ASSERT_EQ(srv.post("/api/admin/tenants", R"({"id":"acme","name":"Acme"})").status, 201);
+    std::mutex mu;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> posters;
+    for (int t = 0; t < 4; ++t)
+      posters.emplace_back([&, t] {
+        for (int i = 0; !stop; ++i) {
+          std::string text = "t" + std::to_string(t) + " #" + std::to_string(i);
+          auto r = test::http("POST", srv.url("/api/business/acme/prompts"), json{{"title", "t"}, {"body", text}}.dump(),
+                              {test::crmd_server::auth(), test::crmd_server::json()}, 5000);
+          std::lock_guard lock(mu);
+          if (r.status == 201) acked[json::parse(r.body)["id"]] = text;
+          if (r.status == 503) answered_503++;  // refused while draining: never stored
+          if (r.status == 0) break;             // the server is gone
+        }
+      });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(srv.terminate(), 0);  // SIGTERM while POSTs are in flight
+    stop = true;
+    for (auto& p : posters) p.join();
+  }
+  ASSERT_GT(acked.size(), 5u);
+  test::crmd_server after(data);
+  ASSERT_TRUE(after.start());
+  auto list = json::parse(after.get("/api/business/acme/prompts?limit=200").body);
+  EXPECT_EQ(list["total"].get<size_t>(), acked.size()) << "only acknowledged saves are stored, all of them";
+  for (auto& [id, text] : acked) {
+    auto r = after.get("/api/business/acme/prompts/" + id);
+    ASSERT_EQ(r.status, 200) << id;
+    EXPECT_EQ(json::parse(r.body)["prompt"]["body"], text);
+  }
+}
+
+}  // namespace
+}  // namespace crmd
