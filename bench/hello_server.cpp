@@ -28,7 +28,6 @@ int main(int argc, char** argv) {
       2);
   int sig = 0;
   sigwait(&stop, &sig);
-  server->stop();
-  server->wait();
+  server.reset();  // its destructor stops and joins; stopping twice would abort
   return 0;
 }
