@@ -1,6 +1,7 @@
 // crmd serve: storage -> projections -> actors -> HTTP, until SIGINT/SIGTERM.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <iostream>
 
@@ -8,6 +9,7 @@
 #include "app/commands.hpp"
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
+#include "app/server_file.hpp"
 #include "http/api.hpp"
 #include "http/http_types.hpp"
 #include "projections/runner.hpp"
@@ -84,8 +86,13 @@ int run_serve(const argv_t& argv) {
   std::cout << "crmd serve: listening on http://" << cfg->bind << ":" << server->port() << " (" << cfg->env
             << "), data directory " << cfg->data_dir << ", log position " << store->log->last_position()
             << std::endl;
+  std::string url = "http://" + (cfg->bind == "0.0.0.0" ? std::string("127.0.0.1") : cfg->bind) + ":" +
+                    std::to_string(server->port());
+  if (auto s = write_server_file(cfg->data_dir, {static_cast<long>(::getpid()), url}); !s)
+    std::cerr << "crmd serve: " << s.message() << " (CLI commands will not find this server)" << std::endl;
   int sig = 0;
   sigwait(&stop, &sig);
+  remove_server_file(cfg->data_dir);
   std::cout << "crmd serve: stopping on signal " << sig << std::endl;
   server->stop(std::chrono::seconds(5));  // stop accepting, finish what is owed
   (*rt)->stop();                          // actors finish their queued commands

@@ -15,6 +15,7 @@ commands:
   events    print events as JSON lines
   verify    check every record and every tenant's hash chain
   rebuild   rebuild a view from the log (server stopped)
+  status    health of the running server, or the stopped store's position
 
 Every command takes --data-dir D (default $CRMD_DATA_DIR, else ./data) and
 --help. `crmd --version` prints the build revision.
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   if (cmd == "events") return run_events(args);
   if (cmd == "verify") return run_verify(args);
   if (cmd == "rebuild") return run_rebuild(args);
+  if (cmd == "status") return run_status(args);
   std::cerr << "crmd: unknown command '" << cmd << "' (see crmd --help)\n";
   return exit_usage;
 }

@@ -188,12 +188,19 @@ TEST_F(cli, serve_holds_the_directory_and_stops_on_sigterm) {
   EXPECT_NE(second.err.find("in use"), std::string::npos) << second.err;
   auto reader = crmd({"verify", "--data-dir", data()});
   EXPECT_EQ(reader.exit_code, 0) << reader.err;  // inspection works beside it
+  auto status = crmd({"status", "--data-dir", data()});  // asks the server, token from the data dir
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("\"server\":\"running\""), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("\"log_position\""), std::string::npos) << status.out;
   kill(c.pid, SIGTERM);
   int st = 0;
   waitpid(c.pid, &st, 0);
   close(c.out_fd);
   EXPECT_TRUE(WIFEXITED(st));
   EXPECT_EQ(WEXITSTATUS(st), 0);
+  auto stopped = crmd({"status", "--data-dir", data()});
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_NE(stopped.out.find("\"server\":\"stopped\""), std::string::npos) << stopped.out;
 }
 
 TEST_F(cli, production_mode_names_every_missing_setting) {
