@@ -7,6 +7,10 @@
 #include <optional>
 #include <thread>
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 namespace crmd {
 
 std::string view_prefix(std::string_view view) { return "v/" + std::string(view) + "/"; }
@@ -218,6 +222,9 @@ struct projection_runner::impl {
   }
 
   void loop() {
+    // Folding views is background work: on a two-core machine it must not
+    // take the CPU from the request path (commands wait on fsync, not on views).
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 5);
     std::unique_lock lock(mu);
     while (!stopping) {
       if (low.load() < log.last_position() && f.low() < log.last_position()) {

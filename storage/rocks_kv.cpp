@@ -1,6 +1,7 @@
 #include "storage/rocks_kv.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -126,6 +127,10 @@ result<std::unique_ptr<kv_store>> open_rocks_kv(const rocks_options& o) {
   dbo.max_total_wal_size = 64u << 20;
   dbo.IncreaseParallelism(2);
   if (o.env) dbo.env = o.env;
+  // Flushes and compactions are background work: on two cores they must not
+  // take the CPU from appends and requests (they still get any idle CPU).
+  dbo.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);
+  dbo.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::HIGH);
 
   auto cache = rocksdb::NewLRUCache(o.block_cache_bytes);
   rocksdb::BlockBasedTableOptions table;
