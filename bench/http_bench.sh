@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-10}"
-command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+bash scripts/install-deps.sh >/dev/null
+if ! command -v wrk >/dev/null; then  # the load generator, for benchmarks only
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
 bash scripts/build.sh -DCRMD_BUILD_BENCH=ON >/dev/null
 work=$(mktemp -d)
 export CRMD_ADMIN_TOKEN="bench-token-0123456789abcdef"
