@@ -234,9 +234,14 @@ void api::impl::add_routes() {
       views += "}";
     }
     auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+    auto ls = deps.log.stats();
+    auto per_batch = [&](uint64_t v) { return std::to_string(ls.batches ? v / ls.batches : 0); };
+    std::string log = "{\"batches\":" + std::to_string(ls.batches) + ",\"events\":" + std::to_string(ls.events) +
+                      ",\"decide_us_per_batch\":" + per_batch(ls.decide_us) +
+                      ",\"write_us_per_batch\":" + per_batch(ls.write_us) + "}";
     c->send_raw_json(200, "{\"ok\":true,\"revision\":" + json(opts.revision).dump() + ",\"uptime_s\":" +
                               std::to_string(up.count()) + ",\"log_position\":" + std::to_string(head) +
-                              ",\"projections\":{" + views + "}}");
+                              ",\"log\":" + log + ",\"projections\":{" + views + "}}");
   };
   routes.add("GET", "/health", health);
   routes.add("GET", "/api/health", health);
