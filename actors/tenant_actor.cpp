@@ -52,7 +52,7 @@ void write_snapshot(self_ptr self, context& ctx) {
   auto value = snapshot_value(s);
   b->put(cf::snapshots, s.stream, value);
   // A snapshot is a cache of the log: losing it costs a longer recovery only.
-  if (ctx.kv->write(*b, false).is_ok()) {
+  if (ctx.kv->write_unlogged(*b).is_ok()) {
     s.since_snapshot = 0;
     s.snapshot_bytes = value.size();
   }

@@ -57,6 +57,10 @@ int run_serve(const argv_t& argv) {
     std::cout << "crmd serve: operator token " << (created ? "created in " : "read from ") << token_path << std::endl;
 
   projection_runner runner(*store->log, store->kv, views::all());
+  // Views are written without the WAL, so after a crash they may be behind
+  // the log; catch up before the first request, so that everything
+  // acknowledged before the crash is visible to the first read after it.
+  if (auto s = runner.catch_up(); !s) return fail("serve", "projections: " + s.to_string(), exit_failure);
   if (auto s = runner.start(); !s) return fail("serve", "projections: " + s.to_string(), exit_failure);
   runtime_options ro;
   ro.idle = cfg->actor_idle;

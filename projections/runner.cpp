@@ -155,7 +155,9 @@ struct folder {
         progressed = true;
       }
     if (!progressed) return status::ok();
-    return kv.write(*b, sync);
+    // Views and checkpoints live in one family and go in one batch, so an
+    // unlogged write loses them together: the view stays at its checkpoint.
+    return sync ? kv.write(*b, true) : kv.write_unlogged(*b);
   }
 };
 
@@ -254,7 +256,9 @@ projection_runner::projection_runner(event_log& log, std::shared_ptr<kv_store> k
 projection_runner::~projection_runner() { stop(); }
 
 status projection_runner::start() {
-  if (auto s = impl_->f.load(); !s) return s;
+  if (impl_->published.empty()) {  // not loaded by an earlier catch_up()
+    if (auto s = impl_->f.load(); !s) return s;
+  }
   impl_->publish();
   impl_->subscription = impl_->log.subscribe([i = impl_.get()](uint64_t) { i->cv.notify_all(); });
   impl_->subscribed = true;
@@ -334,11 +338,11 @@ status rebuild_view(event_log& log, kv_store& kv, projection& view,
     for (; it->valid() && n < 10000; it->next(), ++n) b->del(cf::projections, it->key());
     if (auto s = it->error(); !s) return s;
     if (n == 0) break;
-    if (auto s = kv.write(*b, false); !s) return s;
+    if (auto s = kv.write_unlogged(*b); !s) return s;
   }
   auto b = kv.new_batch();
   b->del(cf::projections, checkpoint_key(view.name()));
-  if (auto s = kv.write(*b, false); !s) return s;
+  if (auto s = kv.write_unlogged(*b); !s) return s;
 
   folder f{log, kv, {&view}, {}, {}, 4096, false};
   if (auto s = f.load(); !s) return s;
@@ -353,9 +357,7 @@ status rebuild_view(event_log& log, kv_store& kv, projection& view,
     if (progress) progress(f.low(), total);
   }
   // Make the rebuilt view durable before reporting success.
-  auto fin = kv.new_batch();
-  fin->put(cf::projections, checkpoint_key(view.name()), be64(f.low()));
-  return kv.write(*fin, true);
+  return kv.flush(cf::projections);
 }
 
 }  // namespace crmd

@@ -22,7 +22,8 @@ struct runner_options {
   // Events per batch: large enough to amortise the write, small enough that
   // readers waiting for a position are not held up by a long replay.
   size_t batch_events = 1024;
-  // Projections can be rebuilt from the log, so their writes are not synced.
+  // Projections can be rebuilt from the log, so their writes bypass the
+  // write-ahead log (write_unlogged); true writes them synced (tests).
   bool sync = false;
 };
 

@@ -54,6 +54,13 @@ class kv_store {
   virtual std::unique_ptr<kv_batch> new_batch() = 0;
   // Atomic. With `sync`, returns only once the batch is on stable storage.
   virtual status write(kv_batch& batch, bool sync) = 0;
+  // Atomic, without the write-ahead log: for data that can be rebuilt from
+  // the log (views, snapshots). A crash loses such writes back to the last
+  // flush of their family, whole batches at a time, never half of one; they
+  // also stay out of the WAL that every synced append must fsync.
+  virtual status write_unlogged(kv_batch& batch) { return write(batch, false); }
+  // Persists a family's unlogged writes.
+  virtual status flush(cf family) { return status::ok(); }
   // Keys in [lower, upper) ascending; an empty `upper` means no bound.
   virtual std::unique_ptr<kv_iterator> scan(cf family, std::string lower, std::string upper) = 0;
   // The last entry with a key in [lower, upper); errc::not_found if none.

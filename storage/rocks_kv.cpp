@@ -75,6 +75,16 @@ class rocks_kv : public kv_store {
     wo.sync = sync;
     return from_rocks(db_->Write(wo, &static_cast<rocks_batch&>(b).batch), "write");
   }
+  status write_unlogged(kv_batch& b) override {
+    if (read_only_) return {errc::io_error, "store is open read-only"};
+    rocksdb::WriteOptions wo;
+    wo.disableWAL = true;
+    return from_rocks(db_->Write(wo, &static_cast<rocks_batch&>(b).batch), "write");
+  }
+  status flush(cf f) override {
+    if (read_only_) return status::ok();
+    return from_rocks(db_->Flush(rocksdb::FlushOptions(), handles_[int(f)]), "flush");
+  }
   std::unique_ptr<kv_iterator> scan(cf f, std::string lower, std::string upper) override {
     return std::make_unique<rocks_iterator>(db_, handles_[int(f)], std::move(lower),
                                             std::move(upper));
