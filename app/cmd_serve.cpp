@@ -81,6 +81,7 @@ int run_serve(const argv_t& argv) {
   so.transport_body_limit = std::max<size_t>(cfg->max_body * 4, 8u << 20);
   so.answer_timeout = cfg->consistency_wait + std::chrono::seconds(5);
   so.timeout_response = [&api](const http::http_request& r) { return api.timeout_response(r); };
+  so.revision = CRMD_REVISION;
   std::string err;
   auto server = http::start_server(so, [&api](http::http_request r, std::shared_ptr<http::responder> out) {
     api.handle(std::move(r), std::move(out));

@@ -55,6 +55,8 @@ struct server_options {
   std::chrono::milliseconds answer_timeout = std::chrono::seconds(10);
   // The body of that 503 (JSON on /api, set by the caller).
   std::function<http_response(const http_request&)> timeout_response;
+  // Sent as X-Revision on the answers the server makes itself.
+  std::string revision;
 };
 
 class http_server {

@@ -174,6 +174,17 @@ class restinio_server : public http_server {
   }
 
  private:
+  // Headers of the answers the server makes itself (draining, failures).
+  static std::vector<std::pair<std::string, std::string>> own_headers(
+      const http_request& r, const server_options& opts, std::vector<std::pair<std::string, std::string>> extra) {
+    std::string id = r.header("X-Request-Id");
+    if (id.empty() || id.size() > 128) id = "server-" + std::to_string(std::rand());
+    std::vector<std::pair<std::string, std::string>> h{{"Content-Type", "application/json; charset=utf-8"},
+                                                       {"X-Request-Id", id}, {"X-Revision", opts.revision}};
+    for (auto& e : extra) h.push_back(std::move(e));
+    return h;
+  }
+
   // Percent-decodes a path; a malformed escape is kept as it is.
   static std::string decode_path(std::string_view p) {
     auto hex = [](char c) {
@@ -209,7 +220,7 @@ class restinio_server : public http_server {
       r.body = req->body();
       r.remote = req->remote_endpoint().address().to_string();
       if (st->draining) {
-        resp->send({503, {{"Content-Type", "application/json; charset=utf-8"}, {"Retry-After", "1"}},
+        resp->send({503, own_headers(r, opts, {{"Retry-After", "1"}}),
                     R"({"ok":false,"error":"shutting_down","message":"crmd is stopping"})"});
         return restinio::request_accepted();
       }
@@ -230,7 +241,7 @@ class restinio_server : public http_server {
       }
     } catch (const std::exception& e) {
       std::fprintf(stderr, "crmd http: handler failed: %s\n", e.what());
-      resp->send({500, {{"Content-Type", "application/json; charset=utf-8"}},
+      resp->send({500, own_headers(http_request{}, opts, {}),
                   R"({"ok":false,"error":"internal","message":"unexpected error"})"});
     }
     return restinio::request_accepted();
