@@ -222,6 +222,17 @@ std::optional<std::string> string_field(const call_ptr& c, const json& body, con
   return it->get<std::string>();
 }
 
+std::string page_json(const std::vector<std::string>& items, uint64_t total, uint64_t page, uint64_t limit) {
+  std::string out = "{\"ok\":true,\"results\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    out += items[i];
+  }
+  uint64_t pages = (total + limit - 1) / limit;
+  return out + "],\"page\":" + std::to_string(page) + ",\"pages\":" + std::to_string(pages) +
+         ",\"total\":" + std::to_string(total) + "}";
+}
+
 void api::impl::add_routes() {
   // Hand-formatted: /health is the most frequently polled route.
   auto health = [this](const call_ptr& c, bool with_log) {

@@ -75,6 +75,10 @@ struct call : std::enable_shared_from_this<call> {
 // Fields of a JSON body: a missing or mistyped field is a 400 naming it.
 std::optional<std::string> string_field(const call_ptr& c, const json& body, const char* name, bool required);
 
+// {"ok":true,"results":[<items>],"page":P,"pages":N,"total":T}: the one
+// pagination shape of every list in crmd. Items are stored JSON objects.
+std::string page_json(const std::vector<std::string>& items, uint64_t total, uint64_t page, uint64_t limit);
+
 void add_tenant_routes(api::impl& a);
 void add_prompt_routes(api::impl& a);
 

@@ -5,14 +5,6 @@
 namespace crmd::http {
 namespace {
 
-std::string page_json(const views::page& p, uint64_t page, uint64_t limit) {
-  std::string items;
-  for (auto& i : p.items) items += (items.empty() ? "" : ",") + i;
-  uint64_t pages = (p.total + limit - 1) / limit;
-  return "{\"ok\":true,\"results\":[" + items + "],\"page\":" + std::to_string(page) +
-         ",\"pages\":" + std::to_string(pages) + ",\"total\":" + std::to_string(p.total) + "}";
-}
-
 json saved(const command_ok& ok) {
   return {{"ok", true}, {"id", ok.id}, {"version", ok.version}, {"position", ok.position}};
 }
@@ -72,7 +64,7 @@ void add_prompt_routes(api::impl& a) {
     c->after_own_writes([c, t = *tenant, page, limit] {
       auto p = views::list_prompts(c->ctx->deps.views, t, page, limit);
       if (!p) return c->fail(p.error());
-      c->send_raw_json(200, page_json(*p, page, limit));
+      c->send_raw_json(200, page_json(p->items, p->total, page, limit));
     });
   });
 

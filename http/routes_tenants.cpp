@@ -34,11 +34,7 @@ void add_tenant_routes(api::impl& a) {
     c->after_own_writes([c, page, limit] {
       auto p = views::list_tenants(c->ctx->deps.views, page, limit);
       if (!p) return c->fail(p.error());
-      std::string items;
-      for (auto& i : p->items) items += (items.empty() ? "" : ",") + i;
-      uint64_t pages = (p->total + limit - 1) / limit;
-      c->send_raw_json(200, "{\"ok\":true,\"results\":[" + items + "],\"page\":" + std::to_string(page) +
-                                ",\"pages\":" + std::to_string(pages) + ",\"total\":" + std::to_string(p->total) + "}");
+      c->send_raw_json(200, page_json(p->items, p->total, page, limit));
     });
   });
 
