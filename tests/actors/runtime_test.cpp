@@ -2,10 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <iostream>
 #include <set>
 #include <thread>
 
 #include "actors/runtime.hpp"
+#include "events/codec.hpp"
 #include "storage/event_log.hpp"
 #include "storage/kv.hpp"
 
@@ -192,6 +194,86 @@ TEST_F(runtime_test, an_overdue_timer_fires_once_right_after_a_restart) {
   auto again = sync([&](command_done d) { rt->tenant_command("acme", tenant::fire_timer{"t1"}, {"system"}, d); });
   ASSERT_TRUE(again);
   EXPECT_EQ(count_type(*log, "timer_fired"), 1u);
+}
+
+}  // namespace
+}  // namespace crmd
+
+namespace crmd {
+namespace {
+
+// A store whose n-th synced write fails once, as a full disk might.
+class flaky_kv : public kv_store {
+ public:
+  flaky_kv(std::shared_ptr<kv_store> inner, int fail_at) : inner_(std::move(inner)), left_(fail_at) {}
+  status get(cf f, std::string_view k, std::string* v) override { return inner_->get(f, k, v); }
+  std::unique_ptr<kv_batch> new_batch() override { return inner_->new_batch(); }
+  status write(kv_batch& b, bool sync) override {
+    if (!sync) return inner_->write(b, sync);
+    int n = left_--;
+    if (n == 0) return {errc::io_error, "injected write failure"};
+    // The write before the failing one is slow, so that later commands pile
+    // up behind it (decided on top of it) and go out in the failing batch.
+    if (n == 1) std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    return inner_->write(b, sync);
+  }
+  status write_unlogged(kv_batch& b) override { return inner_->write_unlogged(b); }
+  std::unique_ptr<kv_iterator> scan(cf f, std::string lo, std::string hi) override {
+    return inner_->scan(f, std::move(lo), std::move(hi));
+  }
+  status last(cf f, std::string_view lo, std::string_view hi, std::string* k, std::string* v) override {
+    return inner_->last(f, lo, hi, k, v);
+  }
+  bool read_only() const override { return false; }
+
+ private:
+  std::shared_ptr<kv_store> inner_;
+  std::atomic<int> left_;
+};
+
+TEST(runtime_pipeline, a_failed_append_fails_what_was_decided_on_it_and_the_actor_recovers) {
+  auto inner = make_memory_kv();
+  std::shared_ptr<kv_store> kv = std::make_shared<flaky_kv>(std::shared_ptr<kv_store>(std::move(inner)), 2);  // #0 is the format marker, #1 succeeds
+  auto log = std::move(*open_event_log(kv));
+  auto rt = std::move(*start_runtime(*log, kv));
+  // Many commands at once: the first ones are written (slowly), the rest are
+  // decided on top of them and go out in the batch that fails.
+  constexpr int n = 40;
+  std::vector<std::promise<result<command_ok>>> ps(n);
+  for (int i = 0; i < n; ++i) {
+    rt->tenant_command("acme", tenant::save_prompt{"t" + std::to_string(i), "b", "general"}, {"test"},
+                       [&ps, i](result<command_ok> r) { ps[i].set_value(std::move(r)); });
+    if (i == 0) std::this_thread::sleep_for(10ms);  // the first is being written (slowly) now
+  }
+  std::set<std::string> ok_ids;
+  int failed = 0;
+  for (auto& p : ps) {
+    auto f = p.get_future();
+    ASSERT_EQ(f.wait_for(10s), std::future_status::ready);
+    auto r = f.get();
+    if (r) ok_ids.insert(r->id);
+    else ++failed;
+  }
+  EXPECT_GT(failed, 0);
+  EXPECT_FALSE(ok_ids.empty());
+  std::cout << "[ pipeline ] " << failed << " failed, " << ok_ids.size() << " acknowledged\n";
+  // Every acknowledged prompt is in the log, and nothing else is.
+  std::set<std::string> logged;
+  log->scan(1, [&](const log_entry& e) {
+    if (e.record.type == "prompt_saved") {
+      auto d = codec::decode<ev::tenant_event>(e.record.type, 1, e.payload);
+      logged.insert(std::get<ev::prompt_saved>(*d).prompt_id);
+    }
+    return true;
+  });
+  EXPECT_EQ(logged, ok_ids);
+  // The actor re-read its stream: the next id follows what is really stored.
+  auto next = sync([&](command_done d) {
+    rt->tenant_command("acme", tenant::save_prompt{"after", "b", "general"}, {"test"}, d);
+  });
+  ASSERT_TRUE(next) << next.error().to_string();
+  EXPECT_EQ(next->id, "p" + std::to_string(ok_ids.size() + 1));
+  EXPECT_EQ(ok_ids.count(next->id), 0u);
 }
 
 }  // namespace
