@@ -26,26 +26,15 @@
 #include "storage/crypto.hpp"
 #include "storage/event_log.hpp"
 #include "storage/kv.hpp"
+#include "storage/log_reader.hpp"
 
 namespace crmd {
 namespace {
 
+using namespace log_keys;
+
 constexpr uint64_t storage_format = 1;
 constexpr const char* format_key = "format";
-// Caches of stream versions and chain links are dropped past this size and
-// reloaded lazily from the store, which is always ahead of them.
-constexpr size_t max_cached_entries = 1'000'000;
-
-std::string stream_key(std::string_view stream, uint64_t seq) {
-  std::string k(stream);
-  k.push_back('\0');
-  k += be64(seq);
-  return k;
-}
-std::string stream_lower(std::string_view stream) { return std::string(stream) + '\0'; }
-std::string stream_upper(std::string_view stream) { return std::string(stream) + '\x01'; }
-std::string chain_key(std::string_view tenant) { return "chain/" + std::string(tenant); }
-std::string erased_key(std::string_view subject) { return "erased/" + std::string(subject); }
 
 struct work_item {
   bool is_erase = false;
@@ -67,7 +56,7 @@ struct overlay {
 
 class kv_event_log : public event_log {
  public:
-  kv_event_log(std::shared_ptr<kv_store> kv, log_options o) : kv_(std::move(kv)), opts_(o) {}
+  kv_event_log(std::shared_ptr<kv_store> kv, log_options o) : kv_(std::move(kv)), opts_(o), reader_(kv_) {}
 
   ~kv_event_log() override {
     {
@@ -144,88 +133,21 @@ class kv_event_log : public event_log {
 
   result<std::vector<stored_event>> read_stream(const std::string& stream, uint64_t from_seq,
                                                 size_t max) override {
-    std::vector<stored_event> out;
-    auto it = kv_->scan(cf::streams, stream_key(stream, from_seq), stream_upper(stream));
-    for (; it->valid() && out.size() < max; it->next()) {
-      if (it->value().size() != 8) return status{errc::corruption, "malformed stream index entry"};
-      uint64_t pos = read_be64(it->value());
-      std::string stored;
-      auto s = kv_->get(cf::events, be64(pos), &stored);
-      if (!s) {
-        if (s.code() == errc::not_found)
-          return status{errc::corruption, "stream index names missing position " + std::to_string(pos)};
-        return s;
-      }
-      auto ev = materialize(pos, stored);
-      if (!ev) return ev.error();
-      out.push_back(std::move(*ev));
-    }
-    if (auto s = it->error(); !s) return s;
-    return out;
+    return reader_.read_stream(stream, from_seq, max);
   }
-
   result<std::vector<stored_event>> read_all(uint64_t from, size_t max) override {
-    std::vector<stored_event> out;
-    auto it = kv_->scan(cf::events, be64(from), "");
-    for (; it->valid() && out.size() < max; it->next()) {
-      auto ev = materialize(key_position(it->key()), it->value());
-      if (!ev) return ev.error();
-      out.push_back(std::move(*ev));
-    }
-    if (auto s = it->error(); !s) return s;
-    return out;
+    return reader_.read_all(from, max);
   }
-
-  status scan(uint64_t from, const scan_visitor& visit) override {
-    auto it = kv_->scan(cf::events, be64(from), "");
-    std::string plain;
-    record_view rec;
-    for (; it->valid(); it->next()) {
-      uint64_t pos = key_position(it->key());
-      if (auto s = parse_record_into(it->value(), rec); !s) return annotate(s, pos);
-      if (rec.position != pos) return {errc::corruption, "record at position " + std::to_string(pos) +
-                                                             " claims position " + std::to_string(rec.position)};
-      bool erased = false;
-      std::string_view payload = rec.payload;
-      if (rec.encrypted()) {
-        if (auto d = decrypt_into(rec, plain, erased); !d) return annotate(d, pos);
-        payload = plain;
-      }
-      if (!visit(log_entry{rec, payload, erased})) break;
-    }
-    return it->error();
-  }
-
+  status scan(uint64_t from, const scan_visitor& visit) override { return reader_.scan(from, visit); }
   status scan_records(uint64_t from, const record_visitor& visit) override {
-    auto it = kv_->scan(cf::events, be64(from), "");
-    for (; it->valid(); it->next())
-      if (!visit(key_position(it->key()), it->value())) break;
-    return it->error();
+    return reader_.scan_records(from, visit);
   }
+  result<std::pair<uint64_t, std::string>> chain_head(const std::string& tenant) override {
+    return reader_.chain_head(tenant);
+  }
+  result<std::string> stream_of(uint64_t position) override { return reader_.stream_of(position); }
 
   uint64_t last_position() const override { return last_position_.load(); }
-
-  result<std::pair<uint64_t, std::string>> chain_head(const std::string& tenant) override {
-    std::string v;
-    auto s = kv_->get(cf::meta, chain_key(tenant), &v);
-    if (!s) return s;
-    if (v.size() != 8 + crypto::sha256_size) return status{errc::corruption, "malformed chain head"};
-    return std::make_pair(read_be64(v), v.substr(8));
-  }
-
-  result<std::string> stream_of(uint64_t position) override {
-    std::string want = be64(position);
-    auto it = kv_->scan(cf::streams, "", "");
-    for (; it->valid(); it->next()) {
-      if (it->value() == want) {
-        auto k = it->key();
-        auto nul = k.find('\0');
-        return std::string(k.substr(0, nul));
-      }
-    }
-    if (auto s = it->error(); !s) return s;
-    return status{errc::not_found, "no stream index entry for position " + std::to_string(position)};
-  }
 
   uint64_t subscribe(position_callback cb) override {
     std::lock_guard lock(subs_mu_);
@@ -242,69 +164,6 @@ class kv_event_log : public event_log {
   }
 
  private:
-  static uint64_t key_position(std::string_view key) { return key.size() == 8 ? read_be64(key) : 0; }
-  static status annotate(const status& s, uint64_t pos) {
-    return {s.code(), "position " + std::to_string(pos) + ": " + s.message()};
-  }
-
-  // Decrypts into `out`; `erased` when the subject's key was destroyed.
-  status decrypt_into(const record_view& rec, std::string& out, bool& erased) {
-    thread_local std::string key;
-    bool found = false;
-    if (auto s = read_key(rec.subject, key, found); !s) return s;
-    erased = !found;
-    if (erased) {
-      out.clear();
-      return status::ok();
-    }
-    return crypto::open_into(key, rec.payload, rec.subject, out);
-  }
-
-  result<stored_event> materialize(uint64_t pos, std::string_view stored) {
-    auto rec = parse_record(stored);
-    if (!rec) return annotate(rec.error(), pos);
-    if (rec->position != pos) return status{errc::corruption, "record at position " + std::to_string(pos) +
-                                                                  " claims another position"};
-    stored_event ev;
-    ev.env = rec->to_envelope();
-    if (rec->encrypted()) {
-      if (auto d = decrypt_into(*rec, ev.payload, ev.erased); !d) return annotate(d, pos);
-    } else {
-      ev.payload = std::string(rec->payload);
-    }
-    return ev;
-  }
-
-  // Reader-side key lookup with a cache that never resurrects an erased key.
-  status read_key(std::string_view subject_view, std::string& key, bool& found) {
-    std::string subject(subject_view);
-    {
-      std::shared_lock lock(keys_mu_);
-      if (auto it = keys_.find(subject); it != keys_.end()) {
-        key = it->second;
-        found = true;
-        return status::ok();
-      }
-      if (erased_.count(subject)) {
-        found = false;
-        return status::ok();
-      }
-    }
-    auto s = kv_->get(cf::keys, subject, &key);
-    if (s.code() == errc::not_found) {
-      found = false;
-      return status::ok();
-    }
-    if (!s) return s;
-    found = true;
-    std::unique_lock lock(keys_mu_);
-    if (!erased_.count(subject)) {
-      if (keys_.size() > max_cached_entries) keys_.clear();
-      keys_.emplace(subject, key);
-    }
-    return status::ok();
-  }
-
   result<uint64_t> current_version(const std::string& stream, overlay& ov) {
     if (auto it = ov.versions.find(stream); it != ov.versions.end()) return it->second;
     if (auto it = versions_.find(stream); it != versions_.end()) return it->second;
@@ -325,7 +184,7 @@ class kv_event_log : public event_log {
   result<std::string> current_link(const std::string& tenant, overlay& ov) {
     if (auto it = ov.links.find(tenant); it != ov.links.end()) return it->second;
     if (auto it = links_.find(tenant); it != links_.end()) return it->second;
-    auto head = chain_head(tenant);
+    auto head = reader_.chain_head(tenant);
     std::string link;
     if (head)
       link = head->second;
@@ -345,7 +204,7 @@ class kv_event_log : public event_log {
     if (auto it = ov.new_keys.find(subject); it != ov.new_keys.end()) return it->second;
     std::string existing;
     bool found = false;
-    if (auto s = read_key(subject, existing, found); !s) return s;
+    if (auto s = reader_.read_key(subject, existing, found); !s) return s;
     if (found) return existing;
     std::string marker;
     auto s = kv_->get(cf::meta, erased_key(subject), &marker);
@@ -551,11 +410,7 @@ class kv_event_log : public event_log {
     b->del(cf::keys, w.subject);
     b->put(cf::meta, erased_key(w.subject), be64(static_cast<uint64_t>(opts_.time->now_us())));
     auto s = kv_->write(*b, true);  // erasure is always durable, whatever opts_.sync says
-    if (s.is_ok()) {
-      std::unique_lock lock(keys_mu_);
-      erased_.insert(w.subject);
-      keys_.erase(w.subject);
-    }
+    if (s.is_ok()) reader_.forget_key(w.subject);
     w.erase_done(s);
   }
 
@@ -566,6 +421,7 @@ class kv_event_log : public event_log {
 
   std::shared_ptr<kv_store> kv_;
   log_options opts_;
+  log_reader reader_;
 
   // Writer-thread state.
   uint64_t next_position_ = 1;
@@ -575,9 +431,6 @@ class kv_event_log : public event_log {
   std::atomic<uint64_t> last_position_{0};
   std::atomic<uint64_t> batches_{0}, appends_{0}, events_{0}, decide_us_{0}, write_us_{0};
 
-  std::shared_mutex keys_mu_;
-  std::unordered_map<std::string, std::string> keys_;
-  std::unordered_set<std::string> erased_;
 
   std::mutex subs_mu_;
   std::map<uint64_t, position_callback> subs_;
@@ -605,10 +458,7 @@ void kv_event_log::group::finish() {
   if (committed) {
     for (auto& [k, v] : ov.versions) log->versions_[k] = v;
     for (auto& [k, v] : ov.links) log->links_[k] = v;
-    {
-      std::unique_lock lock(log->keys_mu_);
-      for (auto& [k, v] : ov.new_keys) log->keys_[k] = v;
-    }
+    log->reader_.remember_keys(ov.new_keys);
     uint64_t count = ov.next_position - log->next_position_;
     log->next_position_ = ov.next_position;
     log->last_position_.store(log->next_position_ - 1);
