@@ -1,5 +1,7 @@
 #include "app/cli_args.hpp"
 
+#include "events/text.hpp"
+
 namespace crmd::cli {
 
 std::optional<std::string> args::get(const std::string& name) const {
@@ -11,9 +13,10 @@ std::optional<std::string> args::get(const std::string& name) const {
 result<std::optional<uint64_t>> args::get_u64(const std::string& name) const {
   auto v = get(name);
   if (!v) return std::optional<uint64_t>{};
-  if (v->empty() || v->size() > 19 || v->find_first_not_of("0123456789") != std::string::npos)
+  uint64_t n = 0;
+  if (!parse_u64(*v, n))
     return status{errc::invalid_argument, "--" + name + " needs a non-negative integer, got '" + *v + "'"};
-  return std::optional<uint64_t>{std::stoull(*v)};
+  return std::optional<uint64_t>{n};
 }
 
 result<args> parse(const std::vector<std::string>& argv, const spec& s) {

@@ -8,19 +8,10 @@
 #include <fstream>
 #include <vector>
 
+#include "events/text.hpp"
 #include "storage/crypto.hpp"
 
 namespace crmd::cli {
-namespace {
-
-bool to_u64(const std::string& s, uint64_t& out) {
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return false;
-  out = std::stoull(s);
-  return true;
-}
-
-}  // namespace
-
 std::string real_env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
@@ -39,7 +30,7 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env) {
   if (auto v = pick("bind", "CRMD_BIND"); !v.empty()) c.bind = v;
   if (auto v = pick("port", "CRMD_PORT"); !v.empty()) {
     uint64_t p = 0;
-    if (!to_u64(v, p) || p > 65535) return status{errc::invalid_argument, "port must be 0..65535, not '" + v + "'"};
+    if (!parse_u64(v, p) || p > 65535) return status{errc::invalid_argument, "port must be 0..65535, not '" + v + "'"};
     c.port = static_cast<uint16_t>(p);
   }
   if (auto v = pick("data-dir", "CRMD_DATA_DIR"); !v.empty()) c.data_dir = v;
@@ -56,7 +47,7 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env) {
     auto v = env(n.var);
     if (v.empty()) continue;
     uint64_t x = 0;
-    if (!to_u64(v, x) || x < n.min || x > n.max)
+    if (!parse_u64(v, x) || x < n.min || x > n.max)
       return status{errc::invalid_argument, std::string(n.var) + " must be an integer from " + std::to_string(n.min) +
                                                 " to " + std::to_string(n.max) + ", not '" + v + "'"};
     n.set(x);

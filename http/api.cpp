@@ -3,7 +3,9 @@
 #include <iostream>
 #include <random>
 
+#include "events/text.hpp"
 #include "http/api_internal.hpp"
+#include "http/url.hpp"
 #include "projections/runner.hpp"
 #include "storage/crypto.hpp"
 #include "storage/event_log.hpp"
@@ -30,28 +32,6 @@ std::string request_id_of(const http_request& r) {
   return id;
 }
 
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string url_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 std::map<std::string, std::string> parse_query(std::string_view q) {
   std::map<std::string, std::string> out;
   while (!q.empty()) {
@@ -59,17 +39,12 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
     auto part = q.substr(0, amp);
     auto eq = part.find('=');
     if (!part.empty())
-      out[url_decode(part.substr(0, eq))] = eq == std::string_view::npos ? "" : url_decode(part.substr(eq + 1));
+      out[percent_decode(part.substr(0, eq), true)] =
+          eq == std::string_view::npos ? "" : percent_decode(part.substr(eq + 1), true);
     if (amp == std::string_view::npos) break;
     q.remove_prefix(amp + 1);
   }
   return out;
-}
-
-bool parse_u64(const std::string& s, uint64_t& out) {
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return false;
-  out = std::stoull(s);
-  return true;
 }
 
 }  // namespace

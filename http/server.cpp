@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "http/http_types.hpp"
+#include "http/url.hpp"
 
 namespace crmd::http {
 
@@ -185,26 +186,6 @@ class restinio_server : public http_server {
     return h;
   }
 
-  // Percent-decodes a path; a malformed escape is kept as it is.
-  static std::string decode_path(std::string_view p) {
-    auto hex = [](char c) {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    std::string out;
-    for (size_t i = 0; i < p.size(); ++i) {
-      if (p[i] == '%' && i + 2 < p.size() && hex(p[i + 1]) >= 0 && hex(p[i + 2]) >= 0) {
-        out.push_back(static_cast<char>(hex(p[i + 1]) * 16 + hex(p[i + 2])));
-        i += 2;
-      } else {
-        out.push_back(p[i]);
-      }
-    }
-    return out;
-  }
-
   static restinio::request_handling_status_t accept(restinio::request_handle_t req, std::shared_ptr<shared_state> st,
                                                     asio::io_context& ioc, const request_handler& handler,
                                                     const server_options& opts) {
@@ -214,7 +195,7 @@ class restinio_server : public http_server {
     try {
       http_request r;
       r.method = req->header().method().c_str();
-      r.path = decode_path(req->header().path());
+      r.path = percent_decode(req->header().path(), false);
       r.query = std::string(req->header().query());
       for (auto& f : req->header()) r.headers.emplace_back(f.name(), f.value());
       r.body = req->body();

@@ -36,7 +36,7 @@ class tenants_view : public projection {
     json j = {{"id", c.tenant_id},
               {"name", c.name},
               {"aliases", c.aliases},
-              {"created_at", rfc3339_ms(e.record.recorded_at_us)},
+              {"created_at", rfc3339(e.record.recorded_at_us)},
               {"position", e.record.position}};
     std::string key = "t/" + c.tenant_id;
     if (!t.get(key)) t.put("#count", be64(read_count(t, "#count") + 1));
@@ -65,7 +65,7 @@ class prompts_view : public projection {
     std::string base = tenant + "/";
     std::string live_key = base + "l/" + be64(*n);
     auto previous = t.get(live_key);
-    std::string created = rfc3339_ms(r.recorded_at_us);
+    std::string created = rfc3339(r.recorded_at_us);
     if (previous) {
       auto old = json::parse(*previous, nullptr, false);
       if (old.is_object()) {
@@ -77,7 +77,7 @@ class prompts_view : public projection {
     }
     json j = {{"id", p.prompt_id},     {"version", p.version},   {"title", p.title},
               {"body", p.body},        {"kind", p.kind},         {"created_at", created},
-              {"updated_at", rfc3339_ms(r.recorded_at_us)},      {"position", r.position},
+              {"updated_at", rfc3339(r.recorded_at_us)},      {"position", r.position},
               {"deleted", false}};
     std::string v = dump(j);
     t.put(live_key, v);
@@ -98,7 +98,7 @@ class prompts_view : public projection {
     if (!j.is_object()) return {errc::corruption, "malformed prompt view entry"};
     t.del(base + "s/" + be64(j.value("position", uint64_t(0))));
     j["deleted"] = true;
-    j["deleted_at"] = rfc3339_ms(r.recorded_at_us);
+    j["deleted_at"] = rfc3339(r.recorded_at_us);
     t.del(base + "l/" + be64(*n));
     t.put(base + "d/" + be64(*n), dump(j));
     t.put(base + "#count", be64(read_count(t, base + "#count") - 1));
@@ -137,8 +137,6 @@ result<std::optional<std::string>> get_opt(kv_store& kv, const std::string& k) {
 }
 
 }  // namespace
-
-std::string rfc3339_ms(int64_t us) { return rfc3339(us, 3); }
 
 std::unique_ptr<projection> make_tenants_view() { return std::make_unique<tenants_view>(); }
 std::unique_ptr<projection> make_prompts_view() { return std::make_unique<prompts_view>(); }

@@ -44,7 +44,4 @@ result<std::optional<std::string>> last_prompt(kv_store& kv, const std::string& 
 // All versions, oldest first; empty when the prompt never existed.
 result<std::vector<std::string>> prompt_versions(kv_store& kv, const std::string& tenant, const std::string& id);
 
-// RFC 3339 UTC with milliseconds: 2026-11-22T05:10:00.123Z
-std::string rfc3339_ms(int64_t us);
-
 }  // namespace crmd::views

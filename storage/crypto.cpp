@@ -112,12 +112,6 @@ status open_into(std::string_view key, std::string_view sealed, std::string_view
   return status::ok();
 }
 
-result<std::string> open(std::string_view key, std::string_view sealed, std::string_view aad) {
-  std::string out;
-  if (auto s = open_into(key, sealed, aad, out); !s) return s;
-  return out;
-}
-
 bool constant_time_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }

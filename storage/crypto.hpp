@@ -24,9 +24,8 @@ std::string random_bytes(size_t n);
 // AES-256-GCM. The sealed form is nonce(12) | ciphertext | tag(16); `aad` is
 // authenticated but not stored.
 result<std::string> seal(std::string_view key, std::string_view plaintext, std::string_view aad);
-// errc::corruption when the tag does not verify (wrong key, altered bytes).
-result<std::string> open(std::string_view key, std::string_view sealed, std::string_view aad);
-// The same into a caller's buffer, whose capacity is reused.
+// Decrypts into a caller's buffer, whose capacity is reused; errc::corruption
+// when the tag does not verify (wrong key, altered bytes).
 status open_into(std::string_view key, std::string_view sealed, std::string_view aad,
                  std::string& out);
 

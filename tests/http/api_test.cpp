@@ -67,6 +67,22 @@ TEST_F(api_test, request_ids_are_echoed_or_made) {
   EXPECT_EQ(made.headers["x-request-id"].size(), 16u);
 }
 
+TEST_F(api_test, a_hostile_request_id_is_replaced_not_echoed) {
+  auto r = test::http("GET", s().url("/health"), {}, {"X-Request-Id: <script>alert(1)</script>"});
+  EXPECT_EQ(r.headers["x-request-id"].size(), 16u);
+  auto long_id = test::http("GET", s().url("/health"), {}, {"X-Request-Id: " + std::string(200, 'a')});
+  EXPECT_EQ(long_id.headers["x-request-id"].size(), 16u);
+}
+
+TEST_F(api_test, malformed_query_parameters_are_named) {
+  expect_error(s().get("/api/business/1/prompts/last?min_position=abc"), 400, "invalid_field");
+  expect_error(s().get("/api/business/1/prompts?page=-1"), 400, "invalid_field");
+  expect_error(s().get("/api/business/1/prompts?limit=99999999999999999999999"), 400, "invalid_field");
+  auto encoded = s().get("/api/admin/tenants?limit=%32");  // "2", percent-encoded
+  EXPECT_EQ(encoded.status, 200) << encoded.body;
+  expect_error(s().get("/api/business/%2e%2e/prompts"), 404, "tenant_not_found");
+}
+
 TEST_F(api_test, api_calls_need_the_operator_token) {
   expect_error(test::http("GET", s().url("/api/admin/tenants")), 401, "unauthorized");
   expect_error(test::http("GET", s().url("/api/admin/tenants"), {}, {"Authorization: Bearer wrong"}), 401,

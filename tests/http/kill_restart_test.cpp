@@ -16,6 +16,37 @@ namespace {
 
 using json = nlohmann::json;
 
+// Four threads POSTing prompts until told to stop (or the server is gone),
+// recording what was acknowledged.
+struct posters {
+  std::mutex mu;
+  std::map<std::string, std::string>& acked;  // prompt id -> body
+  std::atomic<bool> stop{false};
+  std::atomic<int> refused{0};                // 503 while draining: never stored
+  std::vector<std::thread> threads;
+
+  posters(test::crmd_server& srv, const std::string& prefix, std::map<std::string, std::string>& out,
+          long timeout_ms)
+      : acked(out) {
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t, prefix, timeout_ms] {
+        for (int i = 0; !stop; ++i) {
+          std::string text = prefix + "t" + std::to_string(t) + " #" + std::to_string(i);
+          auto r = test::http("POST", srv.url("/api/business/acme/prompts"), json{{"title", "t"}, {"body", text}}.dump(),
+                              {test::crmd_server::auth(), test::crmd_server::json()}, timeout_ms);
+          std::lock_guard lock(mu);
+          if (r.status == 201) acked[json::parse(r.body)["id"]] = text;
+          if (r.status == 503) refused++;
+          if (r.status == 0 && stop) break;  // the server is gone
+        }
+      });
+  }
+  void join() {
+    stop = true;
+    for (auto& t : threads) t.join();
+  }
+};
+
 TEST(kill_restart, every_acknowledged_prompt_survives_sigkill) {
   test::temp_dir dir;
   std::string data = dir.sub("data");
@@ -30,25 +61,10 @@ TEST(kill_restart, every_acknowledged_prompt_survives_sigkill) {
     test::crmd_server srv(data);
     std::string out;
     ASSERT_TRUE(srv.start(&out)) << out;
-    std::mutex mu;
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> posters;
-    for (int t = 0; t < 4; ++t)
-      posters.emplace_back([&, t] {
-        for (int i = 0; !stop; ++i) {
-          std::string text = "r" + std::to_string(round) + " t" + std::to_string(t) + " #" + std::to_string(i);
-          auto r = test::http("POST", srv.url("/api/business/acme/prompts"), json{{"title", "t"}, {"body", text}}.dump(),
-                              {test::crmd_server::auth(), test::crmd_server::json()}, 2000);
-          if (r.status == 201) {
-            std::lock_guard lock(mu);
-            acked[json::parse(r.body)["id"]] = text;
-          }
-        }
-      });
+    posters load(srv, "r" + std::to_string(round) + " ", acked, 2000);
     std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 400));
     srv.kill_now();  // SIGKILL while POSTs are in flight
-    stop = true;
-    for (auto& p : posters) p.join();
+    load.join();
   }
   ASSERT_GT(acked.size(), 20u);
 
@@ -64,40 +80,18 @@ TEST(kill_restart, every_acknowledged_prompt_survives_sigkill) {
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
 }
 
-}  // namespace
-}  // namespace crmd
-
-namespace crmd {
-namespace {
-
 TEST(graceful_stop, sigterm_under_load_answers_what_it_accepted_and_exits_0) {
   test::temp_dir dir;
   std::string data = dir.sub("data");
   std::map<std::string, std::string> acked;
-  std::atomic<int> answered_503{0};
   {
     test::crmd_server srv(data);
     ASSERT_TRUE(srv.start());
     ASSERT_EQ(srv.post("/api/admin/tenants", R"({"id":"acme","name":"Acme"})").status, 201);
-    std::mutex mu;
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> posters;
-    for (int t = 0; t < 4; ++t)
-      posters.emplace_back([&, t] {
-        for (int i = 0; !stop; ++i) {
-          std::string text = "t" + std::to_string(t) + " #" + std::to_string(i);
-          auto r = test::http("POST", srv.url("/api/business/acme/prompts"), json{{"title", "t"}, {"body", text}}.dump(),
-                              {test::crmd_server::auth(), test::crmd_server::json()}, 5000);
-          std::lock_guard lock(mu);
-          if (r.status == 201) acked[json::parse(r.body)["id"]] = text;
-          if (r.status == 503) answered_503++;  // refused while draining: never stored
-          if (r.status == 0) break;             // the server is gone
-        }
-      });
+    posters load(srv, "", acked, 5000);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     EXPECT_EQ(srv.terminate(), 0);  // SIGTERM while POSTs are in flight
-    stop = true;
-    for (auto& p : posters) p.join();
+    load.join();
   }
   ASSERT_GT(acked.size(), 5u);
   test::crmd_server after(data);
