@@ -14,6 +14,8 @@ const char* to_string(errc c) {
     case errc::io_error: return "io_error";
     case errc::busy: return "busy";
     case errc::shutting_down: return "shutting_down";
+    case errc::unauthenticated: return "unauthenticated";
+    case errc::forbidden: return "forbidden";
   }
   return "unknown";
 }

@@ -23,6 +23,8 @@ enum class errc {
   io_error,           // the disk or RocksDB failed
   busy,               // the data directory is locked by another process
   shutting_down,
+  unauthenticated,    // no valid credentials (HTTP 401)
+  forbidden,          // valid credentials, not allowed (HTTP 403)
 };
 
 const char* to_string(errc c);

@@ -83,6 +83,8 @@ void call::fail(const status& s) {
     case errc::invalid_argument: return error(400, s.reason(), s.message());
     case errc::conflict: return error(409, s.reason(), s.message());
     case errc::not_found: return error(404, s.reason(), s.message());
+    case errc::unauthenticated: return error(401, s.reason(), s.message());
+    case errc::forbidden: return error(403, s.reason(), s.message());
     case errc::subject_erased: return error(410, s.reason(), s.message());
     case errc::busy:
     case errc::shutting_down: return error(503, s.reason(), s.message(), {{"Retry-After", "1"}});

@@ -18,6 +18,7 @@ const char* cf_name(cf family) {
     case cf::projections: return "projections";
     case cf::snapshots: return "snapshots";
     case cf::schedule: return "schedule";
+    case cf::sessions: return "sessions";
   }
   return "?";
 }

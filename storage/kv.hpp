@@ -22,8 +22,9 @@ enum class cf : uint8_t {
   projections,  // projection keyspaces and checkpoints
   snapshots,    // aggregate snapshots: stream -> be64(version) state
   schedule,     // durable timers: be64(due_us) kind '\0' key '\0' timer id -> payload
+  sessions,     // refresh tokens and revoked token families (identity/session_store.hpp)
 };
-constexpr int cf_count = 8;
+constexpr int cf_count = 9;
 const char* cf_name(cf family);
 
 class kv_batch {
