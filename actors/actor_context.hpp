@@ -40,7 +40,7 @@ struct tenant_request {
 };
 
 struct registry_request {
-  registry::create_tenant cmd;
+  registry::command cmd;
   event_metadata who;
   command_done done;
 };

@@ -115,34 +115,43 @@ struct registry_actor_state {
   static inline const char* name = "crmd.registry";
   std::deque<registry_request> queue;
   std::optional<registry_request> current;
-  std::vector<ev::registry_event> pending;
+  registry::decision pending;
   bool stop_requested = false;
 };
 using registry_ptr = caf::stateful_actor<registry_actor_state>*;
 
+// One command at a time: ids, aliases and e-mails stay unique only if each
+// decision sees every earlier one applied.
 void registry_pump(registry_ptr self, context& ctx) {
   auto& s = self->state;
   while (!s.current && !s.queue.empty()) {
     auto req = std::move(s.queue.front());
     s.queue.pop_front();
-    result<std::vector<ev::registry_event>> decided = status{errc::io_error, "unset"};
+    result<registry::decision> decided = status{errc::io_error, "unset"};
     uint64_t version = 0;
     {
       std::shared_lock lock(ctx.registry_mu);
       decided = registry::decide(ctx.registry, req.cmd);
-      version = ctx.registry.version;
+      if (decided) {
+        auto v = ctx.registry.versions.find(decided->stream);
+        version = v == ctx.registry.versions.end() ? 0 : v->second;
+      }
     }
     if (!decided) {
       req.done(decided.error());
       continue;
     }
+    if (decided->events.empty()) {  // nothing changes: answer at the current position
+      req.done(command_ok{ctx.log.last_position(), decided->id, 0});
+      continue;
+    }
     std::vector<new_event> encoded;
-    for (auto& e : *decided) {
+    for (auto& e : decided->events) {
       auto enc = codec::encode(e);
-      encoded.push_back(new_event{enc.type, enc.schema_version, std::move(enc.payload), ""});
+      encoded.push_back(new_event{enc.type, enc.schema_version, std::move(enc.payload), decided->subject});
     }
     s.pending = std::move(*decided);
-    append_to(caf::actor_cast<caf::actor>(self), ctx, registry::stream, version, std::move(encoded), req.who);
+    append_to(caf::actor_cast<caf::actor>(self), ctx, s.pending.stream, version, std::move(encoded), req.who);
     s.current = std::move(req);
   }
   if (s.stop_requested && !s.current && s.queue.empty()) self->quit();
@@ -161,16 +170,13 @@ caf::behavior registry_behavior(registry_ptr self, context_ptr ctx) {
         if (!a.outcome) {
           req.done(a.outcome.error());
         } else {
-          command_ok ok;
-          ok.position = a.outcome->last_position;
           {
             std::unique_lock lock(ctx->registry_mu);
-            for (auto& e : s.pending) registry::apply(ctx->registry, e);
+            for (auto& e : s.pending.events) registry::apply(ctx->registry, s.pending.stream, e);
           }
-          ok.id = std::get<ev::tenant_created>(s.pending.front()).tenant_id;
-          req.done(ok);
+          req.done(command_ok{a.outcome->last_position, s.pending.id, 0});
         }
-        s.pending.clear();
+        s.pending = {};
         registry_pump(self, *ctx);
       },
       [=](stop_atom) {
@@ -180,20 +186,34 @@ caf::behavior registry_behavior(registry_ptr self, context_ptr ctx) {
   };
 }
 
-status recover_registry(context& ctx) {
+status recover_stream(context& ctx, const std::string& stream) {
   uint64_t from = 1;
   for (;;) {
-    auto evs = ctx.log.read_stream(registry::stream, from, 1000);
+    auto evs = ctx.log.read_stream(stream, from, 1000);
     if (!evs) return evs.error();
     if (evs->empty()) return status::ok();
     for (auto& e : *evs) {
+      from = e.env.stream_seq + 1;
+      if (e.erased) {  // an erased user: gone, but the stream version moves on
+        ++ctx.registry.versions[stream];
+        continue;
+      }
       auto dec = codec::decode<ev::registry_event>(e.env.type, e.env.schema_version, e.payload);
       if (!dec) return status{dec.error().code(), "registry position " + std::to_string(e.env.position) + ": " +
                                                        dec.error().message()};
-      registry::apply(ctx.registry, *dec);
-      from = e.env.stream_seq + 1;
+      registry::apply(ctx.registry, stream, *dec);
     }
   }
+}
+
+// The tenants first, then each tenant's users (and the system admins).
+status recover_registry(context& ctx) {
+  if (auto s = recover_stream(ctx, registry::stream); !s) return s;
+  std::vector<std::string> streams{registry::users_stream("")};
+  for (auto& [id, t] : ctx.registry.tenants) streams.push_back(registry::users_stream(id));
+  for (auto& st : streams)
+    if (auto s = recover_stream(ctx, st); !s) return s;
+  return status::ok();
 }
 
 // --- the facade ----------------------------------------------------------------
@@ -224,8 +244,13 @@ class caf_runtime : public runtime {
     return status::ok();
   }
 
-  void create_tenant(registry::create_tenant cmd, event_metadata who, command_done done) override {
+  void registry_command(registry::command cmd, event_metadata who, command_done done) override {
     caf::anon_send(registry_, registry_request{std::move(cmd), std::move(who), std::move(done)});
+  }
+
+  void read_registry(const std::function<void(const registry::state&)>& read) const override {
+    std::shared_lock lock(ctx_->registry_mu);
+    read(ctx_->registry);
   }
 
   void tenant_command(std::string tenant, tenant::command cmd, event_metadata who, command_done done) override {

@@ -40,7 +40,7 @@ struct runtime_options {
 // What a command was answered with.
 struct command_ok {
   uint64_t position = 0;  // of the last event it appended
-  std::string id;         // what it created or changed (tenant id, prompt id)
+  std::string id;         // what it created or changed (tenant, user or prompt id)
   uint32_t version = 0;   // the prompt version, where there is one
 };
 using command_done = std::function<void(result<command_ok>)>;
@@ -56,7 +56,11 @@ class runtime {
   virtual ~runtime() = default;
 
   // `done` runs on a CAF or log thread, exactly once.
-  virtual void create_tenant(registry::create_tenant cmd, event_metadata who, command_done done) = 0;
+  // Tenants and users: one registry actor decides them one at a time.
+  virtual void registry_command(registry::command cmd, event_metadata who, command_done done) = 0;
+  void create_tenant(registry::create_tenant cmd, event_metadata who, command_done done) {
+    registry_command(std::move(cmd), std::move(who), std::move(done));
+  }
   virtual void tenant_command(std::string tenant, tenant::command cmd, event_metadata who,
                               command_done done) = 0;
 
@@ -64,6 +68,9 @@ class runtime {
   // acknowledged registry command.
   virtual std::optional<std::string> resolve_tenant(std::string_view id_or_alias) const = 0;
   virtual size_t tenant_count() const = 0;
+  // Runs `read` under the registry's read lock: as of the last acknowledged
+  // registry command. Keep it short; it holds up registry writes.
+  virtual void read_registry(const std::function<void(const registry::state&)>& read) const = 0;
 
   virtual runtime_stats stats() const = 0;
   // Lets every actor finish its queued commands, then stops them all.

@@ -1,5 +1,5 @@
 #include "events/codec_impl.hpp"
-#include "events/tenant_events.hpp"
+#include "events/identity_events.hpp"
 
 CRMD_CODEC_INSTANTIATE(crmd::ev::tenant_created)
 CRMD_CODEC_INSTANTIATE(crmd::ev::tenant_renamed)
@@ -9,3 +9,15 @@ CRMD_CODEC_INSTANTIATE(crmd::ev::lead_created)
 CRMD_CODEC_INSTANTIATE(crmd::ev::note_added)
 CRMD_CODEC_INSTANTIATE(crmd::ev::timer_set)
 CRMD_CODEC_INSTANTIATE(crmd::ev::timer_fired)
+CRMD_CODEC_INSTANTIATE(crmd::ev::tenant_suspended)
+CRMD_CODEC_INSTANTIATE(crmd::ev::tenant_reactivated)
+CRMD_CODEC_INSTANTIATE(crmd::ev::tenant_deleted)
+CRMD_CODEC_INSTANTIATE(crmd::ev::tenant_modules_changed)
+CRMD_CODEC_INSTANTIATE(crmd::ev::user_created)
+CRMD_CODEC_INSTANTIATE(crmd::ev::user_role_changed)
+CRMD_CODEC_INSTANTIATE(crmd::ev::user_deleted)
+CRMD_CODEC_INSTANTIATE(crmd::ev::user_logged_in)
+CRMD_CODEC_INSTANTIATE(crmd::ev::user_logged_out)
+CRMD_CODEC_INSTANTIATE(crmd::ev::login_failed)
+CRMD_CODEC_INSTANTIATE(crmd::ev::session_revoked)
+CRMD_CODEC_INSTANTIATE(crmd::ev::impersonation_started)

@@ -117,8 +117,5 @@ struct timer_fired {
 using tenant_event = std::variant<tenant_created, tenant_renamed, prompt_saved, prompt_deleted,
                                   lead_created, note_added, timer_set, timer_fired>;
 
-// The tenant registry (stream "system/registry/tenants") owns tenant ids and
-// aliases, so that uniqueness across tenants lives in one actor.
-using registry_event = std::variant<tenant_created>;
 
 }  // namespace crmd::ev

@@ -1,8 +1,10 @@
 #include "projections/views.hpp"
 
 #include <ctime>
+#include <functional>
 #include <nlohmann/json.hpp>
 
+#include "actors/registry/registry_decider.hpp"
 #include "actors/tenant/tenant_decider.hpp"
 #include "events/codec.hpp"
 #include "events/time_format.hpp"
@@ -29,18 +31,45 @@ class tenants_view : public projection {
  public:
   const char* name() const override { return "tenants"; }
   status apply(const log_entry& e, view_txn& t) override {
-    if (e.record.type != "tenant_created" || e.record.stream != "system/registry/tenants") return status::ok();
+    if (e.record.stream != registry::stream) return status::ok();
     auto ev = codec::decode<ev::registry_event>(e.record.type, e.record.schema_version, e.payload);
     if (!ev) return ev.error();
-    auto& c = std::get<ev::tenant_created>(*ev);
-    json j = {{"id", c.tenant_id},
-              {"name", c.name},
-              {"aliases", c.aliases},
-              {"created_at", rfc3339(e.record.recorded_at_us)},
-              {"position", e.record.position}};
-    std::string key = "t/" + c.tenant_id;
-    if (!t.get(key)) t.put("#count", be64(read_count(t, "#count") + 1));
-    t.put(key, dump(j));
+    if (auto* c = std::get_if<ev::tenant_created>(&*ev)) {
+      json j = {{"id", c->tenant_id},
+                {"name", c->name},
+                {"aliases", c->aliases},
+                {"status", "active"},
+                {"modules", {"calls", "crm", "whatsapp"}},
+                {"created_at", rfc3339(e.record.recorded_at_us)},
+                {"position", e.record.position}};
+      std::string key = "t/" + c->tenant_id;
+      if (!t.get(key)) t.put("#count", be64(read_count(t, "#count") + 1));
+      t.put(key, dump(j));
+      return status::ok();
+    }
+    std::string id;
+    std::function<void(json&)> change;
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, ev::tenant_suspended>) {
+            id = x.tenant_id, change = [](json& j) { j["status"] = "suspended"; };
+          } else if constexpr (std::is_same_v<T, ev::tenant_reactivated>) {
+            id = x.tenant_id, change = [](json& j) { j["status"] = "active"; };
+          } else if constexpr (std::is_same_v<T, ev::tenant_deleted>) {
+            id = x.tenant_id, change = [](json& j) { j["status"] = "deleted"; };
+          } else if constexpr (std::is_same_v<T, ev::tenant_modules_changed>) {
+            id = x.tenant_id, change = [m = x.enabled](json& j) { j["modules"] = m; };
+          }
+        },
+        *ev);
+    if (!change) return status::ok();
+    auto old = t.get("t/" + id);
+    if (!old) return status::ok();
+    auto j = json::parse(*old, nullptr, false);
+    if (!j.is_object()) return {errc::corruption, "malformed tenant view entry"};
+    change(j);
+    t.put("t/" + id, dump(j));
     return status::ok();
   }
 };

@@ -1,10 +1,16 @@
 #include "actors/registry/registry_decider.hpp"
 
-#include <set>
-
 #include "events/envelope.hpp"
 
 namespace crmd::registry {
+
+std::string users_stream(const std::string& tenant) {
+  return tenant.empty() ? "system/users/system" : tenant + "/users/" + tenant;
+}
+
+std::string user_subject(const std::string& tenant, const std::string& user_id) {
+  return (tenant.empty() ? std::string("system") : tenant) + "/user/" + user_id;
+}
 
 std::optional<std::string> state::resolve(std::string_view id_or_alias) const {
   std::string k(id_or_alias);
@@ -13,7 +19,25 @@ std::optional<std::string> state::resolve(std::string_view id_or_alias) const {
   return std::nullopt;
 }
 
-result<std::vector<ev::registry_event>> decide(const state& s, const create_tenant& c) {
+const user_info* state::live_user(const std::string& id) const {
+  auto it = users.find(id);
+  return it == users.end() || it->second.deleted ? nullptr : &it->second;
+}
+
+const user_info* state::user_by_email(const std::string& email) const {
+  auto it = emails.find(email);
+  return it == emails.end() ? nullptr : live_user(it->second);
+}
+
+size_t state::live_owners(const std::string& tenant) const {
+  size_t n = 0;
+  for (auto& [id, u] : users) n += !u.deleted && u.tenant == tenant && u.role == "owner";
+  return n;
+}
+
+namespace {
+
+result<decision> decide_create(const state& s, const create_tenant& c) {
   if (!is_valid_tenant_id(c.id))
     return status{errc::invalid_argument, "field 'id' must match [a-z0-9][a-z0-9_-]{0,63}",
                   "invalid_tenant_id"};
@@ -31,17 +55,105 @@ result<std::vector<ev::registry_event>> decide(const state& s, const create_tena
     if (s.resolve(a))
       return status{errc::conflict, "alias '" + a + "' is already taken", "alias_taken"};
   }
-  return std::vector<ev::registry_event>{ev::tenant_created{c.id, c.name, c.aliases}};
+  return decision{stream, "", {ev::tenant_created{c.id, c.name, c.aliases}}, c.id};
 }
 
-void apply(state& s, const ev::registry_event& e) {
+result<const tenant_info*> existing_tenant(const state& s, const std::string& id) {
+  auto it = s.tenants.find(id);
+  if (it == s.tenants.end()) return status{errc::not_found, "no tenant '" + id + "'", "tenant_not_found"};
+  if (it->second.status == "deleted")
+    return status{errc::conflict, "tenant '" + id + "' is deleted", "tenant_deleted"};
+  return &it->second;
+}
+
+result<decision> decide_update(const state& s, const update_tenant& c) {
+  auto t = existing_tenant(s, c.id);
+  if (!t) return t.error();
+  decision d{stream, "", {}, c.id};
+  if (c.status) {
+    if (*c.status != "active" && *c.status != "suspended")
+      return status{errc::invalid_argument, "field 'status' must be active or suspended", "invalid_field"};
+    if (*c.status == "suspended" && (*t)->status == "active") d.events.push_back(ev::tenant_suspended{c.id});
+    if (*c.status == "active" && (*t)->status == "suspended") d.events.push_back(ev::tenant_reactivated{c.id});
+  }
+  if (c.modules) {
+    std::set<std::string> enabled;
+    for (auto& m : *c.modules) {
+      if (m != "crm" && m != "calls" && m != "whatsapp")
+        return status{errc::invalid_argument, "field 'modules' knows crm, calls and whatsapp, not '" + m + "'",
+                      "invalid_field"};
+      enabled.insert(m);
+    }
+    if (enabled != (*t)->modules)
+      d.events.push_back(ev::tenant_modules_changed{c.id, {enabled.begin(), enabled.end()}});
+  }
+  return d;
+}
+
+result<decision> decide_delete(const state& s, const delete_tenant& c) {
+  auto t = existing_tenant(s, c.id);
+  if (!t) return t.error();
+  return decision{stream, "", {ev::tenant_deleted{c.id}}, c.id};
+}
+
+}  // namespace
+
+// In users_decider.cpp.
+result<decision> decide_user(const state& s, const command& c);
+
+result<decision> decide(const state& s, const command& c) {
+  if (auto* x = std::get_if<create_tenant>(&c)) return decide_create(s, *x);
+  if (auto* x = std::get_if<update_tenant>(&c)) return decide_update(s, *x);
+  if (auto* x = std::get_if<delete_tenant>(&c)) return decide_delete(s, *x);
+  return decide_user(s, c);
+}
+
+void apply(state& s, const std::string& from, const ev::registry_event& e) {
+  auto tenant = [&](const std::string& id) -> tenant_info* {
+    auto it = s.tenants.find(id);
+    return it == s.tenants.end() ? nullptr : &it->second;
+  };
+  auto user = [&](const std::string& id) -> user_info* {
+    auto it = s.users.find(id);
+    return it == s.users.end() ? nullptr : &it->second;
+  };
   std::visit(
-      [&](const ev::tenant_created& c) {
-        s.tenants[c.tenant_id] = tenant_info{c.tenant_id, c.name, c.aliases};
-        for (auto& a : c.aliases) s.aliases[a] = c.tenant_id;
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, ev::tenant_created>) {
+          tenant_info t;
+          t.id = x.tenant_id;
+          t.name = x.name;
+          t.aliases = x.aliases;
+          s.tenants[x.tenant_id] = std::move(t);
+          for (auto& a : x.aliases) s.aliases[a] = x.tenant_id;
+        } else if constexpr (std::is_same_v<T, ev::tenant_suspended>) {
+          if (auto* t = tenant(x.tenant_id)) t->status = "suspended";
+        } else if constexpr (std::is_same_v<T, ev::tenant_reactivated>) {
+          if (auto* t = tenant(x.tenant_id)) t->status = "active";
+        } else if constexpr (std::is_same_v<T, ev::tenant_deleted>) {
+          if (auto* t = tenant(x.tenant_id)) t->status = "deleted";
+        } else if constexpr (std::is_same_v<T, ev::tenant_modules_changed>) {
+          if (auto* t = tenant(x.tenant_id)) t->modules = {x.enabled.begin(), x.enabled.end()};
+        } else if constexpr (std::is_same_v<T, ev::user_created>) {
+          s.users[x.user_id] = user_info{x.user_id, x.tenant_id, x.email, x.role, x.password_hash, false};
+          s.emails[x.email] = x.user_id;
+          if (x.user_id.size() > 1 && x.user_id[0] == 'u') {
+            uint64_t n = std::strtoull(x.user_id.c_str() + 1, nullptr, 10);
+            if (n >= s.next_user) s.next_user = n + 1;
+          }
+        } else if constexpr (std::is_same_v<T, ev::user_role_changed>) {
+          if (auto* u = user(x.user_id)) u->role = x.role;
+        } else if constexpr (std::is_same_v<T, ev::user_deleted>) {
+          if (auto* u = user(x.user_id)) {
+            u->deleted = true;
+            if (auto it = s.emails.find(u->email); it != s.emails.end() && it->second == u->id) s.emails.erase(it);
+          }
+        }
       },
       e);
-  ++s.version;
+  ++s.versions[from];
+  if (from == stream) ++s.version;
 }
 
 }  // namespace crmd::registry

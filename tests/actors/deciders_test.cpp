@@ -17,13 +17,14 @@ registry::state given(std::vector<ev::registry_event> history) {
 
 TEST(registry_decider, creating_a_new_tenant_records_it_with_its_aliases) {
   auto s = given({});
-  auto r = registry::decide(s, {"business_1", "Acme", {"1"}});
+  auto r = registry::decide(s, registry::create_tenant{"business_1", "Acme", {"1"}});
   ASSERT_TRUE(r) << r.error().to_string();
-  ASSERT_EQ(r->size(), 1u);
-  auto& e = std::get<ev::tenant_created>((*r)[0]);
+  ASSERT_EQ(r->events.size(), 1u);
+  EXPECT_EQ(r->stream, registry::stream);
+  auto& e = std::get<ev::tenant_created>(r->events[0]);
   EXPECT_EQ(e.tenant_id, "business_1");
   EXPECT_EQ(e.aliases, std::vector<std::string>{"1"});
-  registry::apply(s, (*r)[0]);
+  registry::apply(s, r->events[0]);
   EXPECT_EQ(s.resolve("1"), "business_1");
   EXPECT_EQ(s.resolve("business_1"), "business_1");
   EXPECT_FALSE(s.resolve("2"));
