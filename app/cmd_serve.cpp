@@ -10,6 +10,7 @@
 #include "app/config.hpp"
 #include "app/data_dir.hpp"
 #include "app/server_file.hpp"
+#include "app/users.hpp"
 #include "http/api.hpp"
 #include "http/http_types.hpp"
 #include "projections/runner.hpp"
@@ -67,12 +68,35 @@ int run_serve(const argv_t& argv) {
   auto rt = start_runtime(*store->log, store->kv, ro);
   if (!rt) return fail("serve", "actors: " + rt.error().to_string(), exit_failure);
 
+  if (!cfg->bootstrap_email.empty()) {
+    bool empty = true;
+    (*rt)->read_registry([&](const registry::state& s) { empty = s.users.empty(); });
+    if (empty) {
+      auto id = create_user_now(**rt, {cfg->bootstrap_email, "system_admin", "", cfg->bootstrap_password},
+                                cfg->kdf_iterations);
+      if (!id) return fail("serve", "bootstrap admin: " + id.error().message(), exit_failure);
+      std::cout << "crmd serve: created the first system admin " << cfg->bootstrap_email << " (" << *id << ")"
+                << std::endl;
+    }
+  }
+  auto secret = jwt_secret(*cfg);
+  if (!secret) return fail("serve", secret.error().message(), exit_failure);
+
   http::api_options ao;
   ao.admin_token = *token;
+  ao.jwt_secret = *secret;
+  ao.kdf_iterations = cfg->kdf_iterations;
+  ao.kdf_threads = cfg->kdf_threads;
+  ao.kdf_queue = cfg->kdf_queue;
+  ao.auth_failures_per_minute = cfg->auth_failures_per_minute;
+  ao.trust_proxy = cfg->trust_proxy;
+  ao.cors_origins = cfg->cors_origins;
+  ao.secure_cookies = cfg->public_host.rfind("https://", 0) == 0;
   ao.revision = CRMD_REVISION;
   ao.max_body = cfg->max_body;
   ao.consistency_wait = cfg->consistency_wait;
   http::api api({**rt, runner, *store->kv, *store->log}, ao);
+  if (auto s = api.start(); !s) return fail("serve", "sessions: " + s.to_string(), exit_failure);
 
   http::server_options so;
   so.bind = cfg->bind;

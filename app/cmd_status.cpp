@@ -21,9 +21,7 @@ int run_status(const argv_t& argv) {
   }
   std::string dir = data_dir_from(*a);
   if (auto srv = find_server(dir)) {
-    std::string token;
-    if (const char* env = std::getenv("CRMD_ADMIN_TOKEN"); env && *env) token = env;
-    else std::getline(std::ifstream(dir + "/admin_token"), token);
+    std::string token = operator_token(dir);
     long code = 0;
     auto body = operator_get(*srv, "/api/health", token, &code);
     if (!body) return fail("status", "server pid " + std::to_string(srv->pid) + " not answering: " + body.error().message(),

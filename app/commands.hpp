@@ -14,6 +14,7 @@ int run_events(const argv_t& argv);
 int run_verify(const argv_t& argv);
 int run_rebuild(const argv_t& argv);
 int run_status(const argv_t& argv);
+int run_admin(const argv_t& argv);
 
 // One line "crmd <cmd>: <message>" on stderr; returns `code`.
 int fail(const std::string& cmd, const std::string& message, int code);

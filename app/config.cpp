@@ -43,7 +43,12 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env) {
            {"CRMD_MAX_BODY_BYTES", 1024, 64u << 20, [&](uint64_t v) { c.max_body = v; }},
            {"CRMD_CONSISTENCY_WAIT_MS", 0, 60'000, [&](uint64_t v) { c.consistency_wait = std::chrono::milliseconds(v); }},
            {"CRMD_ACTOR_IDLE_SECONDS", 1, 86'400 * 7, [&](uint64_t v) { c.actor_idle = std::chrono::seconds(v); }},
-           {"CRMD_HTTP_THREADS", 1, 64, [&](uint64_t v) { c.http_threads = v; }}}) {
+           {"CRMD_HTTP_THREADS", 1, 64, [&](uint64_t v) { c.http_threads = v; }},
+           {"CRMD_KDF_ITERATIONS", 1000, 10'000'000, [&](uint64_t v) { c.kdf_iterations = static_cast<uint32_t>(v); }},
+           {"CRMD_KDF_THREADS", 1, 16, [&](uint64_t v) { c.kdf_threads = v; }},
+           {"CRMD_KDF_QUEUE", 0, 1024, [&](uint64_t v) { c.kdf_queue = v; }},
+           {"CRMD_AUTH_FAILURES_PER_MINUTE", 1, 100'000,
+            [&](uint64_t v) { c.auth_failures_per_minute = static_cast<uint32_t>(v); }}}) {
     auto v = env(n.var);
     if (v.empty()) continue;
     uint64_t x = 0;
@@ -53,29 +58,55 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env) {
     n.set(x);
   }
   c.admin_token = env("CRMD_ADMIN_TOKEN");
+  c.jwt_secret = env("JWT_SECRET");
+  if (!c.jwt_secret.empty() && c.jwt_secret.size() < 32)
+    return status{errc::invalid_argument, "JWT_SECRET must be at least 32 bytes"};
+  if (auto v = env("CRMD_TRUST_PROXY"); !v.empty()) {
+    if (v != "true" && v != "false")
+      return status{errc::invalid_argument, "CRMD_TRUST_PROXY must be true or false, not '" + v + "'"};
+    c.trust_proxy = v == "true";
+  }
+  std::string cors = env("CORS_ORIGINS");
+  for (std::string_view rest = cors; !rest.empty();) {
+    auto comma = rest.find(',');
+    std::string o(rest.substr(0, comma));
+    while (!o.empty() && o.front() == ' ') o.erase(0, 1);
+    while (!o.empty() && (o.back() == ' ' || o.back() == '/')) o.pop_back();
+    // Credentials are sent to listed origins only; a wildcard would send them everywhere.
+    if (o == "*" || (o.rfind("http://", 0) != 0 && o.rfind("https://", 0) != 0))
+      return status{errc::invalid_argument, "CORS_ORIGINS lists exact origins like https://app.example.com, not '" + o + "'"};
+    c.cors_origins.push_back(o);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  c.bootstrap_email = env("CRMD_BOOTSTRAP_ADMIN_EMAIL");
+  c.bootstrap_password = env("CRMD_BOOTSTRAP_ADMIN_PASSWORD");
+  if (c.bootstrap_email.empty() != c.bootstrap_password.empty())
+    return status{errc::invalid_argument,
+                  "set both CRMD_BOOTSTRAP_ADMIN_EMAIL and CRMD_BOOTSTRAP_ADMIN_PASSWORD, or neither"};
   c.public_host = env("PUBLIC_HOST");
   if (c.public_host.empty()) c.public_host = env("PUBLIC_BASE_URL");
 
   if (c.env == "production") {
     std::vector<std::string> missing;
     if (c.public_host.empty()) missing.push_back("PUBLIC_HOST (or PUBLIC_BASE_URL)");
+    if (c.jwt_secret.empty()) missing.push_back("JWT_SECRET");
     if (!missing.empty()) {
       std::string list;
       for (auto& m : missing) list += (list.empty() ? "" : ", ") + m;
       return status{errc::invalid_argument, "production mode needs these settings: " + list};
     }
+    if (c.kdf_iterations < 600'000)
+      return status{errc::invalid_argument, "CRMD_KDF_ITERATIONS must be at least 600000 in production"};
   }
   return c;
 }
 
-result<std::string> admin_token(const serve_config& c, bool& created, std::string& path) {
+namespace {
+
+// Reads a secret from `path`, or writes a new random one there (mode 0600).
+result<std::string> secret_file(const std::string& path, bool& created) {
   created = false;
-  path.clear();
-  if (!c.admin_token.empty()) {
-    if (c.admin_token.size() < 16) return status{errc::invalid_argument, "CRMD_ADMIN_TOKEN must be at least 16 characters"};
-    return c.admin_token;
-  }
-  path = c.data_dir + "/admin_token";
   std::ifstream in(path);
   std::string token;
   if (in && std::getline(in, token) && token.size() >= 16) return token;
@@ -89,6 +120,25 @@ result<std::string> admin_token(const serve_config& c, bool& created, std::strin
   if (!ok) return status{errc::io_error, "cannot write " + path};
   created = true;
   return token;
+}
+
+}  // namespace
+
+result<std::string> jwt_secret(const serve_config& c) {
+  if (!c.jwt_secret.empty()) return c.jwt_secret;
+  bool created = false;
+  return secret_file(c.data_dir + "/jwt_secret", created);
+}
+
+result<std::string> admin_token(const serve_config& c, bool& created, std::string& path) {
+  created = false;
+  path.clear();
+  if (!c.admin_token.empty()) {
+    if (c.admin_token.size() < 16) return status{errc::invalid_argument, "CRMD_ADMIN_TOKEN must be at least 16 characters"};
+    return c.admin_token;
+  }
+  path = c.data_dir + "/admin_token";
+  return secret_file(path, created);
 }
 
 }  // namespace crmd::cli

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "app/cli_args.hpp"
 #include "events/status.hpp"
@@ -23,6 +24,15 @@ struct serve_config {
   std::string admin_token;            // CRMD_ADMIN_TOKEN (generated when unset)
   std::string public_host;            // PUBLIC_HOST, or its other name PUBLIC_BASE_URL
   size_t http_threads = 2;            // CRMD_HTTP_THREADS
+  std::string jwt_secret;             // JWT_SECRET (>= 32 bytes; generated when unset outside production)
+  uint32_t kdf_iterations = 600'000;  // CRMD_KDF_ITERATIONS (production: at least 600000)
+  size_t kdf_threads = 1;             // CRMD_KDF_THREADS
+  size_t kdf_queue = 8;               // CRMD_KDF_QUEUE
+  uint32_t auth_failures_per_minute = 10;  // CRMD_AUTH_FAILURES_PER_MINUTE
+  bool trust_proxy = false;           // CRMD_TRUST_PROXY=true|false
+  std::vector<std::string> cors_origins;  // CORS_ORIGINS, comma-separated
+  std::string bootstrap_email;        // CRMD_BOOTSTRAP_ADMIN_EMAIL
+  std::string bootstrap_password;     // CRMD_BOOTSTRAP_ADMIN_PASSWORD
 };
 
 using env_fn = std::function<std::string(const char*)>;
@@ -31,6 +41,9 @@ std::string real_env(const char* name);
 // errc::invalid_argument naming the bad value, or (production) listing every
 // missing required setting in one message.
 result<serve_config> load_serve_config(const args& a, const env_fn& env = real_env);
+
+// JWT_SECRET, else <data>/jwt_secret (created with mode 0600 when missing).
+result<std::string> jwt_secret(const serve_config& c);
 
 // The operator token: CRMD_ADMIN_TOKEN, else <data>/admin_token, created
 // with mode 0600 when missing. `created` says whether it was just made.

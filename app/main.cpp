@@ -16,6 +16,7 @@ commands:
   verify    check every record and every tenant's hash chain
   rebuild   rebuild a view from the log (server stopped)
   status    health of the running server, or the stopped store's position
+  admin     create users (through the running server, or on the store)
 
 Every command takes --data-dir D (default $CRMD_DATA_DIR, else ./data) and
 --help. `crmd --version` prints the build revision.
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
   if (cmd == "verify") return run_verify(args);
   if (cmd == "rebuild") return run_rebuild(args);
   if (cmd == "status") return run_status(args);
+  if (cmd == "admin") return run_admin(args);
   std::cerr << "crmd: unknown command '" << cmd << "' (see crmd --help)\n";
   return exit_usage;
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -43,13 +44,24 @@ size_t collect(char* p, size_t size, size_t n, void* out) {
 
 result<std::string> operator_get(const running_server& s, const std::string& path, const std::string& token,
                                  long* http_status) {
+  return operator_request(s, "GET", path, token, "", http_status);
+}
+
+result<std::string> operator_request(const running_server& s, const std::string& method, const std::string& path,
+                                     const std::string& token, const std::string& json_body, long* http_status) {
   CURL* c = curl_easy_init();
   if (!c) return status{errc::io_error, "cannot start libcurl"};
   std::string body, url = s.url + path, auth = "Authorization: Bearer " + token;
   curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
+  if (method != "GET") {
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(json_body.size()));
+  }
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
@@ -59,6 +71,13 @@ result<std::string> operator_get(const running_server& s, const std::string& pat
   curl_easy_cleanup(c);
   if (rc != CURLE_OK) return status{errc::io_error, url + ": " + curl_easy_strerror(rc)};
   return body;
+}
+
+std::string operator_token(const std::string& data_dir) {
+  if (const char* env = std::getenv("CRMD_ADMIN_TOKEN"); env && *env) return env;
+  std::string token;
+  std::getline(std::ifstream(data_dir + "/admin_token"), token);
+  return token;
 }
 
 }  // namespace crmd::cli

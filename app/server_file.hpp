@@ -26,4 +26,10 @@ std::optional<running_server> find_server(const std::string& data_dir);
 result<std::string> operator_get(const running_server& s, const std::string& path, const std::string& token,
                                  long* http_status);
 
+// Any method, with a JSON body (ignored for GET).
+result<std::string> operator_request(const running_server& s, const std::string& method, const std::string& path,
+                                     const std::string& token, const std::string& json_body, long* http_status);
+// The operator token for `data_dir`: $CRMD_ADMIN_TOKEN, else <data_dir>/admin_token.
+std::string operator_token(const std::string& data_dir);
+
 }  // namespace crmd::cli

@@ -8,6 +8,7 @@
 #include "http/url.hpp"
 #include "projections/runner.hpp"
 #include "storage/crypto.hpp"
+#include "identity/roles.hpp"
 #include "storage/event_log.hpp"
 
 namespace crmd::http {
@@ -51,23 +52,24 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
 
 // --- call ------------------------------------------------------------------------
 
-void call::send_raw_json(int status, std::string body) {
+void call::send_raw_json(int status, std::string body, std::vector<std::pair<std::string, std::string>> extra) {
   http_response r;
   r.status = status;
   r.headers = {{"Content-Type", json_type}, {"X-Request-Id", request_id}, {"X-Revision", ctx->opts.revision},
                {"Cache-Control", "no-store"}};
+  if (!cors_origin.empty()) {
+    r.headers.emplace_back("Access-Control-Allow-Origin", cors_origin);
+    r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+    r.headers.emplace_back("Access-Control-Expose-Headers", "X-Request-Id, X-Revision, Retry-After");
+    r.headers.emplace_back("Vary", "Origin");
+  }
+  for (auto& h : extra) r.headers.push_back(std::move(h));
   r.body = std::move(body);
   out->send(std::move(r));
 }
 
 void call::send_json(int status, const json& body, std::vector<std::pair<std::string, std::string>> extra) {
-  http_response r;
-  r.status = status;
-  r.headers = {{"Content-Type", json_type}, {"X-Request-Id", request_id}, {"X-Revision", ctx->opts.revision},
-               {"Cache-Control", "no-store"}};
-  for (auto& h : extra) r.headers.push_back(std::move(h));
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  out->send(std::move(r));
+  send_raw_json(status, body.dump(-1, ' ', false, json::error_handler_t::replace), std::move(extra));
 }
 
 void call::error(int status, const std::string& code, const std::string& message,
@@ -94,9 +96,33 @@ void call::fail(const status& s) {
 
 event_metadata call::who() const {
   event_metadata m;
-  m.causer = principal;
+  if (who_) {
+    m.causer = who_->user_id;
+    m.impersonator = who_->impersonator;
+  }
   m.request_id = request_id;
   return m;
+}
+
+std::string call::principal_key() const { return who_ ? who_->user_id : std::string(); }
+
+registry::actor call::as_actor() const {
+  if (!who_) return {};
+  return {who_->user_id, identity::role_name(who_->role), who_->tenant};
+}
+
+void call::reject_signature(int status_code, std::string body, std::string content_type) {
+  auto& limiter = ctx->webhook_failures;
+  if (auto wait = limiter.retry_after_s(client); wait > 0)
+    return send_raw_json(429, R"({"ok":false,"error":"rate_limited","message":"too many requests with bad signatures"})",
+                         {{"Retry-After", std::to_string(wait)}});
+  limiter.record(client);
+  http_response r;
+  r.status = status_code;
+  r.headers = {{"Content-Type", std::move(content_type)}, {"X-Request-Id", request_id},
+               {"X-Revision", ctx->opts.revision}};
+  r.body = std::move(body);
+  out->send(std::move(r));
 }
 
 std::optional<json> call::json_body() {
@@ -149,7 +175,7 @@ std::optional<std::string> call::tenant_param(const std::string& name) {
 }
 
 void call::after_own_writes(std::function<void()> read) {
-  uint64_t need = ctx->position_of(principal);
+  uint64_t need = ctx->position_of(principal_key());
   if (auto it = query.find("min_position"); it != query.end()) {
     uint64_t mp = 0;
     if (!parse_u64(it->second, mp)) return error(400, "invalid_field", "field 'min_position' must be an integer");
@@ -167,7 +193,7 @@ command_done call::answer(int status_code, std::function<json(const command_ok&)
   auto self = shared_from_this();
   return [self, status_code, ok = std::move(ok)](result<command_ok> r) {
     if (!r) return self->fail(r.error());
-    self->ctx->note_position(self->principal, r->position);
+    self->ctx->note_position(self->principal_key(), r->position);
     self->send_json(status_code, ok(*r));
   };
 }
@@ -210,9 +236,18 @@ std::string page_json(const std::vector<std::string>& items, uint64_t total, uin
          ",\"total\":" + std::to_string(total) + "}";
 }
 
-void api::impl::add_routes() {
+json user_json(const registry::user_info& u) {
+  return {{"id", u.id},
+          {"email", u.email},
+          {"role", u.role},
+          {"tenant_id", u.tenant.empty() ? json(nullptr) : json(u.tenant)},
+          {"deleted", u.deleted}};
+}
+
+void add_health_routes(route_list& r) {
   // Hand-formatted: /health is the most frequently polled route.
-  auto health = [this](const call_ptr& c, bool with_log) {
+  auto health = [](const call_ptr& c, bool with_log) {
+    auto& deps = c->ctx->deps;
     uint64_t head = deps.log.last_position();
     std::string views;
     for (auto& [name, st] : deps.runner.views()) {
@@ -221,38 +256,81 @@ void api::impl::add_routes() {
       if (!st.error.empty()) views += ",\"error\":" + json(st.error).dump();
       views += "}";
     }
-    auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+    auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - c->ctx->started);
     std::string log;
     if (with_log) {  // group-commit statistics, for operators (crmd status)
       auto ls = deps.log.stats();
       auto per_batch = [&](uint64_t v) { return std::to_string(ls.batches ? v / ls.batches : 0); };
       log = ",\"log\":{\"batches\":" + std::to_string(ls.batches) + ",\"events\":" + std::to_string(ls.events) +
             ",\"decide_us_per_batch\":" + per_batch(ls.decide_us) +
-            ",\"write_us_per_batch\":" + per_batch(ls.write_us) + "}";
+            ",\"write_us_per_batch\":" + per_batch(ls.write_us) + "}" +
+            ",\"auth\":{\"password_checks\":" + std::to_string(c->ctx->kdf_runs.load()) + "}";
     }
-    c->send_raw_json(200, "{\"ok\":true,\"revision\":" + json(opts.revision).dump() + ",\"uptime_s\":" +
+    c->send_raw_json(200, "{\"ok\":true,\"revision\":" + json(c->ctx->opts.revision).dump() + ",\"uptime_s\":" +
                               std::to_string(up.count()) + ",\"log_position\":" + std::to_string(head) + log +
                               ",\"projections\":{" + views + "}}");
   };
-  routes.add("GET", "/health", [health](const call_ptr& c) { health(c, false); });
-  routes.add("GET", "/api/health", [health](const call_ptr& c) { health(c, true); });
-  add_tenant_routes(*this);
-  add_prompt_routes(*this);
+  r.push_back({"GET", "/health", scope::open, {}, {}, [health](const call_ptr& c) { health(c, false); }});
+  r.push_back({"GET", "/api/health", scope::open, {}, {}, [health](const call_ptr& c) { health(c, true); }});
+}
+
+namespace {
+
+route_list all_routes() {
+  route_list r;
+  add_health_routes(r);
+  add_auth_routes(r);
+  add_tenant_routes(r);
+  add_user_routes(r);
+  add_prompt_routes(r);
+  return r;
+}
+
+const char* scope_name(scope s) {
+  switch (s) {
+    case scope::open: return "open";
+    case scope::signed_in: return "signed_in";
+    case scope::tenant: return "tenant";
+    case scope::system: return "system";
+  }
+  return "?";
+}
+
+}  // namespace
+
+void api::impl::add_routes() {
+  defs = all_routes();
+  for (auto& d : defs) routes.add(d.method, d.pattern, &d);
+}
+
+std::vector<route_info> route_table() {
+  std::vector<route_info> out;
+  for (auto& d : all_routes())
+    out.push_back({d.method, d.pattern, scope_name(d.who), d.who == scope::tenant ? identity::perm_name(d.need) : "",
+                   d.who == scope::tenant ? identity::module_name(d.mod) : ""});
+  return out;
 }
 
 // --- api -------------------------------------------------------------------------
+
+api::impl::impl(api_deps d, api_options o)
+    : deps(d),
+      opts(std::move(o)),
+      sessions(d.views, std::chrono::duration_cast<std::chrono::microseconds>(opts.refresh_ttl).count()),
+      kdf_pool(opts.kdf_threads, opts.kdf_queue),
+      io_pool(1, 256),
+      ip_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),
+      account_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),
+      webhook_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}) {}
 
 api::api(api_deps deps, api_options options) : impl_(std::make_unique<impl>(deps, std::move(options))) {
   impl_->add_routes();
 }
 api::~api() = default;
 
-std::vector<route_info> api::routes() const {
-  std::vector<route_info> out;
-  for (auto& r : impl_->routes.routes())
-    out.push_back({r.method, r.pattern, r.pattern != "/health" && r.pattern != "/api/health"});
-  return out;
-}
+status api::start() { return impl_->sessions.load(); }
+
+std::vector<route_info> api::routes() const { return route_table(); }
 
 http_response api::timeout_response(const http_request& req) const {
   return {503,
@@ -261,17 +339,42 @@ http_response api::timeout_response(const http_request& req) const {
           R"({"ok":false,"error":"timeout","message":"crmd could not answer in time; retry"})"};
 }
 
+namespace {
+
+bool cors_allowed(const api_options& o, const std::string& origin) {
+  if (origin.empty()) return false;
+  for (auto& a : o.cors_origins)
+    if (a == origin) return true;
+  return false;
+}
+
+}  // namespace
+
 void api::handle(http_request req, std::shared_ptr<responder> out) {
   auto c = std::make_shared<call>();
   c->request_id = request_id_of(req);
   c->ctx = impl_.get();
   c->out = std::move(out);
   c->query = parse_query(req.query);
+  c->client = impl_->client_address(req);
   std::string path = req.path;
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   c->req = std::move(req);
+  std::string origin = c->req.header("Origin");
+  if (cors_allowed(impl_->opts, origin)) c->cors_origin = origin;
 
   auto m = impl_->routes.match(c->req.method, path);
+  // A CORS preflight: answered here, for allowed origins only.
+  if (c->req.method == "OPTIONS" && c->req.has_header("Access-Control-Request-Method") && !origin.empty()) {
+    if (c->cors_origin.empty()) return c->error(403, "cors_forbidden", "origin " + origin + " is not allowed");
+    if (m.allowed.empty() && !m.handler) return c->error(404, "not_found", "no route " + path);
+    std::string allow;
+    for (auto& a : m.allowed) allow += (allow.empty() ? "" : ", ") + a;
+    return c->send_raw_json(204, "",
+                            {{"Access-Control-Allow-Methods", allow},
+                             {"Access-Control-Allow-Headers", "Authorization, Content-Type, X-CSRF-Token, X-Request-Id"},
+                             {"Access-Control-Max-Age", "600"}});
+  }
   if (!m.handler) {
     if (m.allowed.empty()) return c->error(404, "not_found", "no route " + c->req.method + " " + path);
     std::string allow;
@@ -279,20 +382,12 @@ void api::handle(http_request req, std::shared_ptr<responder> out) {
     return c->error(405, "method_not_allowed", c->req.method + " is not allowed on " + path, {{"Allow", allow}});
   }
   c->params = std::move(m.params);
-  bool public_route = path == "/health" || path == "/api/health";
-  if (!public_route) {
-    std::string auth = c->req.header("Authorization");
-    const std::string bearer = "Bearer ";
-    if (auth.compare(0, bearer.size(), bearer) != 0 ||
-        !crypto::constant_time_equal(auth.substr(bearer.size()), impl_->opts.admin_token))
-      return c->error(401, "unauthorized", "send Authorization: Bearer <token>",
-                      {{"WWW-Authenticate", "Bearer"}});
-    c->principal = "admin";
-  }
+  const route_def& route = **m.handler;
+  if (!impl_->authorize(c, route)) return;
   if (c->req.body.size() > impl_->opts.max_body)
     return c->error(413, "payload_too_large",
                     "the body is larger than " + std::to_string(impl_->opts.max_body) + " bytes");
-  (*m.handler)(c);
+  route.fn(c);
 }
 
 }  // namespace crmd::http

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "events/status.hpp"
 #include "http/http_types.hpp"
 
 namespace crmd {
@@ -13,12 +14,33 @@ class runtime;
 class projection_runner;
 class kv_store;
 class event_log;
+class clock;
 }  // namespace crmd
 
 namespace crmd::http {
 
 struct api_options {
   std::string admin_token;  // CRMD_ADMIN_TOKEN (or generated into the data directory)
+  std::string jwt_secret;   // JWT_SECRET (or generated into the data directory); >= 32 bytes
+  // Access tokens live this long (the web client refreshes on 401).
+  std::chrono::seconds access_ttl{900};
+  // Impersonation tokens: short, and never refreshed.
+  std::chrono::seconds impersonation_ttl{300};
+  // A login's refresh-token family lives this long without use.
+  std::chrono::hours refresh_ttl{24 * 30};
+  // CRMD_KDF_ITERATIONS: PBKDF2-HMAC-SHA256 rounds for new password hashes.
+  uint32_t kdf_iterations = 600'000;
+  // CRMD_KDF_THREADS / CRMD_KDF_QUEUE: the password pool; full -> 503 + Retry-After.
+  size_t kdf_threads = 1;
+  size_t kdf_queue = 8;
+  // CRMD_AUTH_FAILURES_PER_MINUTE: failed sign-ins per client address and per account.
+  uint32_t auth_failures_per_minute = 10;
+  // CRMD_TRUST_PROXY: take the client address from X-Forwarded-For.
+  bool trust_proxy = false;
+  // CORS_ORIGINS: exact origins allowed to call with credentials.
+  std::vector<std::string> cors_origins;
+  // Cookies carry Secure when PUBLIC_HOST is https.
+  bool secure_cookies = false;
   std::string revision;     // the build's git revision, sent as X-Revision
   // CRMD_MAX_BODY_BYTES: larger bodies get 413 JSON.
   size_t max_body = 1u << 20;
@@ -31,19 +53,27 @@ struct api_options {
 struct api_deps {
   runtime& rt;
   projection_runner& runner;
-  kv_store& views;
+  kv_store& views;  // the whole store: views, and the sessions family
   event_log& log;
 };
 
+// What a route needs from its caller (api_internal.hpp has the policy).
 struct route_info {
   std::string method, pattern;
-  bool authenticated;
+  std::string scope;   // open | signed_in | tenant | system
+  std::string perm;    // for tenant routes: the permission (identity/roles.hpp)
+  std::string module;  // for tenant routes: the module it belongs to, or empty
 };
+
+// Every route with its policy, without a running API (for docs and tests).
+std::vector<route_info> route_table();
 
 class api {
  public:
   api(api_deps deps, api_options options);
   ~api();
+  // Loads the refresh-token store; call once before serving.
+  status start();
   void handle(http_request req, std::shared_ptr<responder> out);
   // The 503 the server sends when a request is not answered in time.
   http_response timeout_response(const http_request& req) const;

@@ -11,10 +11,11 @@ json saved(const command_ok& ok) {
 
 }  // namespace
 
-void add_prompt_routes(api::impl& a) {
-  a.routes.add("POST", "/api/business/:tenant/prompts", [](const call_ptr& c) {
-    auto tenant = c->tenant_param();
-    if (!tenant) return;
+void add_prompt_routes(route_list& r) {
+  using identity::perm;
+  constexpr auto crm = identity::module::crm;
+  r.push_back({"POST", "/api/business/:tenant/prompts", scope::tenant, perm::prompts_write, crm, [](const call_ptr& c) {
+    auto tenant = std::optional<std::string>(c->tenant);
     auto body = c->json_body();
     if (!body) return;
     auto title = string_field(c, *body, "title", true);
@@ -28,11 +29,10 @@ void add_prompt_routes(api::impl& a) {
       cmd.kind = *kind;
     }
     c->ctx->deps.rt.tenant_command(*tenant, std::move(cmd), c->who(), c->answer(201, saved));
-  });
+  }});
 
-  a.routes.add("PUT", "/api/business/:tenant/prompts/:id", [](const call_ptr& c) {
-    auto tenant = c->tenant_param();
-    if (!tenant) return;
+  r.push_back({"PUT", "/api/business/:tenant/prompts/:id", scope::tenant, perm::prompts_write, crm, [](const call_ptr& c) {
+    auto tenant = std::optional<std::string>(c->tenant);
     auto body = c->json_body();
     if (!body) return;
     tenant::update_prompt cmd;
@@ -45,20 +45,18 @@ void add_prompt_routes(api::impl& a) {
       *field = *v;
     }
     c->ctx->deps.rt.tenant_command(*tenant, std::move(cmd), c->who(), c->answer(200, saved));
-  });
+  }});
 
-  a.routes.add("DELETE", "/api/business/:tenant/prompts/:id", [](const call_ptr& c) {
-    auto tenant = c->tenant_param();
-    if (!tenant) return;
+  r.push_back({"DELETE", "/api/business/:tenant/prompts/:id", scope::tenant, perm::prompts_write, crm, [](const call_ptr& c) {
+    auto tenant = std::optional<std::string>(c->tenant);
     c->ctx->deps.rt.tenant_command(*tenant, tenant::delete_prompt{c->params["id"]}, c->who(),
                                    c->answer(200, [](const command_ok& ok) {
                                      return json{{"ok", true}, {"id", ok.id}, {"position", ok.position}};
                                    }));
-  });
+  }});
 
-  a.routes.add("GET", "/api/business/:tenant/prompts", [](const call_ptr& c) {
-    auto tenant = c->tenant_param();
-    if (!tenant) return;
+  r.push_back({"GET", "/api/business/:tenant/prompts", scope::tenant, perm::crm_read, crm, [](const call_ptr& c) {
+    auto tenant = std::optional<std::string>(c->tenant);
     uint64_t page = 1, limit = 25;
     if (!c->paging(page, limit)) return;
     c->after_own_writes([c, t = *tenant, page, limit] {
@@ -66,22 +64,20 @@ void add_prompt_routes(api::impl& a) {
       if (!p) return c->fail(p.error());
       c->send_raw_json(200, page_json(p->items, p->total, page, limit));
     });
-  });
+  }});
 
   // Literal before the :id route, so "last" is never taken for an id.
-  a.routes.add("GET", "/api/business/:tenant/prompts/last", [](const call_ptr& c) {
-    auto tenant = c->tenant_param();
-    if (!tenant) return;
+  r.push_back({"GET", "/api/business/:tenant/prompts/last", scope::tenant, perm::crm_read, crm, [](const call_ptr& c) {
+    auto tenant = std::optional<std::string>(c->tenant);
     c->after_own_writes([c, t = *tenant] {
       auto p = views::last_prompt(c->ctx->deps.views, t);
       if (!p) return c->fail(p.error());
       c->send_raw_json(200, "{\"ok\":true,\"prompt\":" + (*p ? **p : std::string("null")) + "}");
     });
-  });
+  }});
 
-  a.routes.add("GET", "/api/business/:tenant/prompts/:id", [](const call_ptr& c) {
-    auto tenant = c->tenant_param();
-    if (!tenant) return;
+  r.push_back({"GET", "/api/business/:tenant/prompts/:id", scope::tenant, perm::crm_read, crm, [](const call_ptr& c) {
+    auto tenant = std::optional<std::string>(c->tenant);
     c->after_own_writes([c, t = *tenant] {
       auto id = c->params["id"];
       auto p = views::get_prompt(c->ctx->deps.views, t, id);
@@ -89,11 +85,10 @@ void add_prompt_routes(api::impl& a) {
       if (!*p) return c->error(404, "prompt_not_found", "no prompt '" + id + "'");
       c->send_raw_json(200, "{\"ok\":true,\"prompt\":" + **p + "}");
     });
-  });
+  }});
 
-  a.routes.add("GET", "/api/business/:tenant/prompts/:id/versions", [](const call_ptr& c) {
-    auto tenant = c->tenant_param();
-    if (!tenant) return;
+  r.push_back({"GET", "/api/business/:tenant/prompts/:id/versions", scope::tenant, perm::crm_read, crm, [](const call_ptr& c) {
+    auto tenant = std::optional<std::string>(c->tenant);
     c->after_own_writes([c, t = *tenant] {
       auto id = c->params["id"];
       auto v = views::prompt_versions(c->ctx->deps.views, t, id);
@@ -103,7 +98,7 @@ void add_prompt_routes(api::impl& a) {
       for (auto& i : *v) items += (items.empty() ? "" : ",") + i;
       c->send_raw_json(200, "{\"ok\":true,\"results\":[" + items + "],\"total\":" + std::to_string(v->size()) + "}");
     });
-  });
+  }});
 }
 
 }  // namespace crmd::http

@@ -119,12 +119,12 @@ bool session_store::revoked(const std::string& family) const {
   return revoked_.count(family) > 0;
 }
 
-std::string session_store::family_of(std::string_view token) {
-  if (token.empty() || token.size() > 256) return {};
+std::optional<refresh_grant> session_store::describe(std::string_view token) {
+  if (token.empty() || token.size() > 256) return std::nullopt;
   std::string value;
   record r;
-  if (!kv_.get(cf::sessions, token_key(token), &value).is_ok() || !decode(value, r)) return {};
-  return r.family;
+  if (!kv_.get(cf::sessions, token_key(token), &value).is_ok() || !decode(value, r)) return std::nullopt;
+  return refresh_grant{"", r.family, r.user, r.tenant};
 }
 
 }  // namespace crmd::identity

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -46,8 +47,9 @@ class session_store {
   // Logout, reuse, a deleted user's sessions.
   status revoke(const std::string& family);
   bool revoked(const std::string& family) const;
-  // The family a token belongs to, if it is known (for logout by cookie).
-  std::string family_of(std::string_view token);
+  // Whose token it is (family, user, tenant; `token` left empty), if known:
+  // for logout by cookie and for recording a reuse.
+  std::optional<refresh_grant> describe(std::string_view token);
 
  private:
   result<refresh_grant> issue(const std::string& family, const std::string& user, const std::string& tenant,

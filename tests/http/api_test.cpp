@@ -86,7 +86,7 @@ TEST_F(api_test, malformed_query_parameters_are_named) {
 TEST_F(api_test, api_calls_need_the_operator_token) {
   expect_error(test::http("GET", s().url("/api/admin/tenants")), 401, "unauthorized");
   expect_error(test::http("GET", s().url("/api/admin/tenants"), {}, {"Authorization: Bearer wrong"}), 401,
-               "unauthorized");
+               "invalid_token");
   expect_error(test::http("GET", s().url("/api/admin/tenants"), {}, {"Authorization: Basic eDp5"}), 401,
                "unauthorized");
 }

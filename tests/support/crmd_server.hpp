@@ -25,10 +25,14 @@ class crmd_server {
   // Starts and waits for "listening on"; returns false with the output so far.
   bool start(std::string* output = nullptr) {
     ::setenv("CRMD_ADMIN_TOKEN", test_token, 1);
+    // Tests hash passwords cheaply unless they say otherwise (production
+    // refuses fewer than 600000 rounds).
+    ::setenv("CRMD_KDF_ITERATIONS", "1000", 1);
     for (auto& [k, v] : env_) ::setenv(k.c_str(), v.c_str(), 1);
     child_ = spawn_piped({CRMD_BINARY, "serve", "--data-dir", data_, "--port", "0"});
     for (auto& [k, v] : env_) ::unsetenv(k.c_str());
     ::unsetenv("CRMD_ADMIN_TOKEN");
+    ::unsetenv("CRMD_KDF_ITERATIONS");
     std::string out = read_until(child_.out_fd, "listening on", std::chrono::seconds(30));
     if (output) *output = out;
     auto at = out.find("listening on http://");
@@ -65,6 +69,13 @@ class crmd_server {
   http_result del(const std::string& path) { return http("DELETE", url(path), {}, {auth()}); }
 
   static std::string auth() { return std::string("Authorization: Bearer ") + test_token; }
+  static std::string bearer(const std::string& token) { return "Authorization: Bearer " + token; }
+  http_result login(const std::string& email, const std::string& password, std::vector<std::string> extra = {}) {
+    extra.push_back(json());
+    return http("POST", url("/api/auth/login"),
+                "{\"email\":\"" + email + "\",\"password\":\"" + password + "\"}", extra);
+  }
+  const std::string& data_dir() const { return data_; }
   static std::string json() { return "Content-Type: application/json"; }
 
  private:

@@ -11,8 +11,22 @@ namespace crmd::test {
 
 struct http_result {
   long status = 0;  // 0: no answer (connection refused or closed)
-  std::map<std::string, std::string> headers;  // names lower-cased
+  std::map<std::string, std::string> headers;  // names lower-cased; the last of repeated ones
+  std::vector<std::string> set_cookies;        // every Set-Cookie line
   std::string body;
+
+  // The value the response set for cookie `name` (empty if none).
+  std::string cookie(const std::string& name) const {
+    for (auto& c : set_cookies)
+      if (c.rfind(name + "=", 0) == 0) return c.substr(name.size() + 1, c.find(';') - name.size() - 1);
+    return {};
+  }
+  // The whole Set-Cookie line for `name`.
+  std::string cookie_line(const std::string& name) const {
+    for (auto& c : set_cookies)
+      if (c.rfind(name + "=", 0) == 0) return c;
+    return {};
+  }
 };
 
 inline size_t collect_body(char* p, size_t s, size_t n, void* out) {
@@ -28,7 +42,9 @@ inline size_t collect_header(char* p, size_t s, size_t n, void* out) {
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     while (!value.empty() && (value.front() == ' ')) value.erase(value.begin());
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
-    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+    auto* r = static_cast<http_result*>(out);
+    if (name == "set-cookie") r->set_cookies.push_back(value);
+    r->headers[name] = value;
   }
   return s * n;
 }
@@ -52,7 +68,7 @@ inline http_result http(const std::string& method, const std::string& url, const
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r.headers);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
   if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
   curl_slist_free_all(hs);
   curl_easy_cleanup(c);
