@@ -51,6 +51,8 @@ const char* help = R"(usage: crmd admin <command> [options]
   permissions
       Prints the role/permission table and every route's policy as Markdown
       (the content of docs/permissions.md).
+  routes
+      Prints every route and its policy, one JSON object per line.
 )";
 
 std::string permissions_markdown() {
@@ -135,6 +137,14 @@ int run_admin(const argv_t& argv) {
   }
   argv_t rest(argv.begin() + 1, argv.end());
   if (argv[0] == "create-user") return create_user_cmd(rest);
+  if (argv[0] == "routes") {
+    for (auto& r : http::route_table())
+      std::cout << nlohmann::json{{"method", r.method}, {"pattern", r.pattern}, {"scope", r.scope},
+                                  {"perm", r.perm}, {"module", r.module}}
+                       .dump()
+                << "\n";
+    return exit_ok;
+  }
   if (argv[0] == "permissions") {
     std::cout << permissions_markdown();
     return exit_ok;
