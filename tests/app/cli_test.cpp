@@ -9,6 +9,7 @@
 #include "storage/kv.hpp"
 #include "storage/rocks_kv.hpp"
 #include "tests/support/events.hpp"
+#include "tests/support/crmd_server.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -210,6 +211,67 @@ TEST_F(cli, production_mode_names_every_missing_setting) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(lines(r.err), 1u) << r.err;
   EXPECT_NE(r.err.find("PUBLIC_HOST"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("JWT_SECRET"), std::string::npos) << r.err;
+}
+
+TEST_F(cli, production_refuses_weak_password_hashing_and_short_jwt_secrets) {
+  setenv("CRMD_ENV", "production", 1);
+  setenv("PUBLIC_HOST", "https://crm.example.com", 1);
+  setenv("JWT_SECRET", "0123456789abcdef0123456789abcdef", 1);
+  setenv("CRMD_KDF_ITERATIONS", "100000", 1);
+  auto weak = crmd({"serve", "--data-dir", data(), "--port", "0"});
+  setenv("JWT_SECRET", "short", 1);
+  unsetenv("CRMD_KDF_ITERATIONS");
+  auto short_secret = crmd({"serve", "--data-dir", data(), "--port", "0"});
+  unsetenv("CRMD_ENV");
+  unsetenv("PUBLIC_HOST");
+  unsetenv("JWT_SECRET");
+  EXPECT_EQ(weak.exit_code, 2);
+  EXPECT_NE(weak.err.find("CRMD_KDF_ITERATIONS"), std::string::npos) << weak.err;
+  EXPECT_EQ(short_secret.exit_code, 2);
+  EXPECT_NE(short_secret.err.find("JWT_SECRET"), std::string::npos) << short_secret.err;
+}
+
+TEST_F(cli, docs_permissions_md_is_what_the_code_says) {
+  auto r = crmd({"admin", "permissions"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(test::read_file(std::string(CRMD_SOURCE_DIR) + "/docs/permissions.md"), r.out)
+      << "regenerate with: build/app/crmd admin permissions > docs/permissions.md";
+}
+
+TEST_F(cli, admin_create_user_works_with_the_server_stopped_and_running) {
+  setenv("CRMD_KDF_ITERATIONS", "1000", 1);
+  auto stopped = run({CRMD_BINARY, "admin", "create-user", "--data-dir", data(), "--email", "first@x.test", "--role",
+                      "system_admin"},
+                     dir_.path(), "correct horse battery\n");
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_NE(stopped.out.find("\"id\":\"u1\""), std::string::npos) << stopped.out;
+  auto weak = run({CRMD_BINARY, "admin", "create-user", "--data-dir", data(), "--email", "w@x.test", "--role", "agent"},
+                  dir_.path(), "short\n");
+  EXPECT_EQ(weak.exit_code, 2) << weak.err;
+  EXPECT_EQ(run({CRMD_BINARY, "admin", "create-user", "--data-dir", data(), "--email", "w@x.test"}, dir_.path()).exit_code,
+            2);
+
+  test::crmd_server srv(data());
+  ASSERT_TRUE(srv.start());
+  EXPECT_EQ(srv.login("first@x.test", "correct horse battery").status, 200) << "created while stopped";
+  ASSERT_EQ(srv.post("/api/admin/tenants", R"({"id":"acme","name":"Acme"})").status, 201);
+  // The server holds the store's lock: this goes through its HTTP API.
+  setenv("CRMD_ADMIN_TOKEN", test::test_token, 1);
+  auto running = run({CRMD_BINARY, "admin", "create-user", "--data-dir", data(), "--email", "o@acme.test", "--role",
+                      "owner", "--tenant", "acme"},
+                     dir_.path(), "another long password\n");
+  auto clash = run({CRMD_BINARY, "admin", "create-user", "--data-dir", data(), "--email", "O@acme.test", "--role",
+                    "agent", "--tenant", "acme"},
+                   dir_.path(), "another long password\n");
+  unsetenv("CRMD_ADMIN_TOKEN");
+  unsetenv("CRMD_KDF_ITERATIONS");
+  EXPECT_EQ(running.exit_code, 0) << running.err;
+  EXPECT_NE(running.out.find("\"position\""), std::string::npos) << "answered by the server: " << running.out;
+  EXPECT_EQ(clash.exit_code, 1);
+  EXPECT_NE(clash.err.find("email_taken"), std::string::npos) << clash.err;
+  auto login = srv.login("o@acme.test", "another long password");
+  EXPECT_EQ(login.status, 200) << login.body;
 }
 
 }  // namespace
