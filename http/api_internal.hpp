@@ -18,6 +18,7 @@
 #include "events/status.hpp"
 #include "http/api.hpp"
 #include "http/router.hpp"
+#include "identity/jwt.hpp"
 #include "identity/rate_limiter.hpp"
 #include "identity/roles.hpp"
 #include "identity/session_store.hpp"
@@ -72,6 +73,7 @@ struct api::impl {
   std::unordered_map<std::string, uint64_t> positions;
 
   identity::session_store sessions;
+  identity::verified_tokens token_cache;
   identity::worker_pool kdf_pool;  // password hashing only
   identity::worker_pool io_pool;   // synced refresh-token writes
   identity::rate_limiter ip_failures, account_failures, webhook_failures;

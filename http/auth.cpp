@@ -92,8 +92,15 @@ bool api::impl::authenticate(const call_ptr& c, bool required) {
   }
   if (token.empty()) return required ? deny("unauthorized", "send Authorization: Bearer <token>") : true;
 
-  auto claims = identity::verify(token, opts.jwt_secret, now_s());
-  if (!claims) return deny(claims.error().reason(), claims.error().message());
+  int64_t now = now_s();
+  result<identity::token_claims> claims = status{errc::unauthenticated, ""};
+  if (auto hit = token_cache.find(token, now)) {
+    claims = std::move(*hit);
+  } else {
+    claims = identity::verify(token, opts.jwt_secret, now);
+    if (!claims) return deny(claims.error().reason(), claims.error().message());
+    token_cache.put(token, *claims);
+  }
   if (!claims->session.empty() && sessions.revoked(claims->session))
     return deny("session_revoked", "this session was signed out or revoked; log in again");
   // The token must still describe the user as the registry knows them now:

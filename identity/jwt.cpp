@@ -92,4 +92,19 @@ result<token_claims> verify(std::string_view token, std::string_view secret, int
   return c;
 }
 
+std::optional<token_claims> verified_tokens::find(const std::string& token, int64_t now_s) const {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(token);
+  if (it == map_.end() || now_s >= it->second.expires_at) return std::nullopt;
+  return it->second;
+}
+
+void verified_tokens::put(const std::string& token, const token_claims& c) {
+  std::lock_guard lock(mu_);
+  // Past capacity, start over: cheaper than an LRU, and a miss only costs
+  // one verification.
+  if (map_.size() >= capacity_) map_.clear();
+  map_.emplace(token, c);
+}
+
 }  // namespace crmd::identity

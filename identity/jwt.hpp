@@ -7,6 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 
@@ -33,5 +36,26 @@ std::string sign(const token_claims& c, std::string_view secret);
 std::string sign_payload(std::string_view payload_json, std::string_view secret);
 // errc::unauthenticated with reason invalid_token or token_expired.
 result<token_claims> verify(std::string_view token, std::string_view secret, int64_t now_s);
+
+}  // namespace crmd::identity
+
+namespace crmd::identity {
+
+// Tokens already verified, so the hot path skips decoding and HMAC for a
+// token it has seen: the same bytes under the same secret verify the same
+// way. Expiry is still checked on every hit; revocation and the user's
+// current role are checked by the caller on every request regardless.
+class verified_tokens {
+ public:
+  explicit verified_tokens(size_t capacity = 10'000) : capacity_(capacity) {}
+  // The claims of `token` if it was verified before and has not expired.
+  std::optional<token_claims> find(const std::string& token, int64_t now_s) const;
+  void put(const std::string& token, const token_claims& c);
+
+ private:
+  size_t capacity_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, token_claims> map_;
+};
 
 }  // namespace crmd::identity

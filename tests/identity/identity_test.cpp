@@ -263,3 +263,25 @@ TEST(session_store, expired_unknown_and_stored_only_as_hashes) {
 
 }  // namespace
 }  // namespace crmd::identity
+
+namespace crmd::identity {
+namespace {
+
+TEST(verified_tokens, a_hit_still_expires_and_capacity_is_bounded) {
+  verified_tokens cache(2);
+  token_claims c;
+  c.user_id = "u1";
+  c.expires_at = 100;
+  cache.put("t1", c);
+  ASSERT_TRUE(cache.find("t1", 99));
+  EXPECT_EQ(cache.find("t1", 99)->user_id, "u1");
+  EXPECT_FALSE(cache.find("t1", 100)) << "expired while cached";
+  EXPECT_FALSE(cache.find("t2", 1));
+  cache.put("t2", c);
+  cache.put("t3", c);  // over capacity: starts over
+  EXPECT_FALSE(cache.find("t1", 1));
+  EXPECT_TRUE(cache.find("t3", 1));
+}
+
+}  // namespace
+}  // namespace crmd::identity
