@@ -288,6 +288,19 @@ TEST(auth_limits, behind_a_trusted_proxy_addresses_and_accounts_are_limited_sepa
   expect_error(l.server.login("b@x.test", pw, {"X-Forwarded-For: 192.0.2.1"}), 429, "rate_limited");
 }
 
+TEST(auth_cookies, are_secure_when_public_host_is_https) {
+  test::temp_dir dir;
+  crmd_server srv(dir.sub("data"), {{"PUBLIC_HOST", "https://crm.example.com"}});
+  ASSERT_TRUE(srv.start());
+  ASSERT_EQ(srv.post("/api/admin/users", json{{"email", "a@x.test"}, {"password", pw}, {"role", "system_admin"}}.dump())
+                .status,
+            201);
+  auto r = srv.login("a@x.test", pw);
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(r.set_cookies.size(), 3u);
+  for (auto& c : r.set_cookies) EXPECT_NE(c.find("; Secure"), std::string::npos) << c;
+}
+
 TEST(auth_limits, a_full_password_pool_answers_503_with_retry_after_instead_of_queueing) {
   test::temp_dir dir;
   // One KDF thread, no queue, and production-strength hashing.
