@@ -25,7 +25,9 @@ class router {
   };
 
   void add(std::string method, std::string pattern, Handler h) {
-    routes_.push_back({std::move(method), pattern, split(pattern), std::move(h)});
+    auto segments = split(pattern);
+    // Empty segments never occur (split skips them); ':' marks a parameter.
+    routes_.push_back({std::move(method), pattern, std::move(segments), std::move(h)});
   }
 
   struct match_result {
@@ -34,16 +36,23 @@ class router {
     std::vector<std::string> allowed;  // methods the path accepts, when handler is null
   };
 
+  // Allocates only for the parameters of the route that matches: this runs
+  // on every request.
   match_result match(std::string_view method, std::string_view path) const {
     match_result out;
-    auto segs = split(path);
+    std::string_view segs[max_segments];
+    size_t n = split_views(path, segs);
+    if (n > max_segments) return out;  // longer than any route: 404
     for (auto& r : routes_) {
-      params_t p;
-      if (!matches(r.segments, segs, p)) continue;
-      if (r.method == method && !out.handler) {
-        out.handler = &r.handler;
-        out.params = std::move(p);
-      }
+      if (r.method != method || !matches(r.segments, segs, n)) continue;
+      out.handler = &r.handler;
+      for (size_t i = 0; i < n; ++i)
+        if (r.segments[i][0] == ':') out.params.emplace(r.segments[i].substr(1), std::string(segs[i]));
+      return out;
+    }
+    // No route for this method: which methods would the path take (405)?
+    for (auto& r : routes_) {
+      if (!matches(r.segments, segs, n)) continue;
       bool seen = false;
       for (auto& m : out.allowed) seen = seen || m == r.method;
       if (!seen) out.allowed.push_back(r.method);
@@ -70,14 +79,29 @@ class router {
   }
 
  private:
-  static bool matches(const std::vector<std::string>& pat, const std::vector<std::string>& segs, params_t& p) {
-    if (pat.size() != segs.size()) return false;
-    for (size_t i = 0; i < pat.size(); ++i) {
-      if (!pat[i].empty() && pat[i][0] == ':')
-        p[pat[i].substr(1)] = segs[i];
-      else if (pat[i] != segs[i])
-        return false;
+  static constexpr size_t max_segments = 16;
+
+  // Splits into at most max_segments views; returns the true count.
+  static size_t split_views(std::string_view path, std::string_view* out) {
+    size_t n = 0, i = 0;
+    while (i < path.size()) {
+      if (path[i] == '/') {
+        ++i;
+        continue;
+      }
+      size_t j = path.find('/', i);
+      if (j == std::string_view::npos) j = path.size();
+      if (n < max_segments) out[n] = path.substr(i, j - i);
+      ++n;
+      i = j;
     }
+    return n;
+  }
+
+  static bool matches(const std::vector<std::string>& pat, const std::string_view* segs, size_t n) {
+    if (pat.size() != n) return false;
+    for (size_t i = 0; i < n; ++i)
+      if (pat[i][0] != ':' && pat[i] != segs[i]) return false;
     return true;
   }
 
