@@ -44,6 +44,22 @@ using self_ptr = caf::stateful_actor<tenant_state>*;
 
 std::string snapshot_value(const tenant_state& s) { return be64(s.version) + tenant::encode_state(s.agg); }
 
+// What a command's first event tells its caller (position comes on the ack).
+command_ok answer_of(const ev::tenant_event& first) {
+  command_ok ok;
+  if (auto* saved = std::get_if<ev::prompt_saved>(&first)) {
+    ok.id = saved->prompt_id;
+    ok.version = saved->version;
+  } else if (auto* del = std::get_if<ev::prompt_deleted>(&first)) {
+    ok.id = del->prompt_id;
+  } else if (auto* set = std::get_if<ev::timer_set>(&first)) {
+    ok.id = set->timer_id;
+  } else if (auto* fired = std::get_if<ev::timer_fired>(&first)) {
+    ok.id = fired->timer_id;
+  }
+  return ok;
+}
+
 void write_snapshot(self_ptr self, context& ctx) {
   auto& s = self->state;
   // Only durable state is snapshotted: nothing may be in flight.
@@ -130,8 +146,25 @@ void pump(self_ptr self, context& ctx) {
       if (auto* t = std::get_if<ev::timer_set>(&e))
         side.push_back({uint8_t(cf::schedule), schedule_key(t->due_us, s.tenant, t->timer_id), "", false});
     }
-    append_to(caf::actor_cast<caf::actor>(self), ctx, s.stream, s.version, std::move(encoded), req.who,
-              std::move(side));
+    // The caller is answered from the log's callback as soon as the append is
+    // durable, without waiting for this actor's turn on a CAF thread; the
+    // actor only learns of failures (and answers those itself).
+    auto ok = std::make_shared<command_ok>(answer_of(decided->front()));
+    auto done = std::make_shared<command_done>(std::move(req.done));
+    req.done = [done](result<command_ok> r) { (*done)(std::move(r)); };
+    append_request ar;
+    ar.side_writes = std::move(side);
+    ar.stream = s.stream;
+    ar.expected_version = s.version;
+    ar.events = std::move(encoded);
+    ar.meta = req.who;
+    ctx.log.append_async(std::move(ar), [self = caf::actor_cast<caf::actor>(self), ok, done](result<append_result> r) {
+      if (r) {
+        ok->position = r->last_position;
+        (*done)(*ok);
+      }
+      caf::anon_send(self, appended{std::move(r)});
+    });
     // Speculatively apply: the next command is decided on top of this one.
     for (auto& e : *decided) tenant::apply(s.agg, e);
     s.version += decided->size();
@@ -154,21 +187,9 @@ void on_appended(self_ptr self, context& ctx, appended& a) {
                       : a.outcome.error());
   } else {
     s.since_snapshot += done.events.size();
-    command_ok ok;
-    ok.position = a.outcome->last_position;
-    auto& first = done.events.front();
-    if (auto* saved = std::get_if<ev::prompt_saved>(&first)) {
-      ok.id = saved->prompt_id;
-      ok.version = saved->version;
-    } else if (auto* del = std::get_if<ev::prompt_deleted>(&first)) {
-      ok.id = del->prompt_id;
-    } else if (auto* set = std::get_if<ev::timer_set>(&first)) {
-      ok.id = set->timer_id;
+    // Answered already from the log's callback.
+    if (auto* set = std::get_if<ev::timer_set>(&done.events.front()))
       if (ctx.scheduler) caf::anon_send(ctx.scheduler, rearm_atom::value, set->due_us);
-    } else if (auto* fired = std::get_if<ev::timer_fired>(&first)) {
-      ok.id = fired->timer_id;
-    }
-    done.req.done(ok);
     // Every `snapshot_every` events, but for a large state no more often than
     // once per 1000 bytes of snapshot, so that encoding stays amortised
     // (about a kilobyte per event) while the tail to replay stays short.
