@@ -124,6 +124,7 @@ int run_serve(const argv_t& argv) {
   remove_server_file(cfg->data_dir);
   std::cout << "crmd serve: stopping on signal " << sig << std::endl;
   server->stop(std::chrono::seconds(5));  // stop accepting, finish what is owed
+  api.stop();                             // logins and refreshes in flight
   (*rt)->stop();                          // actors finish their queued commands
   runner.stop();
   store->log.reset();  // drains the writer, closes the store

@@ -105,11 +105,11 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env) {
 namespace {
 
 // Reads a secret from `path`, or writes a new random one there (mode 0600).
-result<std::string> secret_file(const std::string& path, bool& created) {
+result<std::string> secret_file(const std::string& path, bool& created, size_t min_size) {
   created = false;
   std::ifstream in(path);
   std::string token;
-  if (in && std::getline(in, token) && token.size() >= 16) return token;
+  if (in && std::getline(in, token) && token.size() >= min_size) return token;
   token = crypto::to_hex(crypto::random_bytes(32));
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) return status{errc::io_error, "cannot write " + path};
@@ -127,7 +127,7 @@ result<std::string> secret_file(const std::string& path, bool& created) {
 result<std::string> jwt_secret(const serve_config& c) {
   if (!c.jwt_secret.empty()) return c.jwt_secret;
   bool created = false;
-  return secret_file(c.data_dir + "/jwt_secret", created);
+  return secret_file(c.data_dir + "/jwt_secret", created, 32);
 }
 
 result<std::string> admin_token(const serve_config& c, bool& created, std::string& path) {
@@ -138,7 +138,7 @@ result<std::string> admin_token(const serve_config& c, bool& created, std::strin
     return c.admin_token;
   }
   path = c.data_dir + "/admin_token";
-  return secret_file(path, created);
+  return secret_file(path, created, 16);
 }
 
 }  // namespace crmd::cli

@@ -131,7 +131,7 @@ struct session_revoked {
   static constexpr uint16_t schema_version = 1;
   std::string user_id;
   std::string session_id;
-  std::string reason;  // refresh_reused
+  std::string reason;  // refresh_reused | user_deleted
   template <class F> void fields(F&& f) {
     f("user_id", user_id);
     f("session_id", session_id);

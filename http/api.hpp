@@ -74,6 +74,9 @@ class api {
   ~api();
   // Loads the refresh-token store; call once before serving.
   status start();
+  // Finishes the password and session jobs in flight and takes no more;
+  // call after the server stopped and before the runtime and log stop.
+  void stop();
   void handle(http_request req, std::shared_ptr<responder> out);
   // The 503 the server sends when a request is not answered in time.
   http_response timeout_response(const http_request& req) const;

@@ -74,10 +74,12 @@ struct api::impl {
 
   identity::session_store sessions;
   identity::verified_tokens token_cache;
-  identity::worker_pool kdf_pool;  // password hashing only
-  identity::worker_pool io_pool;   // synced refresh-token writes
   identity::rate_limiter ip_failures, account_failures, webhook_failures;
   std::atomic<uint64_t> kdf_runs{0};  // logins that ran the KDF (tests: equal work)
+  // Last, so they are destroyed (and their queued jobs run) while
+  // everything those jobs touch still exists; api::stop() drains them first.
+  std::unique_ptr<identity::worker_pool> kdf_pool;  // password hashing only
+  std::unique_ptr<identity::worker_pool> io_pool;   // synced refresh-token writes
 
   impl(api_deps d, api_options o);
   void note_position(const std::string& principal, uint64_t pos);

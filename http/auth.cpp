@@ -1,5 +1,7 @@
 // Who is calling (operator token, bearer JWT or session cookie) and whether
 // the route lets them: the checks every /api route passes before its handler.
+#include <strings.h>
+
 #include <ctime>
 
 #include "http/api_internal.hpp"
@@ -49,6 +51,7 @@ std::string mint_access_token(const api::impl& a, const registry::user_info& u, 
   c.impersonator = impersonator;
   csrf = crypto::to_hex(crypto::random_bytes(16));
   c.csrf = csrf;
+  c.generation = u.generation;
   c.issued_at = now_s();
   c.expires_at = c.issued_at + ttl.count();
   return identity::sign(c, a.opts.jwt_secret);
@@ -58,7 +61,11 @@ std::string api::impl::client_address(const http_request& r) const {
   if (opts.trust_proxy) {
     // The proxy appends the address it saw; that last entry is the one it
     // vouches for (earlier ones are whatever the client claimed).
-    std::string xff = r.header("X-Forwarded-For");
+    // Every X-Forwarded-For line, in order: a client-sent line comes first,
+    // the proxy's own last.
+    std::string xff;
+    for (auto& [k, v] : r.headers)
+      if (strcasecmp(k.c_str(), "X-Forwarded-For") == 0) xff += (xff.empty() ? "" : ",") + v;
     auto comma = xff.rfind(',');
     std::string last = trim(comma == std::string::npos ? xff : std::string_view(xff).substr(comma + 1));
     if (!last.empty() && last.size() <= 64) return last;
@@ -109,7 +116,7 @@ bool api::impl::authenticate(const call_ptr& c, bool required) {
   std::string tenant_status;
   deps.rt.read_registry([&](const registry::state& s) {
     auto* u = s.live_user(claims->user_id);
-    current = u && u->role == claims->role && u->tenant == claims->tenant;
+    current = u && u->role == claims->role && u->tenant == claims->tenant && u->generation == claims->generation;
     if (current && !u->tenant.empty())
       if (auto t = s.tenants.find(u->tenant); t != s.tenants.end()) tenant_status = t->second.status;
     if (!impersonator_ok)

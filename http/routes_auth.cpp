@@ -105,7 +105,7 @@ void login(const call_ptr& c) {
   if (account.size() > 254) account.resize(254);
   if (rate_limited(c, account)) return;
   auto& a = *c->ctx;
-  bool queued = a.kdf_pool.try_submit([c, account, password = *password] {
+  bool queued = a.kdf_pool->try_submit([c, account, password = *password] {
     auto& a = *c->ctx;
     std::string tenant_status;
     auto user = find_user(a, [&](const registry::state& s) { return s.user_by_email(account); }, &tenant_status);
@@ -141,8 +141,26 @@ void refresh(const call_ptr& c) {
   if (rate_limited(c, "")) return;
   std::string token = cookie_value(c->req, "crmd_refresh");
   if (token.empty()) return c->error(401, "refresh_invalid", "no refresh token cookie; log in");
-  bool queued = c->ctx->io_pool.try_submit([c, token] {
+  bool queued = c->ctx->io_pool->try_submit([c, token] {
     auto& a = *c->ctx;
+    // Check the account before spending the token: a refused refresh must
+    // leave the token usable, or the client's retry would look like theft.
+    if (auto known = a.sessions.describe(token)) {
+      std::string tenant_status;
+      auto user = find_user(a, [&](const registry::state& s) { return s.live_user(known->user_id); }, &tenant_status);
+      if (!user || user->tenant != known->tenant) {
+        if (a.sessions.revoked(known->family)) return c->error(401, "refresh_invalid", "log in again");
+        if (auto st = a.sessions.revoke(known->family); !st) return c->fail(st);
+        event_metadata meta = c->who();
+        meta.causer = known->user_id;
+        return record(a, known->tenant, ev::session_revoked{known->user_id, known->family, "user_deleted"}, meta,
+                      [c](result<append_result>) {
+                        c->error(401, "refresh_invalid", "this account no longer exists; log in again");
+                      });
+      }
+      if (tenant_status == "suspended" || tenant_status == "deleted")
+        return c->error(403, "tenant_" + tenant_status, "this business account is " + tenant_status);
+    }
     auto grant = a.sessions.rotate(token);
     if (!grant) {
       if (grant.error().code() != errc::unauthenticated) return c->fail(grant.error());
@@ -157,14 +175,8 @@ void refresh(const call_ptr& c) {
       return record(a, who->tenant, ev::session_revoked{who->user_id, who->family, "refresh_reused"}, meta,
                     [c, err = grant.error()](result<append_result>) { c->fail(err); });
     }
-    std::string tenant_status;
-    auto user = find_user(a, [&](const registry::state& s) { return s.live_user(grant->user_id); }, &tenant_status);
-    if (!user || user->tenant != grant->tenant) {
-      a.sessions.revoke(grant->family);
-      return c->error(401, "refresh_invalid", "this account no longer exists; log in again");
-    }
-    if (tenant_status == "suspended" || tenant_status == "deleted")
-      return c->error(403, "tenant_" + tenant_status, "this business account is " + tenant_status);
+    auto user = find_user(a, [&](const registry::state& s) { return s.live_user(grant->user_id); });
+    if (!user) return c->error(401, "refresh_invalid", "this account no longer exists; log in again");
     std::string csrf;
     std::string access = mint_access_token(a, *user, grant->family, "", a.opts.access_ttl, csrf);
     c->send_json(200, token_body(access, a.opts.access_ttl, *user), session_cookies(a, access, csrf, grant->token));
@@ -185,7 +197,7 @@ void logout(const call_ptr& c) {
   if (claims && !claims->session.empty())
     session = identity::refresh_grant{"", claims->session, claims->user_id, claims->tenant};
   std::string refresh = cookie_value(c->req, "crmd_refresh");
-  bool queued = a.io_pool.try_submit([c, session, refresh]() mutable {
+  bool queued = a.io_pool->try_submit([c, session, refresh]() mutable {
     auto& a = *c->ctx;
     if (!session && !refresh.empty()) session = a.sessions.describe(refresh);
     if (!session || a.sessions.revoked(session->family))

@@ -80,7 +80,7 @@ void create_user(const call_ptr& c, std::optional<std::string> tenant) {
       !pre)
     return c->fail(pre.error());
   uint32_t iterations = c->ctx->opts.kdf_iterations;
-  bool queued = c->ctx->kdf_pool.try_submit([c, cmd = std::move(cmd), password = *password, iterations]() mutable {
+  bool queued = c->ctx->kdf_pool->try_submit([c, cmd = std::move(cmd), password = *password, iterations]() mutable {
     cmd.password_hash = identity::hash_password(password, iterations);
     c->ctx->deps.rt.registry_command(std::move(cmd), c->who(), user_answer(c, 201));
   });

@@ -53,6 +53,7 @@ std::string sign(const token_claims& c, std::string_view secret) {
             {"iat", c.issued_at}, {"exp", c.expires_at}};
   if (!c.impersonator.empty()) p["imp"] = c.impersonator;
   if (!c.csrf.empty()) p["csrf"] = c.csrf;
+  if (c.generation) p["gen"] = c.generation;
   return sign_payload(p.dump(), secret);
 }
 
@@ -87,6 +88,10 @@ result<token_claims> verify(std::string_view token, std::string_view secret, int
       !get_string(p, "imp", c.impersonator, false) || !get_string(p, "csrf", c.csrf, false) ||
       !get_int(p, "iat", c.issued_at) || !get_int(p, "exp", c.expires_at) || c.user_id.empty())
     return invalid("missing or mistyped claims");
+  if (auto g = p.find("gen"); g != p.end()) {
+    if (!g->is_number_unsigned() || g->get<uint64_t>() > UINT32_MAX) return invalid("missing or mistyped claims");
+    c.generation = static_cast<uint32_t>(g->get<uint64_t>());
+  }
   if (now_s >= c.expires_at)
     return status{errc::unauthenticated, "the access token has expired; refresh it", "token_expired"};
   return c;

@@ -24,6 +24,7 @@ struct token_claims {
   std::string session;       // "sid": the refresh-token family (or impersonation) it belongs to
   std::string impersonator;  // "imp": the system admin acting as user_id, or empty
   std::string csrf;          // "csrf": what a cookie-borne request must send as X-CSRF-Token
+  uint32_t generation = 0;   // "gen": the user's role generation when issued (optional, default 0)
   int64_t issued_at = 0;     // "iat", seconds since the epoch
   int64_t expires_at = 0;    // "exp", seconds since the epoch
 };

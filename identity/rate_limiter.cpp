@@ -6,8 +6,11 @@ rate_limiter::window& rate_limiter::current(const std::string& key, int64_t now)
   if (windows_.size() >= limit_.max_keys && !windows_.count(key)) {
     for (auto it = windows_.begin(); it != windows_.end();)
       it = now - it->second.start_us >= limit_.window_us ? windows_.erase(it) : std::next(it);
-    // Still full of live keys: start over rather than grow without bound.
-    if (windows_.size() >= limit_.max_keys) windows_.clear();
+    // Still full: drop the keys under their limit, never a lockout, so a
+    // flood of fresh keys cannot reset the counts of an account under attack.
+    if (windows_.size() >= limit_.max_keys)
+      for (auto it = windows_.begin(); it != windows_.end();)
+        it = it->second.count < limit_.max ? windows_.erase(it) : std::next(it);
   }
   auto& w = windows_[key];
   if (now - w.start_us >= limit_.window_us) w = window{now, 0};

@@ -15,7 +15,7 @@ namespace crmd::identity {
 struct rate_limit {
   uint32_t max = 10;                      // events allowed per window
   int64_t window_us = 60'000'000;         // one minute
-  size_t max_keys = 100'000;              // memory bound: expired keys are dropped past this
+  size_t max_keys = 100'000;              // memory bound: expired, then unlocked keys are dropped past this
 };
 
 class rate_limiter {

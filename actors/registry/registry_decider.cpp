@@ -136,14 +136,17 @@ void apply(state& s, const std::string& from, const ev::registry_event& e) {
         } else if constexpr (std::is_same_v<T, ev::tenant_modules_changed>) {
           if (auto* t = tenant(x.tenant_id)) t->modules = {x.enabled.begin(), x.enabled.end()};
         } else if constexpr (std::is_same_v<T, ev::user_created>) {
-          s.users[x.user_id] = user_info{x.user_id, x.tenant_id, x.email, x.role, x.password_hash, false};
+          s.users[x.user_id] = user_info{x.user_id, x.tenant_id, x.email, x.role, x.password_hash, false, 0};
           s.emails[x.email] = x.user_id;
           if (x.user_id.size() > 1 && x.user_id[0] == 'u') {
             uint64_t n = std::strtoull(x.user_id.c_str() + 1, nullptr, 10);
             if (n >= s.next_user) s.next_user = n + 1;
           }
         } else if constexpr (std::is_same_v<T, ev::user_role_changed>) {
-          if (auto* u = user(x.user_id)) u->role = x.role;
+          if (auto* u = user(x.user_id)) {
+            u->role = x.role;
+            ++u->generation;
+          }
         } else if constexpr (std::is_same_v<T, ev::user_deleted>) {
           if (auto* u = user(x.user_id)) {
             u->deleted = true;

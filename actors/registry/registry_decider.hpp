@@ -42,6 +42,9 @@ struct user_info {
   std::string role;
   std::string password_hash;
   bool deleted = false;
+  // Bumped by every role change: tokens carry it, so a token from before a
+  // change stays dead even if the role later changes back.
+  uint32_t generation = 0;
 };
 
 struct state {

@@ -156,6 +156,36 @@ TEST_F(auth_test, a_deleted_user_or_a_changed_role_stops_the_token_at_once) {
   EXPECT_EQ(body(s().get("/api/auth/me", {crmd_server::bearer(token_of("role@acme.test"))}))["user"]["role"], "manager");
 }
 
+TEST_F(auth_test, a_role_changed_and_changed_back_still_invalidates_old_tokens) {
+  std::string id = body(s().post("/api/admin/users", json{{"email", "flip@acme.test"}, {"password", pw},
+                                                         {"role", "agent"}, {"tenant_id", "acme"}}.dump()))["user"]["id"];
+  auto old = token_of("flip@acme.test");
+  for (auto role : {"manager", "agent"})
+    ASSERT_EQ(test::http("PATCH", s().url("/api/businesses/acme/users/" + id), json{{"role", role}}.dump(),
+                         {crmd_server::auth(), crmd_server::json()}).status, 200);
+  expect_error(s().get("/api/auth/me", {crmd_server::bearer(old)}), 401, "token_revoked");
+  EXPECT_EQ(s().get("/api/auth/me", {crmd_server::bearer(token_of("flip@acme.test"))}).status, 200);
+}
+
+TEST_F(auth_test, a_refused_refresh_does_not_spend_the_token) {
+  ASSERT_EQ(s().post("/api/admin/tenants", R"({"id":"pause","name":"Pause"})").status, 201);
+  ASSERT_EQ(s().post("/api/admin/users", json{{"email", "p@pause.test"}, {"password", pw}, {"role", "owner"},
+                                             {"tenant_id", "pause"}}.dump()).status, 201);
+  auto login = s().login("p@pause.test", pw);
+  ASSERT_EQ(login.status, 200);
+  auto refresh = [&] {
+    return test::http("POST", s().url("/api/auth/refresh"), "", {"Cookie: crmd_refresh=" + login.cookie("crmd_refresh")});
+  };
+  auto patch = [&](const char* st) {
+    return test::http("PATCH", s().url("/api/admin/tenants/pause"), json{{"status", st}}.dump(),
+                      {crmd_server::auth(), crmd_server::json()}).status;
+  };
+  ASSERT_EQ(patch("suspended"), 200);
+  expect_error(refresh(), 403, "tenant_suspended");
+  ASSERT_EQ(patch("active"), 200);
+  EXPECT_EQ(refresh().status, 200) << "the same token still works once the tenant is back";
+}
+
 TEST_F(auth_test, a_browser_session_needs_the_csrf_token_on_unsafe_methods_only) {
   auto r = s().login("owner@acme.test", pw);
   ASSERT_EQ(r.status, 200);

@@ -188,6 +188,15 @@ TEST(rate_limiter, admit_counts_and_refuses_past_the_limit_and_memory_stays_boun
   EXPECT_TRUE(rl.admit("a"));
 }
 
+TEST(rate_limiter, a_flood_of_fresh_keys_does_not_reset_a_lockout) {
+  manual_clock t;
+  rate_limiter rl({3, 60'000'000, 10}, t);
+  for (int i = 0; i < 3; ++i) rl.record("victim@x.test");
+  ASSERT_GT(rl.retry_after_s("victim@x.test"), 0);
+  for (int i = 0; i < 1000; ++i) rl.record("fresh" + std::to_string(i) + "@x.test");
+  EXPECT_GT(rl.retry_after_s("victim@x.test"), 0);
+}
+
 // --- roles -------------------------------------------------------------------
 
 TEST(roles, the_permission_table_of_the_issue) {
