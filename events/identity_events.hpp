@@ -88,8 +88,21 @@ struct user_deleted {
   template <class F> void fields(F&& f) { f("user_id", user_id); }
 };
 
+// The business's display name, changed by its owner (tenant settings).
+struct tenant_name_changed {
+  static constexpr const char* type_name = "tenant_name_changed";
+  static constexpr uint16_t schema_version = 1;
+  std::string tenant_id;
+  std::string name;
+  template <class F> void fields(F&& f) {
+    f("tenant_id", tenant_id);
+    f("name", name);
+  }
+};
+
 using registry_event = std::variant<tenant_created, tenant_suspended, tenant_reactivated, tenant_deleted,
-                                    tenant_modules_changed, user_created, user_role_changed, user_deleted>;
+                                    tenant_modules_changed, user_created, user_role_changed, user_deleted,
+                                    tenant_name_changed>;
 
 struct user_logged_in {
   static constexpr const char* type_name = "user_logged_in";

@@ -52,6 +52,19 @@ void add_tenant_routes(route_list& r) {
                  c->send_json(200, {{"ok", true}, {"tenant", t}});
                }});
 
+  // The business's own settings (owners): for now its display name.
+  r.push_back({"PATCH", "/api/tenant", scope::tenant, identity::perm::tenant_settings, identity::module::none,
+               [](const call_ptr& c) {
+                 auto body = c->json_body();
+                 if (!body) return;
+                 auto name = string_field(c, *body, "name", true);
+                 if (!name) return;
+                 registry::update_tenant cmd;
+                 cmd.id = c->tenant;
+                 cmd.name = *name;
+                 c->ctx->deps.rt.registry_command(std::move(cmd), c->who(), tenant_answer(c, 200));
+               }});
+
   r.push_back({"POST", "/api/admin/tenants", scope::system, {}, {}, [](const call_ptr& c) {
     auto body = c->json_body();
     if (!body) return;
@@ -100,6 +113,11 @@ void add_tenant_routes(route_list& r) {
     if (!body) return;
     registry::update_tenant cmd;
     cmd.id = *id;
+    if (body->contains("name") && !(*body)["name"].is_null()) {
+      auto name = string_field(c, *body, "name", false);
+      if (!name) return;
+      cmd.name = *name;
+    }
     if (body->contains("status") && !(*body)["status"].is_null()) {
       auto st = string_field(c, *body, "status", false);
       if (!st) return;
@@ -123,7 +141,8 @@ void add_tenant_routes(route_list& r) {
         cmd.modules = std::move(*list);
       }
     }
-    if (!cmd.status && !cmd.modules) return c->error(400, "invalid_field", "send 'status' or 'modules'");
+    if (!cmd.name && !cmd.status && !cmd.modules)
+      return c->error(400, "invalid_field", "send 'name', 'status' or 'modules'");
     c->ctx->deps.rt.registry_command(std::move(cmd), c->who(), tenant_answer(c, 200));
   }});
 

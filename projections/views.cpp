@@ -60,6 +60,8 @@ class tenants_view : public projection {
             id = x.tenant_id, change = [](json& j) { j["status"] = "deleted"; };
           } else if constexpr (std::is_same_v<T, ev::tenant_modules_changed>) {
             id = x.tenant_id, change = [m = x.enabled](json& j) { j["modules"] = m; };
+          } else if constexpr (std::is_same_v<T, ev::tenant_name_changed>) {
+            id = x.tenant_id, change = [n = x.name](json& j) { j["name"] = n; };
           }
         },
         *ev);

@@ -70,6 +70,11 @@ result<decision> decide_update(const state& s, const update_tenant& c) {
   auto t = existing_tenant(s, c.id);
   if (!t) return t.error();
   decision d{stream, "", {}, c.id};
+  if (c.name) {
+    if (c.name->empty() || c.name->size() > 200)
+      return status{errc::invalid_argument, "field 'name' must be 1..200 bytes", "invalid_name"};
+    if (*c.name != (*t)->name) d.events.push_back(ev::tenant_name_changed{c.id, *c.name});
+  }
   if (c.status) {
     if (*c.status != "active" && *c.status != "suspended")
       return status{errc::invalid_argument, "field 'status' must be active or suspended", "invalid_field"};
@@ -135,6 +140,8 @@ void apply(state& s, const std::string& from, const ev::registry_event& e) {
           if (auto* t = tenant(x.tenant_id)) t->status = "deleted";
         } else if constexpr (std::is_same_v<T, ev::tenant_modules_changed>) {
           if (auto* t = tenant(x.tenant_id)) t->modules = {x.enabled.begin(), x.enabled.end()};
+        } else if constexpr (std::is_same_v<T, ev::tenant_name_changed>) {
+          if (auto* t = tenant(x.tenant_id)) t->name = x.name;
         } else if constexpr (std::is_same_v<T, ev::user_created>) {
           s.users[x.user_id] = user_info{x.user_id, x.tenant_id, x.email, x.role, x.password_hash, false, 0};
           s.emails[x.email] = x.user_id;

@@ -78,6 +78,7 @@ struct create_tenant {
 // Fields left empty keep their value.
 struct update_tenant {
   std::string id;
+  std::optional<std::string> name;                  // 1..200 bytes
   std::optional<std::string> status;                // active | suspended
   std::optional<std::vector<std::string>> modules;  // the enabled set
 };

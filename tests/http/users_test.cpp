@@ -223,6 +223,17 @@ TEST_F(users_test, impersonation_acts_as_the_user_and_records_both_identities) {
   expect_error(as(imp, "GET", "/api/auth/me"), 401, "token_revoked");
 }
 
+TEST_F(users_test, owners_change_their_tenants_settings_managers_do_not) {
+  std::string id = make("mgr2@acme.test", "manager", "acme");
+  expect_error(as(token("mgr2@acme.test"), "PATCH", "/api/tenant", R"({"name":"Renamed by a manager"})"), 403,
+               "forbidden");
+  auto r = as(token("owner@acme.test"), "PATCH", "/api/tenant", R"({"name":"Acme \u05d1\u05e2\"\u05de"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r)["tenant"]["name"], "Acme \xd7\x91\xd7\xa2\"\xd7\x9e");
+  EXPECT_EQ(body(s().get("/api/admin/tenants/acme"))["tenant"]["name"], "Acme \xd7\x91\xd7\xa2\"\xd7\x9e");
+  expect_error(as(token("owner@acme.test"), "PATCH", "/api/tenant", R"({"name":""})"), 400, "invalid_name");
+}
+
 TEST_F(users_test, a_deleted_tenant_is_gone_for_its_users_and_keeps_its_id) {
   ASSERT_EQ(s().post("/api/admin/tenants", R"({"id":"gamma","name":"Gamma"})").status, 201);
   make("own@gamma.test", "owner", "gamma");
