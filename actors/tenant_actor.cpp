@@ -36,13 +36,20 @@ struct tenant_state {
   bool broken = false;                   // an in-flight append failed: drain, then recover
   bool stop_requested = false;
   uint64_t since_snapshot = 0;
-  uint64_t snapshot_bytes = 0;  // size of the last snapshot written
   steady::time_point last_active = steady::now();
   caf::actor parent;
 };
 using self_ptr = caf::stateful_actor<tenant_state>*;
 
-std::string snapshot_value(const tenant_state& s) { return be64(s.version) + tenant::encode_state(s.agg); }
+// Incremental snapshots in the `snapshots` family:
+//   <stream> '\0' 'h'             -> be64(version) header (state without prompts)
+//   <stream> '\0' 'p' be64(n)     -> prompt p<n>
+// Each snapshot writes the header and the prompts changed since the last one,
+// in one batch. Unlogged batches of one family are lost after a crash only as
+// a suffix, never one without an earlier one, so what survives is always the
+// state as of the surviving header's version.
+std::string header_key(const std::string& stream) { return stream + std::string("\0h", 2); }
+std::string prompt_key(const std::string& stream, uint64_t n) { return stream + std::string("\0p", 2) + be64(n); }
 
 // What a command's first event tells its caller (position comes on the ack).
 command_ok answer_of(const ev::tenant_event& first) {
@@ -65,27 +72,40 @@ void write_snapshot(self_ptr self, context& ctx) {
   // Only durable state is snapshotted: nothing may be in flight.
   if (s.since_snapshot == 0 || !s.inflight.empty()) return;
   auto b = ctx.kv->new_batch();
-  auto value = snapshot_value(s);
-  b->put(cf::snapshots, s.stream, value);
+  b->put(cf::snapshots, header_key(s.stream), be64(s.version) + tenant::encode_header(s.agg));
+  for (uint64_t n : s.agg.dirty) b->put(cf::snapshots, prompt_key(s.stream, n), tenant::encode_prompt(s.agg.prompts[n]));
   // A snapshot is a cache of the log: losing it costs a longer recovery only.
   if (ctx.kv->write_unlogged(*b).is_ok()) {
     s.since_snapshot = 0;
-    s.snapshot_bytes = value.size();
+    s.agg.dirty.clear();
   }
+}
+
+// The snapshot's state and version; a missing or undecodable one gives the
+// empty state at version 0 (the log has everything).
+void load_snapshot(self_ptr self, context& ctx) {
+  auto& s = self->state;
+  std::string head;
+  if (!ctx.kv->get(cf::snapshots, header_key(s.stream), &head).is_ok() || head.size() < 8) return;
+  tenant::state loaded;
+  if (!tenant::decode_header(std::string_view(head).substr(8), loaded).is_ok()) return;
+  std::string lo = prompt_key(s.stream, 0), hi = s.stream + std::string("\0q", 2);
+  auto it = ctx.kv->scan(cf::snapshots, lo, hi);
+  for (; it->valid(); it->next()) {
+    auto key = it->key();
+    if (key.size() != lo.size()) return;
+    if (!tenant::decode_prompt(it->value(), loaded.prompts[read_be64(key.substr(key.size() - 8))]).is_ok()) return;
+  }
+  if (!it->error().is_ok()) return;
+  s.agg = std::move(loaded);
+  s.version = read_be64(head);
 }
 
 status recover(self_ptr self, context& ctx) {
   auto& s = self->state;
   s.agg = tenant::state{};
   s.version = 0;
-  std::string snap;
-  if (ctx.kv->get(cf::snapshots, s.stream, &snap).is_ok() && snap.size() >= 8) {
-    tenant::state from_snapshot;
-    if (tenant::decode_state(std::string_view(snap).substr(8), from_snapshot).is_ok()) {
-      s.agg = std::move(from_snapshot);
-      s.version = read_be64(snap);
-    }
-  }
+  load_snapshot(self, ctx);
   for (;;) {
     auto evs = ctx.log.read_stream(s.stream, s.version + 1, 1000);
     if (!evs) return evs.error();
@@ -190,11 +210,8 @@ void on_appended(self_ptr self, context& ctx, appended& a) {
     // Answered already from the log's callback.
     if (auto* set = std::get_if<ev::timer_set>(&done.events.front()))
       if (ctx.scheduler) caf::anon_send(ctx.scheduler, rearm_atom::value, set->due_us);
-    // Every `snapshot_every` events, but for a large state no more often than
-    // once per 1000 bytes of snapshot, so that encoding stays amortised
-    // (about a kilobyte per event) while the tail to replay stays short.
-    if (s.since_snapshot >= ctx.opts.snapshot_every && s.since_snapshot * 1000 >= s.snapshot_bytes)
-      write_snapshot(self, ctx);
+    // Every `snapshot_every` events; each costs what changed since the last.
+    if (s.since_snapshot >= ctx.opts.snapshot_every) write_snapshot(self, ctx);
   }
   pump(self, ctx);
 }

@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
       std::printf("wake from snapshot + tail:        %8.1f ms\n", first_command_ms(*rt, "big"));
     }
     auto b = s.kv->new_batch();
-    b->del(cf::snapshots, "big/tenant/big");
+    b->del(cf::snapshots, std::string("big/tenant/big\0h", 16));  // the header: the rest is then ignored
     s.kv->write(*b, true);
     {
       auto rt = std::move(*start_runtime(*s.log, s.kv));

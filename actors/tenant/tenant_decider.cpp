@@ -96,8 +96,12 @@ void apply(state& s, const ev::tenant_event& e) {
     p.body = saved->body;
     p.kind = saved->kind;
     if (*n >= s.next_prompt) s.next_prompt = *n + 1;
+    s.dirty.insert(*n);
   } else if (auto* del = std::get_if<ev::prompt_deleted>(&e)) {
-    if (auto n = parse_prompt_id(del->prompt_id)) s.prompts[*n].deleted = true;
+    if (auto n = parse_prompt_id(del->prompt_id)) {
+      s.prompts[*n].deleted = true;
+      s.dirty.insert(*n);
+    }
   } else if (auto* set = std::get_if<ev::timer_set>(&e)) {
     s.timers[set->timer_id] = false;
   } else if (auto* fired = std::get_if<ev::timer_fired>(&e)) {
@@ -108,6 +112,21 @@ void apply(state& s, const ev::tenant_event& e) {
 std::string encode_state(const state& s) { return codec::encode_payload(s); }
 status decode_state(std::string_view bytes, state& out) { return codec::decode_payload(bytes, out); }
 
+std::string encode_header(const state& s) { return codec::encode_payload(state_header{s.next_prompt, s.timers}); }
+
+status decode_header(std::string_view bytes, state& out) {
+  state_header h;
+  if (auto st = codec::decode_payload(bytes, h); !st) return st;
+  out.next_prompt = h.next_prompt;
+  out.timers = std::move(h.timers);
+  return status::ok();
+}
+
+std::string encode_prompt(const prompt_state& p) { return codec::encode_payload(p); }
+status decode_prompt(std::string_view bytes, prompt_state& out) { return codec::decode_payload(bytes, out); }
+
 }  // namespace crmd::tenant
 
 CRMD_CODEC_INSTANTIATE(crmd::tenant::state)
+CRMD_CODEC_INSTANTIATE(crmd::tenant::state_header)
+CRMD_CODEC_INSTANTIATE(crmd::tenant::prompt_state)

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -16,6 +17,7 @@
 namespace crmd::tenant {
 
 struct prompt_state {
+  static constexpr const char* type_name = "tenant_prompt_state";
   uint32_t version = 0;
   bool deleted = false;
   std::string title, body, kind;
@@ -33,9 +35,24 @@ struct state {
   std::map<uint64_t, prompt_state> prompts;  // by prompt number (id "p<number>")
   uint64_t next_prompt = 1;
   std::map<std::string, bool> timers;        // timer id -> fired
+  // Prompts changed since the last snapshot (not part of the state proper):
+  // a snapshot writes only these, so its cost follows the events since the
+  // last one, not the size of the tenant.
+  std::set<uint64_t> dirty;
   template <class F> void fields(F&& f) {
     f("next_prompt", next_prompt);
     f("prompts", prompts);
+    f("timers", timers);
+  }
+};
+
+// The state without its prompts: one piece of an incremental snapshot.
+struct state_header {
+  static constexpr const char* type_name = "tenant_state_header";
+  uint64_t next_prompt = 1;
+  std::map<std::string, bool> timers;
+  template <class F> void fields(F&& f) {
+    f("next_prompt", next_prompt);
     f("timers", timers);
   }
 };
@@ -77,5 +94,10 @@ void apply(state& s, const ev::tenant_event& e);
 // Snapshot encoding (cereal portable binary of the state).
 std::string encode_state(const state& s);
 status decode_state(std::string_view bytes, state& out);
+// Incremental snapshots: the header (everything but prompts) and one prompt.
+std::string encode_header(const state& s);
+status decode_header(std::string_view bytes, state& out);
+std::string encode_prompt(const prompt_state& p);
+status decode_prompt(std::string_view bytes, prompt_state& out);
 
 }  // namespace crmd::tenant
