@@ -18,9 +18,11 @@ const char* json_type = "application/json; charset=utf-8";
 
 std::string new_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
-  return buf;
+  static const char hex[] = "0123456789abcdef";
+  std::string id(16, '0');
+  uint64_t v = rng();
+  for (int i = 15; i >= 0; --i, v >>= 4) id[i] = hex[v & 15];
+  return id;
 }
 
 // Echo a client's id only if it is short and plain.
@@ -266,7 +268,8 @@ void add_health_routes(route_list& r) {
             ",\"write_us_per_batch\":" + per_batch(ls.write_us) + "}" +
             ",\"auth\":{\"password_checks\":" + std::to_string(c->ctx->kdf_runs.load()) + "}";
     }
-    c->send_raw_json(200, "{\"ok\":true,\"revision\":" + json(c->ctx->opts.revision).dump() + ",\"uptime_s\":" +
+    static const std::string revision = json(c->ctx->opts.revision).dump();
+    c->send_raw_json(200, "{\"ok\":true,\"revision\":" + revision + ",\"uptime_s\":" +
                               std::to_string(up.count()) + ",\"log_position\":" + std::to_string(head) + log +
                               ",\"projections\":{" + views + "}}");
   };

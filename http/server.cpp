@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "http/http_types.hpp"
@@ -50,7 +51,7 @@ struct shared_state {
 class restinio_responder : public responder {
  public:
   restinio_responder(restinio::request_handle_t req, std::shared_ptr<shared_state> st, asio::io_context& ioc)
-      : req_(std::move(req)), st_(std::move(st)), timer_(ioc) {}
+      : req_(std::move(req)), st_(std::move(st)), ioc_(ioc) {}
 
   bool send(http_response r) override {
     if (done_.exchange(true)) return false;
@@ -58,7 +59,7 @@ class restinio_responder : public responder {
       // arm() and this may run on different threads; asio timers are not
       // safe for concurrent use.
       std::lock_guard lock(timer_mu_);
-      if (armed_) timer_.cancel();
+      if (timer_) timer_->cancel();
     }
     try {
       auto resp = req_->create_response(restinio::http_status_line_t{
@@ -78,9 +79,10 @@ class restinio_responder : public responder {
   void arm(std::chrono::milliseconds after, std::function<void()> on_timeout) {
     std::lock_guard lock(timer_mu_);
     if (done_.load()) return;  // answered meanwhile: no timer needed
-    armed_ = true;
-    timer_.expires_after(after);
-    timer_.async_wait([fn = std::move(on_timeout)](const asio::error_code& ec) {
+    // Made only for answers that are not sent at once: most are.
+    timer_.emplace(ioc_);
+    timer_->expires_after(after);
+    timer_->async_wait([fn = std::move(on_timeout)](const asio::error_code& ec) {
       if (!ec) fn();
     });
   }
@@ -110,9 +112,9 @@ class restinio_responder : public responder {
   }
   restinio::request_handle_t req_;
   std::shared_ptr<shared_state> st_;
+  asio::io_context& ioc_;
   std::mutex timer_mu_;
-  asio::steady_timer timer_;
-  bool armed_ = false;
+  std::optional<asio::steady_timer> timer_;
   std::atomic<bool> done_{false};
 };
 
