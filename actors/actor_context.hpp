@@ -15,6 +15,7 @@
 #include "actors/runtime.hpp"
 #include "storage/event_log.hpp"
 #include "storage/kv.hpp"
+#include "storage/worker_pool.hpp"
 
 namespace crmd::actors {
 
@@ -26,6 +27,9 @@ struct context {
   std::atomic<uint64_t> recoveries{0}, live{0}, idle_stops{0};
   caf::actor directory;  // set once at start
   caf::actor scheduler;  // set once at start
+  // Recoveries (snapshot + stream tail) run here, not on a CAF thread: a big
+  // tenant takes hundreds of milliseconds to read back.
+  std::unique_ptr<worker_pool> recovery_pool = std::make_unique<worker_pool>(2, 1u << 20);
   // Written by the registry actor only, read by HTTP threads.
   mutable std::shared_mutex registry_mu;
   registry::state registry;

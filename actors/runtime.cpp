@@ -221,6 +221,12 @@ status recover_registry(context& ctx) {
 struct caf_config : caf::actor_system_config {
   explicit caf_config(size_t threads) {
     set("scheduler.max-threads", static_cast<caf::config_value::integer>(threads));
+    // CAF's workers poll for work (100 spins, then 500 polls 50 us apart)
+    // before sleeping on a condition variable. On two cores that polling
+    // takes the CPU from the HTTP threads, the log writer and RocksDB's
+    // flushes; poll briefly, then sleep until work is enqueued.
+    set("work-stealing.aggressive-poll-attempts", caf::config_value::integer{10});
+    set("work-stealing.moderate-poll-attempts", caf::config_value::integer{10});
     set("logger.verbosity", caf::atom("quiet"));
   }
 };
@@ -278,6 +284,7 @@ class caf_runtime : public runtime {
     caf::anon_send(directory_, stop_atom::value);
     caf::anon_send(registry_, stop_atom::value);
     sys_.await_all_actors_done();
+    ctx_->recovery_pool.reset();  // runs what is queued; their actors are gone
     ctx_->directory = nullptr;
     ctx_->scheduler = nullptr;
   }

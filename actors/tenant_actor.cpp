@@ -17,6 +17,22 @@
 #include "events/codec.hpp"
 
 namespace crmd::actors {
+
+// A recovery job's answer to its actor.
+struct recovered_state {
+  tenant::state agg;
+  uint64_t version = 0;
+  uint64_t replayed = 0;  // events read after the snapshot
+};
+struct recovery_done {
+  result<recovered_state> outcome;
+};
+
+}  // namespace crmd::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::recovery_done)
+
+namespace crmd::actors {
 namespace {
 
 using steady = std::chrono::steady_clock;
@@ -27,6 +43,7 @@ struct tenant_state {
   tenant::state agg;
   uint64_t version = 0;  // of the stream, as applied
   bool recovered = false;
+  bool recovering = false;  // a recovery job is reading the snapshot and stream
   std::deque<tenant_request> queue;  // waiting for the pipeline to drain (after a failure)
   struct inflight_append {
     tenant_request req;
@@ -83,13 +100,12 @@ void write_snapshot(self_ptr self, context& ctx) {
 
 // The snapshot's state and version; a missing or undecodable one gives the
 // empty state at version 0 (the log has everything).
-void load_snapshot(self_ptr self, context& ctx) {
-  auto& s = self->state;
+void load_snapshot(const std::string& stream, context& ctx, recovered_state& out) {
   std::string head;
-  if (!ctx.kv->get(cf::snapshots, header_key(s.stream), &head).is_ok() || head.size() < 8) return;
+  if (!ctx.kv->get(cf::snapshots, header_key(stream), &head).is_ok() || head.size() < 8) return;
   tenant::state loaded;
   if (!tenant::decode_header(std::string_view(head).substr(8), loaded).is_ok()) return;
-  std::string lo = prompt_key(s.stream, 0), hi = s.stream + std::string("\0q", 2);
+  std::string lo = prompt_key(stream, 0), hi = stream + std::string("\0q", 2);
   auto it = ctx.kv->scan(cf::snapshots, lo, hi);
   for (; it->valid(); it->next()) {
     auto key = it->key();
@@ -97,32 +113,43 @@ void load_snapshot(self_ptr self, context& ctx) {
     if (!tenant::decode_prompt(it->value(), loaded.prompts[read_be64(key.substr(key.size() - 8))]).is_ok()) return;
   }
   if (!it->error().is_ok()) return;
-  s.agg = std::move(loaded);
-  s.version = read_be64(head);
+  out.agg = std::move(loaded);
+  out.version = read_be64(head);
 }
 
-status recover(self_ptr self, context& ctx) {
-  auto& s = self->state;
-  s.agg = tenant::state{};
-  s.version = 0;
-  load_snapshot(self, ctx);
+// Runs on the recovery pool: the state as of the stream's last event.
+result<recovered_state> read_back(const std::string& stream, context& ctx) {
+  recovered_state r;
+  load_snapshot(stream, ctx, r);
   for (;;) {
-    auto evs = ctx.log.read_stream(s.stream, s.version + 1, 1000);
+    auto evs = ctx.log.read_stream(stream, r.version + 1, 1000);
     if (!evs) return evs.error();
-    if (evs->empty()) break;
+    if (evs->empty()) return r;
     for (auto& e : *evs) {
       if (!e.erased) {
         auto dec = codec::decode<ev::tenant_event>(e.env.type, e.env.schema_version, e.payload);
         if (!dec) return dec.error();
-        tenant::apply(s.agg, *dec);
+        tenant::apply(r.agg, *dec);
       }
-      s.version = e.env.stream_seq;
-      ++s.since_snapshot;
+      r.version = e.env.stream_seq;
+      ++r.replayed;
     }
   }
-  s.recovered = true;
-  ctx.recoveries++;
-  return status::ok();
+}
+
+void start_recovery(self_ptr self, const context_ptr& ctx) {
+  auto& s = self->state;
+  s.recovering = true;
+  s.broken = false;
+  s.recovered = false;
+  bool queued = ctx->recovery_pool->try_submit([me = caf::actor_cast<caf::actor>(self), ctx, stream = s.stream] {
+    caf::anon_send(me, recovery_done{read_back(stream, *ctx)});
+  });
+  if (!queued) {  // the runtime is stopping
+    s.recovering = false;
+    for (auto& r : s.queue) r.done(status{errc::shutting_down, "crmd is stopping"});
+    s.queue.clear();
+  }
 }
 
 void maybe_quit(self_ptr self, context& ctx) {
@@ -133,21 +160,18 @@ void maybe_quit(self_ptr self, context& ctx) {
   }
 }
 
-void pump(self_ptr self, context& ctx) {
+void pump(self_ptr self, const context_ptr& ctx_ptr) {
   auto& s = self->state;
+  auto& ctx = *ctx_ptr;
   // After a failure, nothing is decided until the pipeline has drained and
   // the state has been re-read from the log.
-  while (!s.queue.empty() && !(s.broken && !s.inflight.empty())) {
+  while (!s.queue.empty() && !(s.broken && !s.inflight.empty()) && !s.recovering) {
+    if (s.broken || !s.recovered) {
+      start_recovery(self, ctx_ptr);  // commands wait in the queue meanwhile
+      break;
+    }
     tenant_request req = std::move(s.queue.front());
     s.queue.pop_front();
-    if (s.broken || !s.recovered) {
-      s.broken = false;
-      if (auto st = recover(self, ctx); !st) {
-        s.recovered = false;
-        req.done(status{errc::io_error, "cannot recover tenant " + s.tenant + ": " + st.message()});
-        continue;
-      }
-    }
     auto decided = tenant::decide(s.agg, req.cmd);
     if (!decided) {
       req.done(decided.error());
@@ -193,7 +217,25 @@ void pump(self_ptr self, context& ctx) {
   maybe_quit(self, ctx);
 }
 
-void on_appended(self_ptr self, context& ctx, appended& a) {
+void on_recovered(self_ptr self, const context_ptr& ctx, recovery_done& r) {
+  auto& s = self->state;
+  s.recovering = false;
+  if (!r.outcome) {
+    for (auto& q : s.queue)
+      q.done(status{errc::io_error, "cannot recover tenant " + s.tenant + ": " + r.outcome.error().message()});
+    s.queue.clear();
+  } else {
+    s.agg = std::move(r.outcome->agg);
+    s.version = r.outcome->version;
+    s.since_snapshot += r.outcome->replayed;
+    s.recovered = true;
+    ctx->recoveries++;
+  }
+  pump(self, ctx);
+}
+
+void on_appended(self_ptr self, const context_ptr& ctx_ptr, appended& a) {
+  auto& ctx = *ctx_ptr;
   auto& s = self->state;
   auto done = std::move(s.inflight.front());
   s.inflight.pop_front();
@@ -213,7 +255,7 @@ void on_appended(self_ptr self, context& ctx, appended& a) {
     // Every `snapshot_every` events; each costs what changed since the last.
     if (s.since_snapshot >= ctx.opts.snapshot_every) write_snapshot(self, ctx);
   }
-  pump(self, ctx);
+  pump(self, ctx_ptr);
 }
 
 caf::behavior tenant_behavior(self_ptr self, std::string tenant, context_ptr ctx, caf::actor parent) {
@@ -229,9 +271,10 @@ caf::behavior tenant_behavior(self_ptr self, std::string tenant, context_ptr ctx
       [=](tenant_request& r) {
         self->state.last_active = steady::now();
         self->state.queue.push_back(std::move(r));
-        pump(self, *ctx);
+        pump(self, ctx);
       },
-      [=](appended& a) { on_appended(self, *ctx, a); },
+      [=](appended& a) { on_appended(self, ctx, a); },
+      [=](recovery_done& r) { on_recovered(self, ctx, r); },
       [=](check_atom) {
         auto& st = self->state;
         if (st.stop_requested) return;

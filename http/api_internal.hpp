@@ -22,7 +22,7 @@
 #include "identity/rate_limiter.hpp"
 #include "identity/roles.hpp"
 #include "identity/session_store.hpp"
-#include "identity/worker_pool.hpp"
+#include "storage/worker_pool.hpp"
 
 namespace crmd::http {
 
@@ -78,8 +78,8 @@ struct api::impl {
   std::atomic<uint64_t> kdf_runs{0};  // logins that ran the KDF (tests: equal work)
   // Last, so they are destroyed (and their queued jobs run) while
   // everything those jobs touch still exists; api::stop() drains them first.
-  std::unique_ptr<identity::worker_pool> kdf_pool;  // password hashing only
-  std::unique_ptr<identity::worker_pool> io_pool;   // synced refresh-token writes
+  std::unique_ptr<worker_pool> kdf_pool;  // password hashing only
+  std::unique_ptr<worker_pool> io_pool;   // synced refresh-token writes
 
   impl(api_deps d, api_options o);
   void note_position(const std::string& principal, uint64_t pos);

@@ -2,7 +2,7 @@
 //   pbkdf2-sha256$<iterations>$<salt, base64url>$<32-byte hash, base64url>
 // so a hash keeps verifying after the iteration count is raised for new ones.
 // These functions take hundreds of milliseconds at production settings: call
-// them on the KDF pool (worker_pool.hpp), never on an I/O or actor thread.
+// them on the KDF pool (storage/worker_pool.hpp), never on an I/O or actor thread.
 #pragma once
 
 #include <cstdint>

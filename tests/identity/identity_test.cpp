@@ -13,7 +13,7 @@
 #include "identity/rate_limiter.hpp"
 #include "identity/roles.hpp"
 #include "identity/session_store.hpp"
-#include "identity/worker_pool.hpp"
+#include "storage/worker_pool.hpp"
 
 namespace crmd::identity {
 namespace {
@@ -144,6 +144,12 @@ TEST(password, length_rules) {
 
 // --- worker pool -------------------------------------------------------------------
 
+}  // namespace
+}  // namespace crmd::identity
+
+namespace crmd {
+namespace {
+
 TEST(worker_pool, refuses_work_beyond_threads_plus_queue_and_runs_what_it_took) {
   std::promise<void> release;
   auto gate = release.get_future().share();
@@ -159,6 +165,12 @@ TEST(worker_pool, refuses_work_beyond_threads_plus_queue_and_runs_what_it_took) 
   }
   EXPECT_EQ(ran.load(), 3);
 }
+
+}  // namespace
+}  // namespace crmd
+
+namespace crmd::identity {
+namespace {
 
 // --- rate limiter -------------------------------------------------------------------
 

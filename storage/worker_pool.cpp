@@ -1,6 +1,6 @@
-#include "identity/worker_pool.hpp"
+#include "storage/worker_pool.hpp"
 
-namespace crmd::identity {
+namespace crmd {
 
 worker_pool::worker_pool(size_t threads, size_t queue) : capacity_(threads + queue) {
   for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
@@ -47,4 +47,4 @@ void worker_pool::run() {
   }
 }
 
-}  // namespace crmd::identity
+}  // namespace crmd

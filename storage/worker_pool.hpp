@@ -1,5 +1,6 @@
 // A small bounded pool for slow, CPU-bound or blocking work (password KDF,
-// refresh-token writes) that must never run on an I/O or actor thread.
+// refresh-token writes, an aggregate's recovery) that must never run on an
+// HTTP I/O or CAF scheduler thread.
 // When all workers are busy and the queue is full, try_submit() refuses at
 // once, so the caller can answer 503 + Retry-After instead of stalling.
 #pragma once
@@ -12,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-namespace crmd::identity {
+namespace crmd {
 
 class worker_pool {
  public:
@@ -37,4 +38,4 @@ class worker_pool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace crmd::identity
+}  // namespace crmd
