@@ -61,12 +61,14 @@ using self_ptr = caf::stateful_actor<tenant_state>*;
 // Incremental snapshots in the `snapshots` family:
 //   <stream> '\0' 'h'             -> be64(version) header (state without prompts)
 //   <stream> '\0' 'p' be64(n)     -> prompt p<n>
+//   <stream> '\0' 'c' be64(n)     -> contact L<n> (phone, status, kind)
 // Each snapshot writes the header and the prompts changed since the last one,
 // in one batch. Unlogged batches of one family are lost after a crash only as
 // a suffix, never one without an earlier one, so what survives is always the
 // state as of the surviving header's version.
 std::string header_key(const std::string& stream) { return stream + std::string("\0h", 2); }
 std::string prompt_key(const std::string& stream, uint64_t n) { return stream + std::string("\0p", 2) + be64(n); }
+std::string contact_key(const std::string& stream, uint64_t n) { return stream + std::string("\0c", 2) + be64(n); }
 
 // What a command's first event tells its caller (position comes on the ack).
 command_ok answer_of(const ev::tenant_event& first) {
@@ -80,6 +82,14 @@ command_ok answer_of(const ev::tenant_event& first) {
     ok.id = set->timer_id;
   } else if (auto* fired = std::get_if<ev::timer_fired>(&first)) {
     ok.id = fired->timer_id;
+  } else if (auto* lc = std::get_if<ev::lead_created>(&first)) {
+    ok.id = lc->lead_id;
+  } else if (auto* lu = std::get_if<ev::lead_updated>(&first)) {
+    ok.id = lu->lead_id;
+  } else if (auto* ld = std::get_if<ev::lead_deleted>(&first)) {
+    ok.id = ld->lead_id;
+  } else if (auto* lv = std::get_if<ev::lead_converted>(&first)) {
+    ok.id = lv->lead_id;
   }
   return ok;
 }
@@ -91,10 +101,13 @@ void write_snapshot(self_ptr self, context& ctx) {
   auto b = ctx.kv->new_batch();
   b->put(cf::snapshots, header_key(s.stream), be64(s.version) + tenant::encode_header(s.agg));
   for (uint64_t n : s.agg.dirty) b->put(cf::snapshots, prompt_key(s.stream, n), tenant::encode_prompt(s.agg.prompts[n]));
+  for (uint64_t n : s.agg.contacts.dirty)
+    b->put(cf::snapshots, contact_key(s.stream, n), tenant::encode_contact(s.agg.contacts.by_number[n]));
   // A snapshot is a cache of the log: losing it costs a longer recovery only.
   if (ctx.kv->write_unlogged(*b).is_ok()) {
     s.since_snapshot = 0;
     s.agg.dirty.clear();
+    s.agg.contacts.dirty.clear();
   }
 }
 
@@ -113,6 +126,16 @@ void load_snapshot(const std::string& stream, context& ctx, recovered_state& out
     if (!tenant::decode_prompt(it->value(), loaded.prompts[read_be64(key.substr(key.size() - 8))]).is_ok()) return;
   }
   if (!it->error().is_ok()) return;
+  std::string clo = contact_key(stream, 0), chi = stream + std::string("\0d", 2);
+  auto ct = ctx.kv->scan(cf::snapshots, clo, chi);
+  for (; ct->valid(); ct->next()) {
+    auto key = ct->key();
+    if (key.size() != clo.size()) return;
+    if (!tenant::decode_contact(ct->value(), loaded.contacts.by_number[read_be64(key.substr(key.size() - 8))]).is_ok())
+      return;
+  }
+  if (!ct->error().is_ok()) return;
+  loaded.contacts.reindex();
   out.agg = std::move(loaded);
   out.version = read_be64(head);
 }
@@ -177,15 +200,15 @@ void pump(self_ptr self, const context_ptr& ctx_ptr) {
       req.done(decided.error());
       continue;
     }
-    if (decided->empty()) {  // nothing to record (a timer that already fired)
-      req.done(command_ok{});
+    if (decided->empty()) {  // nothing to record: a timer that already fired, a known contact
+      req.done(command_ok{0, tenant::answer_id(s.agg, req.cmd), 0});
       continue;
     }
     std::vector<new_event> encoded;
     std::vector<side_write> side;
     for (auto& e : *decided) {
       auto enc = codec::encode(e);
-      encoded.push_back(new_event{enc.type, enc.schema_version, std::move(enc.payload), ""});
+      encoded.push_back(new_event{enc.type, enc.schema_version, std::move(enc.payload), tenant::subject_of(s.tenant, e)});
       // The schedule entry is durable exactly when the timer_set event is.
       if (auto* t = std::get_if<ev::timer_set>(&e))
         side.push_back({uint8_t(cf::schedule), schedule_key(t->due_us, s.tenant, t->timer_id), "", false});

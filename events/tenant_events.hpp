@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -114,8 +115,55 @@ struct timer_fired {
   template <class F> void fields(F&& f) { f("timer_id", timer_id); }
 };
 
+// A lead's (or customer's) changed fields; absent ones keep their value.
+// Subject-bound like lead_created.
+struct lead_updated {
+  static constexpr const char* type_name = "lead_updated";
+  static constexpr uint16_t schema_version = 1;
+  std::string lead_id;
+  std::optional<std::string> name, phone, email, status;
+  template <class F> void fields(F&& f) {
+    f("lead_id", lead_id);
+    f("name", name);
+    f("phone", phone);
+    f("email", email);
+    f("status", status);
+  }
+};
+
+// Soft: gone from lists, kept in history; its phone number is free again.
+struct lead_deleted {
+  static constexpr const char* type_name = "lead_deleted";
+  static constexpr uint16_t schema_version = 1;
+  std::string lead_id;
+  template <class F> void fields(F&& f) { f("lead_id", lead_id); }
+};
+
+// The lead becomes a customer under the same id, keeping its history.
+struct lead_converted {
+  static constexpr const char* type_name = "lead_converted";
+  static constexpr uint16_t schema_version = 1;
+  std::string lead_id;
+  template <class F> void fields(F&& f) { f("lead_id", lead_id); }
+};
+
+// The tenant's own settings (the full set after the change).
+struct settings_changed {
+  static constexpr const char* type_name = "settings_changed";
+  static constexpr uint16_t schema_version = 1;
+  std::string default_region;  // ISO 3166 alpha-2, for phone numbers without +
+  std::string language;        // BCP 47, e.g. he, en
+  std::string time_zone;       // IANA, e.g. Asia/Jerusalem
+  template <class F> void fields(F&& f) {
+    f("default_region", default_region);
+    f("language", language);
+    f("time_zone", time_zone);
+  }
+};
+
 using tenant_event = std::variant<tenant_created, tenant_renamed, prompt_saved, prompt_deleted,
-                                  lead_created, note_added, timer_set, timer_fired>;
+                                  lead_created, note_added, timer_set, timer_fired, lead_updated, lead_deleted,
+                                  lead_converted, settings_changed>;
 
 
 }  // namespace crmd::ev

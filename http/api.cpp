@@ -286,6 +286,7 @@ route_list all_routes() {
   add_tenant_routes(r);
   add_user_routes(r);
   add_prompt_routes(r);
+  add_contact_routes(r);
   return r;
 }
 

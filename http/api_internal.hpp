@@ -156,5 +156,6 @@ void add_tenant_routes(route_list& r);
 void add_prompt_routes(route_list& r);
 void add_auth_routes(route_list& r);
 void add_user_routes(route_list& r);
+void add_contact_routes(route_list& r);
 
 }  // namespace crmd::http

@@ -1,4 +1,5 @@
 #include "projections/views.hpp"
+#include "projections/contacts_view.hpp"
 
 #include <ctime>
 #include <functional>
@@ -176,6 +177,7 @@ std::vector<std::unique_ptr<projection>> all() {
   std::vector<std::unique_ptr<projection>> v;
   v.push_back(make_tenants_view());
   v.push_back(make_prompts_view());
+  v.push_back(make_contacts_view());
   return v;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cereal/types/map.hpp>
 
+#include "actors/crm/phone.hpp"
 #include "events/codec_impl.hpp"
 
 namespace crmd::tenant {
@@ -79,13 +80,39 @@ result<std::vector<ev::tenant_event>> decide(const state& s, const command& c) {
     if (it == s.timers.end() || it->second) return events{};  // unknown or already fired: nothing to do
     return events{ev::timer_fired{fire->timer_id}};
   }
+  if (auto* x = std::get_if<crm::create_contact>(&c)) return crm::decide(s.contacts, s.settings, *x);
+  if (auto* x = std::get_if<crm::update_contact>(&c)) return crm::decide(s.contacts, s.settings, *x);
+  if (auto* x = std::get_if<crm::delete_contact>(&c)) return crm::decide(s.contacts, *x);
+  if (auto* x = std::get_if<crm::convert_lead>(&c)) return crm::decide(s.contacts, *x);
+  if (auto* x = std::get_if<crm::find_or_create_contact>(&c)) return crm::decide(s.contacts, s.settings, *x);
+  if (auto* x = std::get_if<crm::change_settings>(&c)) return crm::decide(s.settings, *x);
   auto& del = std::get<delete_prompt>(c);
   uint64_t n = 0;
   if (!live_prompt(s, del.prompt_id, &n)) return not_found(del.prompt_id);
   return events{ev::prompt_deleted{del.prompt_id}};
 }
 
+std::string answer_id(const state& s, const command& c) {
+  if (auto* f = std::get_if<crm::find_or_create_contact>(&c)) {
+    auto phone = crm::to_e164(f->phone, s.settings.default_region);
+    if (auto n = phone ? s.contacts.find(*phone) : std::nullopt) return crm::contact_id(*n);
+  }
+  return {};
+}
+
+std::string subject_of(const std::string& tenant, const ev::tenant_event& e) {
+  return std::visit(
+      [&](const auto& x) -> std::string {
+        if constexpr (std::is_same_v<std::decay_t<decltype(x)>, ev::lead_created> ||
+                      std::is_same_v<std::decay_t<decltype(x)>, ev::lead_updated>)
+          return crm::subject(tenant, x.lead_id);
+        return {};
+      },
+      e);
+}
+
 void apply(state& s, const ev::tenant_event& e) {
+  crm::apply(s.contacts, s.settings, e);
   if (auto* saved = std::get_if<ev::prompt_saved>(&e)) {
     auto n = parse_prompt_id(saved->prompt_id);
     if (!n) return;  // decide() only emits well-formed ids
@@ -112,15 +139,22 @@ void apply(state& s, const ev::tenant_event& e) {
 std::string encode_state(const state& s) { return codec::encode_payload(s); }
 status decode_state(std::string_view bytes, state& out) { return codec::decode_payload(bytes, out); }
 
-std::string encode_header(const state& s) { return codec::encode_payload(state_header{s.next_prompt, s.timers}); }
+std::string encode_header(const state& s) {
+  return codec::encode_payload(state_header{s.next_prompt, s.timers, s.contacts.next, s.settings});
+}
 
 status decode_header(std::string_view bytes, state& out) {
   state_header h;
   if (auto st = codec::decode_payload(bytes, h); !st) return st;
   out.next_prompt = h.next_prompt;
   out.timers = std::move(h.timers);
+  out.contacts.next = h.next_contact;
+  out.settings = std::move(h.settings);
   return status::ok();
 }
+
+std::string encode_contact(const crm::contact_state& c) { return codec::encode_payload(c); }
+status decode_contact(std::string_view bytes, crm::contact_state& out) { return codec::decode_payload(bytes, out); }
 
 std::string encode_prompt(const prompt_state& p) { return codec::encode_payload(p); }
 status decode_prompt(std::string_view bytes, prompt_state& out) { return codec::decode_payload(bytes, out); }
@@ -130,3 +164,4 @@ status decode_prompt(std::string_view bytes, prompt_state& out) { return codec::
 CRMD_CODEC_INSTANTIATE(crmd::tenant::state)
 CRMD_CODEC_INSTANTIATE(crmd::tenant::state_header)
 CRMD_CODEC_INSTANTIATE(crmd::tenant::prompt_state)
+CRMD_CODEC_INSTANTIATE(crmd::crm::contact_state)

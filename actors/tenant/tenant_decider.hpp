@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "events/status.hpp"
+#include "actors/crm/contacts.hpp"
 #include "events/tenant_events.hpp"
 
 namespace crmd::tenant {
@@ -39,10 +40,15 @@ struct state {
   // a snapshot writes only these, so its cost follows the events since the
   // last one, not the size of the tenant.
   std::set<uint64_t> dirty;
+  crm::contacts contacts;  // leads and customers
+  crm::settings settings;
   template <class F> void fields(F&& f) {
     f("next_prompt", next_prompt);
     f("prompts", prompts);
     f("timers", timers);
+    f("contacts", contacts.by_number);
+    f("next_contact", contacts.next);
+    f("settings", settings);
   }
 };
 
@@ -51,9 +57,13 @@ struct state_header {
   static constexpr const char* type_name = "tenant_state_header";
   uint64_t next_prompt = 1;
   std::map<std::string, bool> timers;
+  uint64_t next_contact = 1;
+  crm::settings settings;
   template <class F> void fields(F&& f) {
     f("next_prompt", next_prompt);
     f("timers", timers);
+    f("next_contact", next_contact);
+    f("settings", settings);
   }
 };
 
@@ -79,7 +89,9 @@ struct set_timer {
 struct fire_timer {
   std::string timer_id;
 };
-using command = std::variant<save_prompt, update_prompt, delete_prompt, set_timer, fire_timer>;
+using command = std::variant<save_prompt, update_prompt, delete_prompt, set_timer, fire_timer, crm::create_contact,
+                             crm::update_contact, crm::delete_contact, crm::convert_lead,
+                             crm::find_or_create_contact, crm::change_settings>;
 
 bool valid_kind(const std::string& kind);
 // "p12" -> 12; nullopt for anything else.
@@ -90,6 +102,11 @@ std::string prompt_id(uint64_t number);
 // errc::not_found (reason prompt_not_found).
 result<std::vector<ev::tenant_event>> decide(const state& s, const command& c);
 void apply(state& s, const ev::tenant_event& e);
+// What a command that recorded nothing answers with (the contact a
+// find_or_create found); empty otherwise.
+std::string answer_id(const state& s, const command& c);
+// The data subject of an event of `tenant`, or empty.
+std::string subject_of(const std::string& tenant, const ev::tenant_event& e);
 
 // Snapshot encoding (cereal portable binary of the state).
 std::string encode_state(const state& s);
@@ -99,5 +116,7 @@ std::string encode_header(const state& s);
 status decode_header(std::string_view bytes, state& out);
 std::string encode_prompt(const prompt_state& p);
 status decode_prompt(std::string_view bytes, prompt_state& out);
+std::string encode_contact(const crm::contact_state& c);
+status decode_contact(std::string_view bytes, crm::contact_state& out);
 
 }  // namespace crmd::tenant

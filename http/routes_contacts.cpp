@@ -1,0 +1,181 @@
+// Leads (/api/leads) and customers (/api/crm/customers): one kind of record,
+// a contact, that a lead becomes a customer of by conversion. The tenant
+// comes from the token (a system admin names it with business_id).
+// Also the tenant's settings (/api/business/{tenant}/settings).
+#include "actors/crm/phone.hpp"
+#include "http/api_internal.hpp"
+#include "projections/contacts_view.hpp"
+
+namespace crmd::http {
+namespace {
+
+using identity::perm;
+constexpr auto crm_module = identity::module::crm;
+
+json saved(const command_ok& ok) { return {{"ok", true}, {"id", ok.id}, {"position", ok.position}}; }
+
+// Reads the optional string fields `names` of `body` into `out`; answers 400
+// and returns false for a mistyped one.
+bool optional_fields(const call_ptr& c, const json& body,
+                     std::initializer_list<std::pair<const char*, std::optional<std::string>*>> fields) {
+  for (auto [name, out] : fields) {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null()) continue;
+    auto v = string_field(c, body, name, false);
+    if (!v) return false;
+    *out = *v;
+  }
+  return true;
+}
+
+void create(const call_ptr& c, bool customer) {
+  auto body = c->json_body();
+  if (!body) return;
+  std::optional<std::string> name, phone, email, source, status;
+  if (!optional_fields(c, *body, {{"name", &name}, {"phone", &phone}, {"email", &email}, {"source", &source},
+                                  {"status", &status}}))
+    return;
+  crm::create_contact cmd{name.value_or(""), phone.value_or(""), email.value_or(""), source.value_or("manual"), status,
+                          customer};
+  c->ctx->deps.rt.tenant_command(c->tenant, std::move(cmd), c->who(), c->answer(201, saved));
+}
+
+void list(const call_ptr& c, const std::string& kind) {
+  uint64_t page = 1, limit = 25;
+  if (!c->paging(page, limit)) return;
+  views::contact_filter f;
+  if (auto it = c->query.find("q"); it != c->query.end()) f.q = it->second;
+  if (auto it = c->query.find("status"); it != c->query.end()) {
+    if (!crm::valid_status(it->second))
+      return c->error(400, "invalid_field", "field 'status' must be new, contacted, qualified, won or lost");
+    f.status = it->second;
+  }
+  if (auto it = c->query.find("sort"); it != c->query.end()) {
+    static const std::set<std::string> sorts{"created_at", "-created_at", "updated_at", "-updated_at", "name", "-name"};
+    if (!sorts.count(it->second))
+      return c->error(400, "invalid_field", "field 'sort' must be created_at, updated_at or name, '-' for descending");
+    f.sort = it->second;
+  }
+  if (f.q.size() > 200) return c->error(400, "invalid_field", "field 'q' is longer than 200 bytes");
+  c->after_own_writes([c, kind, f, page, limit]() mutable {
+    // A q that is a phone number also finds it as typed locally ("050...").
+    if (!f.q.empty()) {
+      auto st = views::get_settings(c->ctx->deps.views, c->tenant);
+      if (auto e164 = crm::to_e164(f.q, st ? st->default_region : "IL")) f.q_phone = *e164;
+    }
+    auto p = views::list_contacts(c->ctx->deps.views, c->tenant, kind, f, page, limit);
+    if (!p) return c->fail(p.error());
+    c->send_raw_json(200, page_json(p->items, p->total, page, limit));
+  });
+}
+
+void get(const call_ptr& c, const std::string& kind) {
+  c->after_own_writes([c, kind] {
+    auto id = c->params["id"];
+    auto v = views::get_contact(c->ctx->deps.views, c->tenant, id);
+    if (!v) return c->fail(v.error());
+    if (!*v || (kind == "customer" && v->value().find("\"kind\":\"customer\"") == std::string::npos))
+      return c->error(404, "contact_not_found", "no " + kind + " '" + id + "'");
+    c->send_raw_json(200, "{\"ok\":true,\"" + kind + "\":" + **v + "}");
+  });
+}
+
+void patch(const call_ptr& c, bool customers_only) {
+  auto body = c->json_body();
+  if (!body) return;
+  crm::update_contact cmd;
+  cmd.id = c->params["id"];
+  cmd.customers_only = customers_only;
+  if (!optional_fields(c, *body, {{"name", &cmd.name}, {"phone", &cmd.phone}, {"email", &cmd.email},
+                                  {"status", &cmd.status}}))
+    return;
+  c->ctx->deps.rt.tenant_command(c->tenant, std::move(cmd), c->who(), c->answer(200, saved));
+}
+
+void remove(const call_ptr& c, bool customers_only) {
+  c->ctx->deps.rt.tenant_command(c->tenant, crm::delete_contact{c->params["id"], customers_only}, c->who(),
+                                 c->answer(200, saved));
+}
+
+// CSV, UTF-8 with a byte-order mark so spreadsheet programs show Hebrew.
+std::string csv_cell(const std::string& v) {
+  bool quote = v.find_first_of(",\"\r\n") != std::string::npos;
+  // A leading =, +, - or @ would be a formula in a spreadsheet.
+  std::string s = !v.empty() && std::string("=+-@").find(v[0]) != std::string::npos && v[0] != '+' ? "'" + v : v;
+  if (!quote) return s;
+  std::string out = "\"";
+  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+void csv(const call_ptr& c, const std::string& kind) {
+  c->after_own_writes([c, kind] {
+    std::string out = "\xEF\xBB\xBFid,name,phone,email,status,source,created_at\r\n";
+    auto s = views::scan_contacts(c->ctx->deps.views, c->tenant, kind, [&](std::string_view v) {
+      auto j = json::parse(v, nullptr, false);
+      if (!j.is_object()) return true;
+      for (const char* f : {"id", "name", "phone", "email", "status", "source", "created_at"})
+        out += csv_cell(j.value(f, "")) + (std::string(f) == "created_at" ? "\r\n" : ",");
+      return true;
+    });
+    if (!s) return c->fail(s);
+    http_response r;
+    r.status = 200;
+    r.headers = {{"Content-Type", "text/csv; charset=utf-8"},
+                 {"Content-Disposition", "attachment; filename=\"" + kind + "s.csv\""},
+                 {"X-Request-Id", c->request_id},
+                 {"X-Revision", c->ctx->opts.revision},
+                 {"Cache-Control", "no-store"}};
+    r.body = std::move(out);
+    c->out->send(std::move(r));
+  });
+}
+
+json settings_json(const crm::settings& s) {
+  return {{"default_region", s.default_region}, {"language", s.language}, {"time_zone", s.time_zone}};
+}
+
+}  // namespace
+
+void add_contact_routes(route_list& r) {
+  r.push_back({"POST", "/api/leads", scope::tenant, perm::crm_write, crm_module, [](const call_ptr& c) { create(c, false); }});
+  r.push_back({"GET", "/api/leads", scope::tenant, perm::crm_read, crm_module, [](const call_ptr& c) { list(c, "lead"); }});
+  r.push_back({"GET", "/api/leads.csv", scope::tenant, perm::crm_read, crm_module, [](const call_ptr& c) { csv(c, "lead"); }});
+  r.push_back({"GET", "/api/leads/:id", scope::tenant, perm::crm_read, crm_module, [](const call_ptr& c) { get(c, "lead"); }});
+  r.push_back({"PATCH", "/api/leads/:id", scope::tenant, perm::crm_write, crm_module, [](const call_ptr& c) { patch(c, false); }});
+  r.push_back({"DELETE", "/api/leads/:id", scope::tenant, perm::crm_delete, crm_module, [](const call_ptr& c) { remove(c, false); }});
+  r.push_back({"POST", "/api/leads/:id/convert", scope::tenant, perm::crm_write, crm_module, [](const call_ptr& c) {
+    c->ctx->deps.rt.tenant_command(c->tenant, crm::convert_lead{c->params["id"]}, c->who(), c->answer(200, saved));
+  }});
+
+  r.push_back({"POST", "/api/crm/customers", scope::tenant, perm::crm_write, crm_module, [](const call_ptr& c) { create(c, true); }});
+  r.push_back({"GET", "/api/crm/customers", scope::tenant, perm::crm_read, crm_module, [](const call_ptr& c) { list(c, "customer"); }});
+  r.push_back({"GET", "/api/crm/customers.csv", scope::tenant, perm::crm_read, crm_module, [](const call_ptr& c) { csv(c, "customer"); }});
+  r.push_back({"GET", "/api/crm/customers/:id", scope::tenant, perm::crm_read, crm_module, [](const call_ptr& c) { get(c, "customer"); }});
+  r.push_back({"PATCH", "/api/crm/customers/:id", scope::tenant, perm::crm_write, crm_module, [](const call_ptr& c) { patch(c, true); }});
+  r.push_back({"DELETE", "/api/crm/customers/:id", scope::tenant, perm::crm_delete, crm_module, [](const call_ptr& c) { remove(c, true); }});
+
+  r.push_back({"GET", "/api/business/:tenant/settings", scope::tenant, perm::tenant_settings, identity::module::none,
+               [](const call_ptr& c) {
+                 c->after_own_writes([c] {
+                   auto s = views::get_settings(c->ctx->deps.views, c->tenant);
+                   if (!s) return c->fail(s.error());
+                   c->send_json(200, {{"ok", true}, {"settings", settings_json(*s)}});
+                 });
+               }});
+  r.push_back({"PATCH", "/api/business/:tenant/settings", scope::tenant, perm::tenant_settings, identity::module::none,
+               [](const call_ptr& c) {
+                 auto body = c->json_body();
+                 if (!body) return;
+                 crm::change_settings cmd;
+                 if (!optional_fields(c, *body, {{"default_region", &cmd.default_region}, {"language", &cmd.language},
+                                                 {"time_zone", &cmd.time_zone}}))
+                   return;
+                 c->ctx->deps.rt.tenant_command(c->tenant, std::move(cmd), c->who(),
+                                                c->answer(200, [c](const command_ok& ok) {
+                                                  return json{{"ok", true}, {"position", ok.position}};
+                                                }));
+               }});
+}
+
+}  // namespace crmd::http

@@ -1,0 +1,230 @@
+// The contacts view: a tenant's leads and customers, newest first.
+//
+//   v/contacts/<t>/k/<kind>/<be64(~n)>   live contact L<n> of kind lead|customer (JSON)
+//   v/contacts/<t>/i/<be64(n)>           its kind, to find it by id
+//   v/contacts/<t>/d/<be64(n)>           a deleted contact's last JSON
+//   v/contacts/<t>/#<kind>               live contacts of the kind (u64be)
+//   v/contacts/<t>/settings              the tenant's settings (JSON)
+//
+// Erased subjects: the contact's entries are removed (its personal data must
+// not outlive its key); the envelope's subject names the id.
+#include <nlohmann/json.hpp>
+
+#include "actors/crm/contacts.hpp"
+#include "events/codec.hpp"
+#include "events/time_format.hpp"
+#include "projections/contacts_view.hpp"
+
+namespace crmd::views {
+namespace {
+
+using json = nlohmann::json;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string upper_of(std::string prefix) {
+  prefix.back() = char(prefix.back() + 1);
+  return prefix;
+}
+std::string newest_first(uint64_t n) { return be64(~n); }
+
+struct keys {
+  std::string base;  // "<t>/"
+  std::string live(const std::string& kind, uint64_t n) const { return base + "k/" + kind + "/" + newest_first(n); }
+  std::string index(uint64_t n) const { return base + "i/" + be64(n); }
+  std::string deleted(uint64_t n) const { return base + "d/" + be64(n); }
+  std::string count(const std::string& kind) const { return base + "#" + kind; }
+};
+
+void bump(view_txn& t, const std::string& key, int64_t by) {
+  auto v = t.get(key);
+  uint64_t n = v && v->size() == 8 ? read_be64(*v) : 0;
+  t.put(key, be64(static_cast<uint64_t>(static_cast<int64_t>(n) + by)));
+}
+
+class contacts_view : public projection {
+ public:
+  const char* name() const override { return "contacts"; }
+
+  status apply(const log_entry& e, view_txn& t) override {
+    const auto& r = e.record;
+    bool ours = r.type == "lead_created" || r.type == "lead_updated" || r.type == "lead_deleted" ||
+                r.type == "lead_converted" || r.type == "settings_changed";
+    if (!ours) return status::ok();
+    keys k{std::string(r.tenant) + "/"};
+    if (r.type == "settings_changed") {
+      auto ev = codec::decode<ev::tenant_event>(r.type, r.schema_version, e.payload);
+      if (!ev) return ev.error();
+      auto& st = std::get<ev::settings_changed>(*ev);
+      t.put(k.base + "settings", dump(json{{"default_region", st.default_region}, {"language", st.language},
+                                           {"time_zone", st.time_zone}}));
+      return status::ok();
+    }
+    if (e.erased) return forget(r, k, t);
+    auto ev = codec::decode<ev::tenant_event>(r.type, r.schema_version, e.payload);
+    if (!ev) return ev.error();
+    std::string when = rfc3339(r.recorded_at_us);
+    if (auto* c = std::get_if<ev::lead_created>(&*ev)) {
+      auto n = crm::parse_contact_id(c->lead_id);
+      if (!n) return {errc::corruption, "malformed contact id " + c->lead_id};
+      json j = {{"id", c->lead_id}, {"kind", "lead"},      {"name", c->name},   {"phone", c->phone},
+                {"email", c->email}, {"source", c->source}, {"status", "new"},   {"created_at", when},
+                {"updated_at", when}, {"position", r.position}};
+      t.put(k.live("lead", *n), dump(j));
+      t.put(k.index(*n), "lead");
+      bump(t, k.count("lead"), 1);
+      return status::ok();
+    }
+    std::string id = std::visit([](const auto& x) -> std::string {
+      if constexpr (std::is_same_v<std::decay_t<decltype(x)>, ev::lead_updated> ||
+                    std::is_same_v<std::decay_t<decltype(x)>, ev::lead_deleted> ||
+                    std::is_same_v<std::decay_t<decltype(x)>, ev::lead_converted>)
+        return x.lead_id;
+      return {};
+    }, *ev);
+    auto n = crm::parse_contact_id(id);
+    if (!n) return {errc::corruption, "malformed contact id " + id};
+    auto kind = t.get(k.index(*n));
+    if (!kind) return status::ok();  // deleted or erased before
+    auto cur = t.get(k.live(*kind, *n));
+    if (!cur) return status::ok();
+    auto j = json::parse(*cur, nullptr, false);
+    if (!j.is_object()) return {errc::corruption, "malformed contact view entry"};
+    j["updated_at"] = when;
+    j["position"] = r.position;
+    if (auto* u = std::get_if<ev::lead_updated>(&*ev)) {
+      if (u->name) j["name"] = *u->name;
+      if (u->phone) j["phone"] = *u->phone;
+      if (u->email) j["email"] = *u->email;
+      if (u->status) j["status"] = *u->status;
+      t.put(k.live(*kind, *n), dump(j));
+    } else if (std::holds_alternative<ev::lead_converted>(*ev)) {
+      j["kind"] = "customer";
+      j["converted_at"] = when;
+      t.del(k.live(*kind, *n));
+      t.put(k.live("customer", *n), dump(j));
+      t.put(k.index(*n), "customer");
+      bump(t, k.count(*kind), -1);
+      bump(t, k.count("customer"), 1);
+    } else {  // deleted
+      j["deleted"] = true;
+      t.del(k.live(*kind, *n));
+      t.del(k.index(*n));
+      t.put(k.deleted(*n), dump(j));
+      bump(t, k.count(*kind), -1);
+    }
+    return status::ok();
+  }
+
+ private:
+  static status forget(const record_view& r, const keys& k, view_txn& t) {
+    auto slash = r.subject.rfind('/');
+    auto n = crm::parse_contact_id(std::string(r.subject.substr(slash == std::string_view::npos ? 0 : slash + 1)));
+    if (!n) return status::ok();
+    if (auto kind = t.get(k.index(*n))) {
+      t.del(k.live(*kind, *n));
+      t.del(k.index(*n));
+      bump(t, k.count(*kind), -1);
+    }
+    t.del(k.deleted(*n));
+    return status::ok();
+  }
+};
+
+std::string view_key(const std::string& rest) { return view_prefix("contacts") + rest; }
+
+bool matches(const json& j, const contact_filter& f) {
+  if (!f.status.empty() && j.value("status", "") != f.status) return false;
+  if (f.q.empty()) return true;
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::string q = lower(f.q);
+  for (const char* field : {"name", "email", "phone"})
+    if (lower(j.value(field, "")).find(q) != std::string::npos) return true;
+  return !f.q_phone.empty() && j.value("phone", "") == f.q_phone;
+}
+
+}  // namespace
+
+std::unique_ptr<projection> make_contacts_view() { return std::make_unique<contacts_view>(); }
+
+result<page> list_contacts(kv_store& kv, const std::string& tenant, const std::string& kind, const contact_filter& f,
+                           uint64_t page_no, uint64_t limit) {
+  page out;
+  std::string prefix = view_key(tenant + "/k/" + kind + "/");
+  uint64_t skip = (page_no - 1) * limit;
+  bool plain = f.q.empty() && f.status.empty() && f.sort == "-created_at";
+  if (plain) {  // the key order is the answer: read one page
+    std::string c;
+    if (auto s = kv.get(cf::projections, view_key(tenant + "/#" + kind), &c); s.is_ok() && c.size() == 8)
+      out.total = read_be64(c);
+    auto it = kv.scan(cf::projections, prefix, upper_of(prefix));
+    for (; it->valid() && out.items.size() < limit; it->next()) {
+      if (skip > 0) {
+        --skip;
+        continue;
+      }
+      out.items.emplace_back(it->value());
+    }
+    if (auto e = it->error(); !e) return e;
+    return out;
+  }
+  // Filtered or re-sorted: every contact of the kind is looked at.
+  std::vector<std::pair<json, std::string>> hits;
+  auto it = kv.scan(cf::projections, prefix, upper_of(prefix));
+  for (; it->valid(); it->next()) {
+    auto j = json::parse(it->value(), nullptr, false);
+    if (j.is_object() && matches(j, f)) hits.emplace_back(std::move(j), std::string(it->value()));
+  }
+  if (auto e = it->error(); !e) return e;
+  std::string field = f.sort.empty() || f.sort[0] != '-' ? f.sort : f.sort.substr(1);
+  bool desc = !f.sort.empty() && f.sort[0] == '-';
+  if (field != "created_at" || !desc) {
+    std::stable_sort(hits.begin(), hits.end(), [&](const auto& a, const auto& b) {
+      auto x = a.first.value(field, std::string()), y = b.first.value(field, std::string());
+      return desc ? y < x : x < y;
+    });
+  }
+  out.total = hits.size();
+  for (uint64_t i = skip; i < hits.size() && out.items.size() < limit; ++i) out.items.push_back(hits[i].second);
+  return out;
+}
+
+result<std::optional<std::string>> get_contact(kv_store& kv, const std::string& tenant, const std::string& id) {
+  auto n = crm::parse_contact_id(id);
+  if (!n) return std::optional<std::string>{};
+  std::string kind, v;
+  auto s = kv.get(cf::projections, view_key(tenant + "/i/" + be64(*n)), &kind);
+  if (s.code() == errc::not_found) return std::optional<std::string>{};
+  if (!s) return s;
+  s = kv.get(cf::projections, view_key(tenant + "/k/" + kind + "/" + newest_first(*n)), &v);
+  if (s.code() == errc::not_found) return std::optional<std::string>{};
+  if (!s) return s;
+  return std::optional<std::string>{std::move(v)};
+}
+
+result<crm::settings> get_settings(kv_store& kv, const std::string& tenant) {
+  crm::settings out;
+  std::string v;
+  auto s = kv.get(cf::projections, view_key(tenant + "/settings"), &v);
+  if (s.code() == errc::not_found) return out;
+  if (!s) return s;
+  auto j = json::parse(v, nullptr, false);
+  if (!j.is_object()) return status{errc::corruption, "malformed settings view entry"};
+  out.default_region = j.value("default_region", out.default_region);
+  out.language = j.value("language", out.language);
+  out.time_zone = j.value("time_zone", out.time_zone);
+  return out;
+}
+
+status scan_contacts(kv_store& kv, const std::string& tenant, const std::string& kind,
+                     const std::function<bool(std::string_view)>& visit) {
+  std::string prefix = view_key(tenant + "/k/" + kind + "/");
+  auto it = kv.scan(cf::projections, prefix, upper_of(prefix));
+  for (; it->valid(); it->next())
+    if (!visit(it->value())) break;
+  return it->error();
+}
+
+}  // namespace crmd::views

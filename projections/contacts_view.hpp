@@ -1,0 +1,34 @@
+// Leads and customers as the API lists them (layout in contacts_view.cpp).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "actors/crm/contacts.hpp"
+#include "projections/views.hpp"
+
+namespace crmd::views {
+
+std::unique_ptr<projection> make_contacts_view();
+
+struct contact_filter {
+  std::string q;        // case-insensitive substring of name, email or phone
+  std::string q_phone;  // q as an E.164 number, when it is one
+  std::string status;   // exact status, or empty
+  std::string sort = "-created_at";  // created_at|updated_at|name, '-' for descending
+};
+
+// kind: lead | customer. Newest first unless `sort` says otherwise.
+result<page> list_contacts(kv_store& kv, const std::string& tenant, const std::string& kind, const contact_filter& f,
+                           uint64_t page, uint64_t limit);
+// A live contact of either kind.
+result<std::optional<std::string>> get_contact(kv_store& kv, const std::string& tenant, const std::string& id);
+// The tenant's settings (defaults until it changed them).
+result<crm::settings> get_settings(kv_store& kv, const std::string& tenant);
+// Every live contact of a kind, newest first, without holding them all (CSV).
+status scan_contacts(kv_store& kv, const std::string& tenant, const std::string& kind,
+                     const std::function<bool(std::string_view)>& visit);
+
+}  // namespace crmd::views
