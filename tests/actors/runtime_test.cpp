@@ -117,6 +117,42 @@ TEST_F(runtime_test, commands_racing_an_idle_stop_are_not_lost) {
   EXPECT_GT(rt->stats().idle_stops, 0u);
 }
 
+TEST_F(runtime_test, two_first_contacts_from_one_number_at_once_make_one_lead) {
+  auto rt = start();
+  // Twenty "calls" and "messages" from one number, typed three ways, all at
+  // once, some while the tenant actor is still being recovered.
+  std::vector<std::future<result<command_ok>>> answers;
+  const char* forms[] = {"050-123-4567", "+972501234567", "0501234567"};
+  for (int i = 0; i < 20; ++i)
+    answers.push_back(std::async(std::launch::async, [&, i] {
+      return sync([&](command_done d) {
+        rt->tenant_command("acme", crm::find_or_create_contact{forms[i % 3], "", i % 2 ? "phone" : "whatsapp"},
+                           {"test"}, d);
+      });
+    }));
+  std::set<std::string> ids;
+  for (auto& a : answers) {
+    auto r = a.get();
+    ASSERT_TRUE(r) << r.error().to_string();
+    ids.insert(r->id);
+  }
+  EXPECT_EQ(ids, std::set<std::string>{"L1"});
+  size_t created = 0;
+  ASSERT_TRUE(log->scan(1, [&](const log_entry& e) {
+    created += e.record.type == "lead_created";
+    return true;
+  }));
+  EXPECT_EQ(created, 1u);
+  // And after a restart, from the snapshot and the log, the number is known.
+  rt.reset();
+  rt = start();
+  auto again = sync([&](command_done d) {
+    rt->tenant_command("acme", crm::find_or_create_contact{"050 123 4567", "", "phone"}, {"test"}, d);
+  });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->id, "L1");
+}
+
 TEST_F(runtime_test, recovery_uses_the_snapshot_plus_the_tail) {
   runtime_options o;
   o.snapshot_every = 4;

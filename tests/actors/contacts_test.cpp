@@ -1,0 +1,148 @@
+// Given / When / Then: leads, customers and settings in the tenant aggregate.
+#include <gtest/gtest.h>
+
+#include "actors/crm/phone.hpp"
+#include "actors/tenant/tenant_decider.hpp"
+
+namespace crmd {
+namespace {
+
+tenant::state given(std::vector<ev::tenant_event> history) {
+  tenant::state s;
+  for (auto& e : history) tenant::apply(s, e);
+  return s;
+}
+
+result<std::vector<ev::tenant_event>> when(const tenant::state& s, tenant::command c) { return tenant::decide(s, c); }
+
+TEST(phone, israeli_numbers_as_typed_become_e164) {
+  EXPECT_EQ(crm::to_e164("050-123-4567", "IL"), "+972501234567");
+  EXPECT_EQ(crm::to_e164("+972 50 123 4567", "US"), "+972501234567") << "a + ignores the region";
+  EXPECT_EQ(crm::to_e164("(415) 555-2671", "US"), "+14155552671");
+  EXPECT_FALSE(crm::to_e164("not a phone", "IL"));
+  EXPECT_FALSE(crm::to_e164("12", "IL"));
+  EXPECT_FALSE(crm::to_e164(std::string(100, '5'), "IL"));
+}
+
+TEST(contacts, a_new_lead_gets_the_next_id_and_a_normalised_phone) {
+  auto s = given({ev::lead_created{"L1", "Dana", "+972501111111", "", "manual"}});
+  auto r = when(s, crm::create_contact{"\xd7\xa0\xd7\x95\xd7\xa2\xd7\x94", "050-123-4567", "noa@x.test", "manual", {}, false});
+  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_EQ(r->size(), 1u);
+  auto& e = std::get<ev::lead_created>((*r)[0]);
+  EXPECT_EQ(e.lead_id, "L2");
+  EXPECT_EQ(e.phone, "+972501234567");
+  EXPECT_EQ(tenant::subject_of("acme", (*r)[0]), "acme/lead/L2");
+}
+
+TEST(contacts, one_phone_one_live_contact) {
+  auto s = given({ev::lead_created{"L1", "Dana", "+972501234567", "", "phone"}});
+  auto dup = when(s, crm::create_contact{"Other", "0501234567", "", "manual", {}, false});
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().reason(), "phone_taken");
+  s = given({ev::lead_created{"L1", "Dana", "+972501234567", "", "phone"}, ev::lead_deleted{"L1"}});
+  EXPECT_TRUE(when(s, crm::create_contact{"Other", "0501234567", "", "manual", {}, false})) << "free after deletion";
+}
+
+TEST(contacts, find_or_create_returns_the_known_contact_and_records_nothing) {
+  auto s = given({ev::lead_created{"L1", "Dana", "+972501234567", "", "phone"}, ev::lead_converted{"L1"}});
+  crm::find_or_create_contact f{"+972-50-123-4567", "", "whatsapp"};
+  auto r = when(s, f);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(r->empty());
+  EXPECT_EQ(tenant::answer_id(s, f), "L1") << "a customer is found too";
+  auto fresh = when(s, crm::find_or_create_contact{"052-000-0000", "", "phone"});
+  ASSERT_TRUE(fresh);
+  ASSERT_EQ(fresh->size(), 1u);
+  EXPECT_EQ(std::get<ev::lead_created>((*fresh)[0]).lead_id, "L2");
+  EXPECT_FALSE(when(s, crm::find_or_create_contact{"", "", "phone"}));
+}
+
+TEST(contacts, the_tenants_region_decides_how_local_numbers_read) {
+  auto s = given({ev::settings_changed{"US", "en", "America/New_York"}});
+  auto r = when(s, crm::create_contact{"Bob", "(415) 555-2671", "", "manual", {}, false});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(std::get<ev::lead_created>((*r)[0]).phone, "+14155552671");
+}
+
+TEST(contacts, updates_name_their_fields_and_statuses_are_checked) {
+  auto s = given({ev::lead_created{"L1", "Dana", "", "", "manual"}});
+  crm::update_contact u;
+  u.id = "L1";
+  u.status = "qualified";
+  auto r = when(s, u);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(std::get<ev::lead_updated>((*r)[0]).status, "qualified");
+  EXPECT_FALSE(std::get<ev::lead_updated>((*r)[0]).name);
+  u.status = "maybe";
+  auto bad = when(s, u);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("'status'"), std::string::npos);
+  u.status.reset();
+  u.phone = "garbage";
+  EXPECT_NE(when(s, u).error().message().find("'phone'"), std::string::npos);
+  crm::update_contact none;
+  none.id = "L1";
+  EXPECT_EQ(when(s, none).error().code(), errc::invalid_argument);
+  none.id = "L9";
+  none.name = "x";
+  EXPECT_EQ(when(s, none).error().reason(), "contact_not_found");
+}
+
+TEST(contacts, convert_once_and_customer_routes_see_only_customers) {
+  auto s = given({ev::lead_created{"L1", "Dana", "", "", "manual"}});
+  auto r = when(s, crm::convert_lead{"L1"});
+  ASSERT_TRUE(r);
+  crm::update_contact as_customer;
+  as_customer.id = "L1";
+  as_customer.name = "x";
+  as_customer.customers_only = true;
+  EXPECT_EQ(when(s, as_customer).error().reason(), "contact_not_found") << "still a lead";
+  for (auto& e : *r) tenant::apply(s, e);
+  EXPECT_EQ(when(s, crm::convert_lead{"L1"}).error().reason(), "already_customer");
+  EXPECT_TRUE(when(s, as_customer));
+  EXPECT_TRUE(when(s, crm::delete_contact{"L1", true}));
+}
+
+TEST(contacts, creating_a_customer_directly_is_a_lead_converted_at_once) {
+  auto r = when(given({}), crm::create_contact{"Dana", "", "d@x.test", "manual", std::string("won"), true});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_TRUE(std::holds_alternative<ev::lead_updated>((*r)[1]));
+  EXPECT_TRUE(std::holds_alternative<ev::lead_converted>((*r)[2]));
+  EXPECT_FALSE(when(given({}), crm::create_contact{"", "", "", "manual", {}, false})) << "something to call it by";
+}
+
+TEST(settings, changes_are_checked_and_no_change_records_nothing) {
+  auto s = given({});
+  crm::change_settings c;
+  c.default_region = "XX";
+  EXPECT_EQ(when(s, c).error().code(), errc::invalid_argument);
+  c.default_region = "IL";
+  auto same = when(s, c);
+  ASSERT_TRUE(same);
+  EXPECT_TRUE(same->empty());
+  c.time_zone = "Europe/London; DROP";
+  EXPECT_FALSE(when(s, c));
+  c.time_zone = "Europe/London";
+  auto r = when(s, c);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(std::get<ev::settings_changed>((*r)[0]).time_zone, "Europe/London");
+  EXPECT_EQ(std::get<ev::settings_changed>((*r)[0]).language, "he") << "the rest stays";
+}
+
+TEST(contacts, snapshot_pieces_round_trip) {
+  crm::contact_state c{"+972501234567", "won", true, false};
+  crm::contact_state back;
+  ASSERT_TRUE(tenant::decode_contact(tenant::encode_contact(c), back));
+  EXPECT_EQ(back.phone, c.phone);
+  EXPECT_TRUE(back.customer);
+  auto s = given({ev::settings_changed{"US", "en", "UTC"}, ev::lead_created{"L4", "", "+14155552671", "", "x"}});
+  tenant::state h;
+  ASSERT_TRUE(tenant::decode_header(tenant::encode_header(s), h));
+  EXPECT_EQ(h.settings.default_region, "US");
+  EXPECT_EQ(h.contacts.next, 5u);
+}
+
+}  // namespace
+}  // namespace crmd
