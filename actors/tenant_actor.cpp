@@ -62,6 +62,7 @@ using self_ptr = caf::stateful_actor<tenant_state>*;
 //   <stream> '\0' 'h'             -> be64(version) header (state without prompts)
 //   <stream> '\0' 'p' be64(n)     -> prompt p<n>
 //   <stream> '\0' 'c' be64(n)     -> contact L<n> (phone, status, kind)
+//   <stream> '\0' 't' be64(n)     -> task T<n> (about, open, due, generation)
 // Each snapshot writes the header and the prompts changed since the last one,
 // in one batch. Unlogged batches of one family are lost after a crash only as
 // a suffix, never one without an earlier one, so what survives is always the
@@ -69,6 +70,7 @@ using self_ptr = caf::stateful_actor<tenant_state>*;
 std::string header_key(const std::string& stream) { return stream + std::string("\0h", 2); }
 std::string prompt_key(const std::string& stream, uint64_t n) { return stream + std::string("\0p", 2) + be64(n); }
 std::string contact_key(const std::string& stream, uint64_t n) { return stream + std::string("\0c", 2) + be64(n); }
+std::string task_key(const std::string& stream, uint64_t n) { return stream + std::string("\0t", 2) + be64(n); }
 
 // What a command's first event tells its caller (position comes on the ack).
 command_ok answer_of(const ev::tenant_event& first) {
@@ -90,6 +92,16 @@ command_ok answer_of(const ev::tenant_event& first) {
     ok.id = ld->lead_id;
   } else if (auto* lv = std::get_if<ev::lead_converted>(&first)) {
     ok.id = lv->lead_id;
+  } else if (auto* na = std::get_if<ev::note_added>(&first)) {
+    ok.id = na->note_id;
+  } else if (auto* tc = std::get_if<ev::task_created>(&first)) {
+    ok.id = tc->task_id;
+  } else if (auto* td = std::get_if<ev::task_completed>(&first)) {
+    ok.id = td->task_id;
+  } else if (auto* tr = std::get_if<ev::task_reopened>(&first)) {
+    ok.id = tr->task_id;
+  } else if (auto* ts = std::get_if<ev::task_rescheduled>(&first)) {
+    ok.id = ts->task_id;
   }
   return ok;
 }
@@ -103,11 +115,13 @@ void write_snapshot(self_ptr self, context& ctx) {
   for (uint64_t n : s.agg.dirty) b->put(cf::snapshots, prompt_key(s.stream, n), tenant::encode_prompt(s.agg.prompts[n]));
   for (uint64_t n : s.agg.contacts.dirty)
     b->put(cf::snapshots, contact_key(s.stream, n), tenant::encode_contact(s.agg.contacts.by_number[n]));
+  for (uint64_t n : s.agg.work.dirty) b->put(cf::snapshots, task_key(s.stream, n), tenant::encode_task(s.agg.work.tasks[n]));
   // A snapshot is a cache of the log: losing it costs a longer recovery only.
   if (ctx.kv->write_unlogged(*b).is_ok()) {
     s.since_snapshot = 0;
     s.agg.dirty.clear();
     s.agg.contacts.dirty.clear();
+    s.agg.work.dirty.clear();
   }
 }
 
@@ -135,6 +149,14 @@ void load_snapshot(const std::string& stream, context& ctx, recovered_state& out
       return;
   }
   if (!ct->error().is_ok()) return;
+  std::string tlo = task_key(stream, 0), thi = stream + std::string("\0u", 2);
+  auto tt = ctx.kv->scan(cf::snapshots, tlo, thi);
+  for (; tt->valid(); tt->next()) {
+    auto key = tt->key();
+    if (key.size() != tlo.size()) return;
+    if (!tenant::decode_task(tt->value(), loaded.work.tasks[read_be64(key.substr(key.size() - 8))]).is_ok()) return;
+  }
+  if (!tt->error().is_ok()) return;
   loaded.contacts.reindex();
   out.agg = std::move(loaded);
   out.version = read_be64(head);
@@ -273,8 +295,9 @@ void on_appended(self_ptr self, const context_ptr& ctx_ptr, appended& a) {
   } else {
     s.since_snapshot += done.events.size();
     // Answered already from the log's callback.
-    if (auto* set = std::get_if<ev::timer_set>(&done.events.front()))
-      if (ctx.scheduler) caf::anon_send(ctx.scheduler, rearm_atom::value, set->due_us);
+    for (auto& e : done.events)
+      if (auto* set = std::get_if<ev::timer_set>(&e))
+        if (ctx.scheduler) caf::anon_send(ctx.scheduler, rearm_atom::value, set->due_us);
     // Every `snapshot_every` events; each costs what changed since the last.
     if (s.since_snapshot >= ctx.opts.snapshot_every) write_snapshot(self, ctx);
   }

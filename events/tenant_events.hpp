@@ -161,9 +161,66 @@ struct settings_changed {
   }
 };
 
+// A task about a contact (lead or customer), due at a time or not.
+struct task_created {
+  static constexpr const char* type_name = "task_created";
+  static constexpr uint16_t schema_version = 1;
+  std::string task_id;
+  std::string about_id;  // the contact, or empty
+  std::string title;
+  int64_t due_us = 0;    // 0: no due time
+  template <class F> void fields(F&& f) {
+    f("task_id", task_id);
+    f("about_id", about_id);
+    f("title", title);
+    f("due_us", due_us);
+  }
+};
+
+struct task_completed {
+  static constexpr const char* type_name = "task_completed";
+  static constexpr uint16_t schema_version = 1;
+  std::string task_id;
+  template <class F> void fields(F&& f) { f("task_id", task_id); }
+};
+
+struct task_reopened {
+  static constexpr const char* type_name = "task_reopened";
+  static constexpr uint16_t schema_version = 1;
+  std::string task_id;
+  template <class F> void fields(F&& f) { f("task_id", task_id); }
+};
+
+// A new due time: moved (`snoozed` false) or snoozed until then.
+struct task_rescheduled {
+  static constexpr const char* type_name = "task_rescheduled";
+  static constexpr uint16_t schema_version = 1;
+  std::string task_id;
+  int64_t due_us = 0;
+  bool snoozed = false;
+  template <class F> void fields(F&& f) {
+    f("task_id", task_id);
+    f("due_us", due_us);
+    f("snoozed", snoozed);
+  }
+};
+
+// Emitted once when an open task reaches its due time (durable schedule).
+struct task_due {
+  static constexpr const char* type_name = "task_due";
+  static constexpr uint16_t schema_version = 1;
+  std::string task_id;
+  int64_t due_us = 0;
+  template <class F> void fields(F&& f) {
+    f("task_id", task_id);
+    f("due_us", due_us);
+  }
+};
+
 using tenant_event = std::variant<tenant_created, tenant_renamed, prompt_saved, prompt_deleted,
                                   lead_created, note_added, timer_set, timer_fired, lead_updated, lead_deleted,
-                                  lead_converted, settings_changed>;
+                                  lead_converted, settings_changed, task_created, task_completed, task_reopened,
+                                  task_rescheduled, task_due>;
 
 
 }  // namespace crmd::ev

@@ -287,6 +287,7 @@ route_list all_routes() {
   add_user_routes(r);
   add_prompt_routes(r);
   add_contact_routes(r);
+  add_work_routes(r);
   return r;
 }
 

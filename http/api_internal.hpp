@@ -157,5 +157,6 @@ void add_prompt_routes(route_list& r);
 void add_auth_routes(route_list& r);
 void add_user_routes(route_list& r);
 void add_contact_routes(route_list& r);
+void add_work_routes(route_list& r);
 
 }  // namespace crmd::http

@@ -1,5 +1,6 @@
 #include "projections/views.hpp"
 #include "projections/contacts_view.hpp"
+#include "projections/work_view.hpp"
 
 #include <ctime>
 #include <functional>
@@ -178,6 +179,8 @@ std::vector<std::unique_ptr<projection>> all() {
   v.push_back(make_tenants_view());
   v.push_back(make_prompts_view());
   v.push_back(make_contacts_view());
+  v.push_back(make_tasks_view());
+  v.push_back(make_timeline_view());
   return v;
 }
 

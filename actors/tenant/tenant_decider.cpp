@@ -78,7 +78,9 @@ result<std::vector<ev::tenant_event>> decide(const state& s, const command& c) {
   if (auto* fire = std::get_if<fire_timer>(&c)) {
     auto it = s.timers.find(fire->timer_id);
     if (it == s.timers.end() || it->second) return events{};  // unknown or already fired: nothing to do
-    return events{ev::timer_fired{fire->timer_id}};
+    events out{ev::timer_fired{fire->timer_id}};
+    for (auto& e : crm::on_timer(s.work, fire->timer_id)) out.push_back(std::move(e));
+    return out;
   }
   if (auto* x = std::get_if<crm::create_contact>(&c)) return crm::decide(s.contacts, s.settings, *x);
   if (auto* x = std::get_if<crm::update_contact>(&c)) return crm::decide(s.contacts, s.settings, *x);
@@ -86,6 +88,11 @@ result<std::vector<ev::tenant_event>> decide(const state& s, const command& c) {
   if (auto* x = std::get_if<crm::convert_lead>(&c)) return crm::decide(s.contacts, *x);
   if (auto* x = std::get_if<crm::find_or_create_contact>(&c)) return crm::decide(s.contacts, s.settings, *x);
   if (auto* x = std::get_if<crm::change_settings>(&c)) return crm::decide(s.settings, *x);
+  if (auto* x = std::get_if<crm::add_note>(&c)) return crm::decide(s.work, s.contacts, *x);
+  if (auto* x = std::get_if<crm::create_task>(&c)) return crm::decide(s.work, s.contacts, *x);
+  if (auto* x = std::get_if<crm::complete_task>(&c)) return crm::decide(s.work, *x);
+  if (auto* x = std::get_if<crm::reopen_task>(&c)) return crm::decide(s.work, *x);
+  if (auto* x = std::get_if<crm::reschedule_task>(&c)) return crm::decide(s.work, *x);
   auto& del = std::get<delete_prompt>(c);
   uint64_t n = 0;
   if (!live_prompt(s, del.prompt_id, &n)) return not_found(del.prompt_id);
@@ -103,9 +110,12 @@ std::string answer_id(const state& s, const command& c) {
 std::string subject_of(const std::string& tenant, const ev::tenant_event& e) {
   return std::visit(
       [&](const auto& x) -> std::string {
-        if constexpr (std::is_same_v<std::decay_t<decltype(x)>, ev::lead_created> ||
-                      std::is_same_v<std::decay_t<decltype(x)>, ev::lead_updated>)
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, ev::lead_created> || std::is_same_v<T, ev::lead_updated>)
           return crm::subject(tenant, x.lead_id);
+        // A note's or task's text is about a person: sealed with them.
+        if constexpr (std::is_same_v<T, ev::note_added> || std::is_same_v<T, ev::task_created>)
+          return x.about_id.empty() ? std::string() : crm::subject(tenant, x.about_id);
         return {};
       },
       e);
@@ -113,6 +123,7 @@ std::string subject_of(const std::string& tenant, const ev::tenant_event& e) {
 
 void apply(state& s, const ev::tenant_event& e) {
   crm::apply(s.contacts, s.settings, e);
+  crm::apply(s.work, e);
   if (auto* saved = std::get_if<ev::prompt_saved>(&e)) {
     auto n = parse_prompt_id(saved->prompt_id);
     if (!n) return;  // decide() only emits well-formed ids
@@ -140,7 +151,8 @@ std::string encode_state(const state& s) { return codec::encode_payload(s); }
 status decode_state(std::string_view bytes, state& out) { return codec::decode_payload(bytes, out); }
 
 std::string encode_header(const state& s) {
-  return codec::encode_payload(state_header{s.next_prompt, s.timers, s.contacts.next, s.settings});
+  return codec::encode_payload(
+      state_header{s.next_prompt, s.timers, s.contacts.next, s.settings, s.work.next_task, s.work.next_note});
 }
 
 status decode_header(std::string_view bytes, state& out) {
@@ -150,11 +162,15 @@ status decode_header(std::string_view bytes, state& out) {
   out.timers = std::move(h.timers);
   out.contacts.next = h.next_contact;
   out.settings = std::move(h.settings);
+  out.work.next_task = h.next_task;
+  out.work.next_note = h.next_note;
   return status::ok();
 }
 
 std::string encode_contact(const crm::contact_state& c) { return codec::encode_payload(c); }
 status decode_contact(std::string_view bytes, crm::contact_state& out) { return codec::decode_payload(bytes, out); }
+std::string encode_task(const crm::task_state& t) { return codec::encode_payload(t); }
+status decode_task(std::string_view bytes, crm::task_state& out) { return codec::decode_payload(bytes, out); }
 
 std::string encode_prompt(const prompt_state& p) { return codec::encode_payload(p); }
 status decode_prompt(std::string_view bytes, prompt_state& out) { return codec::decode_payload(bytes, out); }
@@ -165,3 +181,4 @@ CRMD_CODEC_INSTANTIATE(crmd::tenant::state)
 CRMD_CODEC_INSTANTIATE(crmd::tenant::state_header)
 CRMD_CODEC_INSTANTIATE(crmd::tenant::prompt_state)
 CRMD_CODEC_INSTANTIATE(crmd::crm::contact_state)
+CRMD_CODEC_INSTANTIATE(crmd::crm::task_state)

@@ -13,6 +13,7 @@
 
 #include "events/status.hpp"
 #include "actors/crm/contacts.hpp"
+#include "actors/crm/work.hpp"
 #include "events/tenant_events.hpp"
 
 namespace crmd::tenant {
@@ -42,6 +43,7 @@ struct state {
   std::set<uint64_t> dirty;
   crm::contacts contacts;  // leads and customers
   crm::settings settings;
+  crm::work work;          // notes and tasks
   template <class F> void fields(F&& f) {
     f("next_prompt", next_prompt);
     f("prompts", prompts);
@@ -49,6 +51,9 @@ struct state {
     f("contacts", contacts.by_number);
     f("next_contact", contacts.next);
     f("settings", settings);
+    f("tasks", work.tasks);
+    f("next_task", work.next_task);
+    f("next_note", work.next_note);
   }
 };
 
@@ -59,11 +64,14 @@ struct state_header {
   std::map<std::string, bool> timers;
   uint64_t next_contact = 1;
   crm::settings settings;
+  uint64_t next_task = 1, next_note = 1;
   template <class F> void fields(F&& f) {
     f("next_prompt", next_prompt);
     f("timers", timers);
     f("next_contact", next_contact);
     f("settings", settings);
+    f("next_task", next_task);
+    f("next_note", next_note);
   }
 };
 
@@ -91,7 +99,8 @@ struct fire_timer {
 };
 using command = std::variant<save_prompt, update_prompt, delete_prompt, set_timer, fire_timer, crm::create_contact,
                              crm::update_contact, crm::delete_contact, crm::convert_lead,
-                             crm::find_or_create_contact, crm::change_settings>;
+                             crm::find_or_create_contact, crm::change_settings, crm::add_note, crm::create_task,
+                             crm::complete_task, crm::reopen_task, crm::reschedule_task>;
 
 bool valid_kind(const std::string& kind);
 // "p12" -> 12; nullopt for anything else.
@@ -118,5 +127,7 @@ std::string encode_prompt(const prompt_state& p);
 status decode_prompt(std::string_view bytes, prompt_state& out);
 std::string encode_contact(const crm::contact_state& c);
 status decode_contact(std::string_view bytes, crm::contact_state& out);
+std::string encode_task(const crm::task_state& t);
+status decode_task(std::string_view bytes, crm::task_state& out);
 
 }  // namespace crmd::tenant

@@ -146,3 +146,49 @@ TEST(contacts, snapshot_pieces_round_trip) {
 
 }  // namespace
 }  // namespace crmd
+
+namespace crmd {
+namespace {
+
+TEST(tasks, a_due_task_arms_a_timer_that_makes_it_due_once_and_moving_it_retires_the_old_timer) {
+  tenant::state s;
+  tenant::apply(s, ev::lead_created{"L1", "Dana", "", "", "manual"});
+  auto made = tenant::decide(s, crm::create_task{"L1", "Call", 1000});
+  ASSERT_TRUE(made);
+  ASSERT_EQ(made->size(), 2u);
+  auto& timer = std::get<ev::timer_set>((*made)[1]);
+  EXPECT_EQ(timer.timer_id, "task:T1:0");
+  for (auto& e : *made) tenant::apply(s, e);
+
+  auto moved = tenant::decide(s, crm::reschedule_task{"T1", 5000, true});
+  ASSERT_TRUE(moved);
+  for (auto& e : *moved) tenant::apply(s, e);
+  auto stale = tenant::decide(s, tenant::fire_timer{"task:T1:0"});
+  ASSERT_TRUE(stale);
+  ASSERT_EQ(stale->size(), 1u) << "the old timer fires, the task is not due";
+  for (auto& e : *stale) tenant::apply(s, e);
+  auto fresh = tenant::decide(s, tenant::fire_timer{"task:T1:1"});
+  ASSERT_TRUE(fresh);
+  ASSERT_EQ(fresh->size(), 2u);
+  EXPECT_EQ(std::get<ev::task_due>((*fresh)[1]).due_us, 5000);
+  for (auto& e : *fresh) tenant::apply(s, e);
+  auto again = tenant::decide(s, tenant::fire_timer{"task:T1:1"});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty()) << "exactly once";
+}
+
+TEST(tasks, done_tasks_do_not_fall_due_and_notes_need_a_contact) {
+  tenant::state s;
+  tenant::apply(s, ev::task_created{"T1", "", "x", 1000});
+  tenant::apply(s, ev::timer_set{"task:T1:0", 1000, "task_due"});
+  tenant::apply(s, ev::task_completed{"T1"});
+  auto fired = tenant::decide(s, tenant::fire_timer{"task:T1:0"});
+  ASSERT_TRUE(fired);
+  EXPECT_EQ(fired->size(), 1u);
+  EXPECT_EQ(tenant::decide(s, crm::add_note{"L1", "hi"}).error().reason(), "contact_not_found");
+  EXPECT_EQ(tenant::decide(s, crm::complete_task{"T1"}).error().reason(), "task_done");
+  EXPECT_EQ(tenant::decide(s, crm::reopen_task{"T9"}).error().reason(), "task_not_found");
+}
+
+}  // namespace
+}  // namespace crmd

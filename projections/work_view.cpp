@@ -1,0 +1,223 @@
+// tasks     v/tasks/<t>/t/<be64 n>               task T<n> (JSON)
+//           v/tasks/<t>/c/<contact>/<be64 n>      index: tasks about a contact
+//           v/tasks/<t>/#                         tasks (u64be)
+// timeline  v/timeline/<t>/<contact>/i/<be64 ~position>  one item (JSON), newest first
+//           v/timeline/<t>/<contact>/#                   items (u64be)
+//           v/timeline/<t>/task/<task id>                the contact a task is about
+//
+// Items: {"type","title","ts","ref_id","position"}; types lead.created,
+// lead.updated, lead.converted, lead.deleted, note, task.created, task.done,
+// task.reopened, task.rescheduled, task.due. When a contact's subject is
+// erased its timeline is removed (its items quote its personal data).
+#include <nlohmann/json.hpp>
+
+#include "actors/crm/contacts.hpp"
+#include "actors/crm/work.hpp"
+#include "events/codec.hpp"
+#include "events/time_format.hpp"
+#include "projections/work_view.hpp"
+
+namespace crmd::views {
+namespace {
+
+using json = nlohmann::json;
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string upper_of(std::string prefix) {
+  prefix.back() = char(prefix.back() + 1);
+  return prefix;
+}
+void bump(view_txn& t, const std::string& key, int64_t by) {
+  auto v = t.get(key);
+  uint64_t n = v && v->size() == 8 ? read_be64(*v) : 0;
+  t.put(key, be64(static_cast<uint64_t>(static_cast<int64_t>(n) + by)));
+}
+std::string time_or_null(int64_t us) { return us > 0 ? rfc3339(us) : std::string(); }
+// Titles quote the user's text: cut long ones on a UTF-8 boundary.
+std::string excerpt(const std::string& s, size_t max = 200) {
+  if (s.size() <= max) return s;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut) + "\xE2\x80\xA6";
+}
+
+class tasks_view : public projection {
+ public:
+  const char* name() const override { return "tasks"; }
+  status apply(const log_entry& e, view_txn& t) override {
+    const auto& r = e.record;
+    if (r.type.rfind("task_", 0) != 0) return status::ok();
+    std::string base = std::string(r.tenant) + "/";
+    if (e.erased) return status::ok();  // the task's title is gone with its contact; the entry stays as it was
+    auto ev = codec::decode<ev::tenant_event>(r.type, r.schema_version, e.payload);
+    if (!ev) return ev.error();
+    std::string when = rfc3339(r.recorded_at_us);
+    if (auto* c = std::get_if<ev::task_created>(&*ev)) {
+      auto n = crm::parse_task_id(c->task_id);
+      if (!n) return {errc::corruption, "malformed task id"};
+      json j = {{"id", c->task_id}, {"customer_id", c->about_id.empty() ? json(nullptr) : json(c->about_id)},
+                {"title", c->title}, {"due_at", c->due_us > 0 ? json(rfc3339(c->due_us)) : json(nullptr)},
+                {"status", "open"}, {"due", false}, {"created_at", when}, {"updated_at", when},
+                {"position", r.position}};
+      t.put(base + "t/" + be64(*n), dump(j));
+      if (!c->about_id.empty()) t.put(base + "c/" + c->about_id + "/" + be64(*n), "");
+      bump(t, base + "#", 1);
+      return status::ok();
+    }
+    std::string id;
+    if (auto* x = std::get_if<ev::task_completed>(&*ev)) id = x->task_id;
+    if (auto* x = std::get_if<ev::task_reopened>(&*ev)) id = x->task_id;
+    if (auto* x = std::get_if<ev::task_rescheduled>(&*ev)) id = x->task_id;
+    if (auto* x = std::get_if<ev::task_due>(&*ev)) id = x->task_id;
+    auto n = crm::parse_task_id(id);
+    if (!n) return status::ok();
+    auto cur = t.get(base + "t/" + be64(*n));
+    if (!cur) return status::ok();
+    auto j = json::parse(*cur, nullptr, false);
+    if (!j.is_object()) return {errc::corruption, "malformed task view entry"};
+    j["updated_at"] = when;
+    j["position"] = r.position;
+    if (std::holds_alternative<ev::task_completed>(*ev)) j["status"] = "done";
+    if (std::holds_alternative<ev::task_reopened>(*ev)) j["status"] = "open";
+    if (auto* x = std::get_if<ev::task_rescheduled>(&*ev)) {
+      j["due_at"] = rfc3339(x->due_us);
+      j["due"] = false;
+      if (x->snoozed) j["snoozed_until"] = rfc3339(x->due_us);
+    }
+    if (std::holds_alternative<ev::task_due>(*ev)) j["due"] = true;
+    t.put(base + "t/" + be64(*n), dump(j));
+    return status::ok();
+  }
+};
+
+class timeline_view : public projection {
+ public:
+  const char* name() const override { return "timeline"; }
+  status apply(const log_entry& e, view_txn& t) override {
+    const auto& r = e.record;
+    bool lead = r.type.rfind("lead_", 0) == 0, task = r.type.rfind("task_", 0) == 0, note = r.type == "note_added";
+    if (!lead && !task && !note) return status::ok();
+    std::string base = std::string(r.tenant) + "/";
+    if (e.erased) {
+      if (r.type == "lead_created") return forget(base, r.subject, t);
+      return status::ok();
+    }
+    auto ev = codec::decode<ev::tenant_event>(r.type, r.schema_version, e.payload);
+    if (!ev) return ev.error();
+    std::string contact, type, title, ref;
+    std::visit([&](const auto& x) {
+      using T = std::decay_t<decltype(x)>;
+      if constexpr (std::is_same_v<T, ev::lead_created>) {
+        contact = x.lead_id, type = "lead.created", title = "Lead created: " + x.name, ref = x.lead_id;
+      } else if constexpr (std::is_same_v<T, ev::lead_updated>) {
+        contact = x.lead_id, type = "lead.updated", ref = x.lead_id;
+        title = x.status ? "Status: " + *x.status : "Details updated";
+      } else if constexpr (std::is_same_v<T, ev::lead_converted>) {
+        contact = x.lead_id, type = "lead.converted", title = "Became a customer", ref = x.lead_id;
+      } else if constexpr (std::is_same_v<T, ev::lead_deleted>) {
+        contact = x.lead_id, type = "lead.deleted", title = "Deleted", ref = x.lead_id;
+      } else if constexpr (std::is_same_v<T, ev::note_added>) {
+        contact = x.about_id, type = "note", title = excerpt(x.text), ref = x.note_id;
+      } else if constexpr (std::is_same_v<T, ev::task_created>) {
+        contact = x.about_id, type = "task.created", title = excerpt(x.title), ref = x.task_id;
+        if (!x.about_id.empty()) t.put(base + "task/" + x.task_id, x.about_id);
+      } else if constexpr (std::is_same_v<T, ev::task_completed>) {
+        type = "task.done", title = "Task done", ref = x.task_id;
+      } else if constexpr (std::is_same_v<T, ev::task_reopened>) {
+        type = "task.reopened", title = "Task reopened", ref = x.task_id;
+      } else if constexpr (std::is_same_v<T, ev::task_rescheduled>) {
+        type = "task.rescheduled", ref = x.task_id;
+        title = (x.snoozed ? "Task snoozed until " : "Task moved to ") + rfc3339(x.due_us);
+      } else if constexpr (std::is_same_v<T, ev::task_due>) {
+        type = "task.due", title = "Task due", ref = x.task_id;
+      }
+    }, *ev);
+    if (contact.empty() && task && !ref.empty())
+      if (auto about = t.get(base + "task/" + ref)) contact = *about;
+    if (contact.empty() || type.empty()) return status::ok();
+    std::string prefix = base + contact + "/";
+    t.put(prefix + "i/" + be64(~r.position),
+          dump(json{{"type", type}, {"title", title}, {"ts", rfc3339(r.recorded_at_us)}, {"ref_id", ref},
+                    {"position", r.position}}));
+    bump(t, prefix + "#", 1);
+    return status::ok();
+  }
+
+ private:
+  static status forget(const std::string& base, std::string_view subject, view_txn& t) {
+    auto slash = subject.rfind('/');
+    std::string contact(subject.substr(slash == std::string_view::npos ? 0 : slash + 1));
+    if (contact.empty()) return status::ok();
+    std::string lo = base + contact + "/i/";
+    while (auto last = t.last(lo, upper_of(lo))) t.del(last->first);
+    t.del(base + contact + "/#");
+    return status::ok();
+  }
+};
+
+std::string key(const char* view, const std::string& rest) { return view_prefix(view) + rest; }
+
+result<page> scan_page(kv_store& kv, const std::string& prefix, const std::string& count_key, uint64_t page_no,
+                       uint64_t limit) {
+  page out;
+  std::string c;
+  if (auto s = kv.get(cf::projections, count_key, &c); s.is_ok() && c.size() == 8) out.total = read_be64(c);
+  uint64_t skip = (page_no - 1) * limit;
+  auto it = kv.scan(cf::projections, prefix, upper_of(prefix));
+  for (; it->valid() && out.items.size() < limit; it->next()) {
+    if (skip > 0) {
+      --skip;
+      continue;
+    }
+    out.items.emplace_back(it->value());
+  }
+  if (auto e = it->error(); !e) return e;
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<projection> make_tasks_view() { return std::make_unique<tasks_view>(); }
+std::unique_ptr<projection> make_timeline_view() { return std::make_unique<timeline_view>(); }
+
+result<page> list_tasks(kv_store& kv, const std::string& tenant, const std::string& about, uint64_t page_no,
+                        uint64_t limit) {
+  if (about.empty()) return scan_page(kv, key("tasks", tenant + "/t/"), key("tasks", tenant + "/#"), page_no, limit);
+  // Tasks about one contact: walk its index (a contact has few tasks).
+  page out;
+  std::string prefix = key("tasks", tenant + "/c/" + about + "/");
+  uint64_t skip = (page_no - 1) * limit;
+  auto it = kv.scan(cf::projections, prefix, upper_of(prefix));
+  for (; it->valid(); it->next()) {
+    ++out.total;
+    if (skip > 0) {
+      --skip;
+      continue;
+    }
+    if (out.items.size() >= limit) continue;
+    std::string v;
+    auto k = it->key();
+    if (kv.get(cf::projections, key("tasks", tenant + "/t/") + std::string(k.substr(k.size() - 8)), &v).is_ok())
+      out.items.push_back(std::move(v));
+  }
+  if (auto e = it->error(); !e) return e;
+  return out;
+}
+
+result<std::optional<std::string>> get_task(kv_store& kv, const std::string& tenant, const std::string& id) {
+  auto n = crm::parse_task_id(id);
+  if (!n) return std::optional<std::string>{};
+  std::string v;
+  auto s = kv.get(cf::projections, key("tasks", tenant + "/t/" + be64(*n)), &v);
+  if (s.code() == errc::not_found) return std::optional<std::string>{};
+  if (!s) return s;
+  return std::optional<std::string>{std::move(v)};
+}
+
+result<page> timeline(kv_store& kv, const std::string& tenant, const std::string& contact, uint64_t page_no,
+                      uint64_t limit) {
+  return scan_page(kv, key("timeline", tenant + "/" + contact + "/i/"), key("timeline", tenant + "/" + contact + "/#"),
+                   page_no, limit);
+}
+
+}  // namespace crmd::views
