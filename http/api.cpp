@@ -322,6 +322,7 @@ api::impl::impl(api_deps d, api_options o)
     : deps(d),
       opts(std::move(o)),
       sessions(d.views, std::chrono::duration_cast<std::chrono::microseconds>(opts.refresh_ttl).count()),
+      requests(d.views),
       ip_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),
       account_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),
       webhook_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),
@@ -333,7 +334,10 @@ api::api(api_deps deps, api_options options) : impl_(std::make_unique<impl>(deps
 }
 api::~api() = default;
 
-status api::start() { return impl_->sessions.load(); }
+status api::start() {
+  if (auto s = impl_->sessions.load(); !s) return s;
+  return impl_->requests.purge();
+}
 
 void api::stop() {
   // Runs the jobs already accepted (their callers are owed an answer) and
@@ -354,6 +358,26 @@ http_response api::timeout_response(const http_request& req) const {
 }
 
 namespace {
+
+// Stores the answer for Idempotency-Key retries before it leaves.
+class recording_responder : public responder {
+ public:
+  recording_responder(std::shared_ptr<responder> inner, idempotency_store& store, idempotency_store::claim claim,
+                      std::string request_body)
+      : inner_(std::move(inner)), store_(store), claim_(std::move(claim)), request_body_(std::move(request_body)) {}
+  bool send(http_response r) override {
+    if (inner_->answered()) return false;
+    store_.finish(claim_, request_body_, {r.status, r.body});
+    return inner_->send(std::move(r));
+  }
+  bool answered() const override { return inner_->answered(); }
+
+ private:
+  std::shared_ptr<responder> inner_;
+  idempotency_store& store_;
+  idempotency_store::claim claim_;
+  std::string request_body_;
+};
 
 bool cors_allowed(const api_options& o, const std::string& origin) {
   if (origin.empty()) return false;
@@ -401,6 +425,27 @@ void api::handle(http_request req, std::shared_ptr<responder> out) {
   if (c->req.body.size() > impl_->opts.max_body)
     return c->error(413, "payload_too_large",
                     "the body is larger than " + std::to_string(impl_->opts.max_body) + " bytes");
+  if (c->req.method == "POST" && path.rfind("/api/auth/", 0) != 0 && c->req.has_header("Idempotency-Key")) {
+    std::string key = c->req.header("Idempotency-Key");
+    if (!valid_idempotency_key(key))
+      return c->error(400, "invalid_field", "header 'Idempotency-Key' must be 1 to 255 printable characters");
+    std::string tenant = !c->tenant.empty() ? c->tenant : (c->who_ ? c->who_->tenant : "");
+    auto claim = impl_->requests.begin(tenant, c->principal_key(), key, c->req.body);
+    if (!claim) return c->fail(claim.error());
+    switch (claim->what) {
+      case idempotency_store::outcome::replay:
+        return c->send_raw_json(claim->answer.status, claim->answer.body, {{"Idempotent-Replayed", "true"}});
+      case idempotency_store::outcome::mismatch:
+        return c->error(422, "idempotency_key_reused", "this Idempotency-Key was used with a different body");
+      case idempotency_store::outcome::in_progress:
+        return c->error(409, "idempotency_in_progress", "a request with this Idempotency-Key is still running",
+                        {{"Retry-After", "1"}});
+      case idempotency_store::outcome::fresh:
+        c->out = std::make_shared<recording_responder>(std::move(c->out), impl_->requests, std::move(*claim),
+                                                       c->req.body);
+        break;
+    }
+  }
   route.fn(c);
 }
 

@@ -17,6 +17,7 @@
 #include "actors/runtime.hpp"
 #include "events/status.hpp"
 #include "http/api.hpp"
+#include "http/idempotency.hpp"
 #include "http/router.hpp"
 #include "identity/jwt.hpp"
 #include "identity/rate_limiter.hpp"
@@ -73,6 +74,7 @@ struct api::impl {
   std::unordered_map<std::string, uint64_t> positions;
 
   identity::session_store sessions;
+  idempotency_store requests;
   identity::verified_tokens token_cache;
   identity::rate_limiter ip_failures, account_failures, webhook_failures;
   std::atomic<uint64_t> kdf_runs{0};  // logins that ran the KDF (tests: equal work)

@@ -19,6 +19,7 @@ const char* cf_name(cf family) {
     case cf::snapshots: return "snapshots";
     case cf::schedule: return "schedule";
     case cf::sessions: return "sessions";
+    case cf::requests: return "requests";
   }
   return "?";
 }

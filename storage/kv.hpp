@@ -23,8 +23,9 @@ enum class cf : uint8_t {
   snapshots,    // aggregate snapshots: stream -> be64(version) state
   schedule,     // durable timers: be64(due_us) kind '\0' key '\0' timer id -> payload
   sessions,     // refresh tokens and revoked token families (identity/session_store.hpp)
+  requests,     // answers kept for Idempotency-Key retries (http/idempotency.hpp)
 };
-constexpr int cf_count = 9;
+constexpr int cf_count = 10;
 const char* cf_name(cf family);
 
 class kv_batch {
