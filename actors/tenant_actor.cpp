@@ -14,6 +14,7 @@
 #include <chrono>
 
 #include "actors/actor_context.hpp"
+#include "actors/tenant/tenant_snapshot.hpp"
 #include "events/codec.hpp"
 
 namespace crmd::actors {
@@ -58,20 +59,6 @@ struct tenant_state {
 };
 using self_ptr = caf::stateful_actor<tenant_state>*;
 
-// Incremental snapshots in the `snapshots` family:
-//   <stream> '\0' 'h'             -> be64(version) header (state without prompts)
-//   <stream> '\0' 'p' be64(n)     -> prompt p<n>
-//   <stream> '\0' 'c' be64(n)     -> contact L<n> (phone, status, kind)
-//   <stream> '\0' 't' be64(n)     -> task T<n> (about, open, due, generation)
-// Each snapshot writes the header and the prompts changed since the last one,
-// in one batch. Unlogged batches of one family are lost after a crash only as
-// a suffix, never one without an earlier one, so what survives is always the
-// state as of the surviving header's version.
-std::string header_key(const std::string& stream) { return stream + std::string("\0h", 2); }
-std::string prompt_key(const std::string& stream, uint64_t n) { return stream + std::string("\0p", 2) + be64(n); }
-std::string contact_key(const std::string& stream, uint64_t n) { return stream + std::string("\0c", 2) + be64(n); }
-std::string task_key(const std::string& stream, uint64_t n) { return stream + std::string("\0t", 2) + be64(n); }
-
 // What a command's first event tells its caller (position comes on the ack).
 command_ok answer_of(const ev::tenant_event& first) {
   command_ok ok;
@@ -102,6 +89,18 @@ command_ok answer_of(const ev::tenant_event& first) {
     ok.id = tr->task_id;
   } else if (auto* ts = std::get_if<ev::task_rescheduled>(&first)) {
     ok.id = ts->task_id;
+  } else if (auto* cc = std::get_if<ev::contract_created>(&first)) {
+    ok.id = cc->contract_id;
+  } else if (auto* cs = std::get_if<ev::contract_status_changed>(&first)) {
+    ok.id = cs->contract_id;
+  } else if (auto* sr = std::get_if<ev::signature_recorded>(&first)) {
+    ok.id = sr->signature_id;
+  } else if (auto* ic = std::get_if<ev::invoice_created>(&first)) {
+    ok.id = ic->invoice_id;
+  } else if (auto* is = std::get_if<ev::invoice_status_changed>(&first)) {
+    ok.id = is->invoice_id;
+  } else if (auto* ip = std::get_if<ev::invoice_paid>(&first)) {
+    ok.id = ip->invoice_id;
   }
   return ok;
 }
@@ -111,61 +110,18 @@ void write_snapshot(self_ptr self, context& ctx) {
   // Only durable state is snapshotted: nothing may be in flight.
   if (s.since_snapshot == 0 || !s.inflight.empty()) return;
   auto b = ctx.kv->new_batch();
-  b->put(cf::snapshots, header_key(s.stream), be64(s.version) + tenant::encode_header(s.agg));
-  for (uint64_t n : s.agg.dirty) b->put(cf::snapshots, prompt_key(s.stream, n), tenant::encode_prompt(s.agg.prompts[n]));
-  for (uint64_t n : s.agg.contacts.dirty)
-    b->put(cf::snapshots, contact_key(s.stream, n), tenant::encode_contact(s.agg.contacts.by_number[n]));
-  for (uint64_t n : s.agg.work.dirty) b->put(cf::snapshots, task_key(s.stream, n), tenant::encode_task(s.agg.work.tasks[n]));
+  tenant::add_snapshot(*b, s.stream, s.version, s.agg);
   // A snapshot is a cache of the log: losing it costs a longer recovery only.
   if (ctx.kv->write_unlogged(*b).is_ok()) {
     s.since_snapshot = 0;
-    s.agg.dirty.clear();
-    s.agg.contacts.dirty.clear();
-    s.agg.work.dirty.clear();
+    tenant::clear_dirty(s.agg);
   }
-}
-
-// The snapshot's state and version; a missing or undecodable one gives the
-// empty state at version 0 (the log has everything).
-void load_snapshot(const std::string& stream, context& ctx, recovered_state& out) {
-  std::string head;
-  if (!ctx.kv->get(cf::snapshots, header_key(stream), &head).is_ok() || head.size() < 8) return;
-  tenant::state loaded;
-  if (!tenant::decode_header(std::string_view(head).substr(8), loaded).is_ok()) return;
-  std::string lo = prompt_key(stream, 0), hi = stream + std::string("\0q", 2);
-  auto it = ctx.kv->scan(cf::snapshots, lo, hi);
-  for (; it->valid(); it->next()) {
-    auto key = it->key();
-    if (key.size() != lo.size()) return;
-    if (!tenant::decode_prompt(it->value(), loaded.prompts[read_be64(key.substr(key.size() - 8))]).is_ok()) return;
-  }
-  if (!it->error().is_ok()) return;
-  std::string clo = contact_key(stream, 0), chi = stream + std::string("\0d", 2);
-  auto ct = ctx.kv->scan(cf::snapshots, clo, chi);
-  for (; ct->valid(); ct->next()) {
-    auto key = ct->key();
-    if (key.size() != clo.size()) return;
-    if (!tenant::decode_contact(ct->value(), loaded.contacts.by_number[read_be64(key.substr(key.size() - 8))]).is_ok())
-      return;
-  }
-  if (!ct->error().is_ok()) return;
-  std::string tlo = task_key(stream, 0), thi = stream + std::string("\0u", 2);
-  auto tt = ctx.kv->scan(cf::snapshots, tlo, thi);
-  for (; tt->valid(); tt->next()) {
-    auto key = tt->key();
-    if (key.size() != tlo.size()) return;
-    if (!tenant::decode_task(tt->value(), loaded.work.tasks[read_be64(key.substr(key.size() - 8))]).is_ok()) return;
-  }
-  if (!tt->error().is_ok()) return;
-  loaded.contacts.reindex();
-  out.agg = std::move(loaded);
-  out.version = read_be64(head);
 }
 
 // Runs on the recovery pool: the state as of the stream's last event.
 result<recovered_state> read_back(const std::string& stream, context& ctx) {
   recovered_state r;
-  load_snapshot(stream, ctx, r);
+  tenant::load_snapshot(*ctx.kv, stream, r.agg, r.version);
   for (;;) {
     auto evs = ctx.log.read_stream(stream, r.version + 1, 1000);
     if (!evs) return evs.error();

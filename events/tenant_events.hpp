@@ -217,10 +217,103 @@ struct task_due {
   }
 };
 
+// Contracts: draft -> sent -> signed; draft|sent -> cancelled.
+struct contract_created {
+  static constexpr const char* type_name = "contract_created";
+  static constexpr uint16_t schema_version = 1;
+  std::string contract_id, customer_id, title, document_url;
+  template <class F> void fields(F&& f) {
+    f("contract_id", contract_id);
+    f("customer_id", customer_id);
+    f("title", title);
+    f("document_url", document_url);
+  }
+};
+
+// The contract moved to `status` (sent, signed or cancelled).
+struct contract_status_changed {
+  static constexpr const char* type_name = "contract_status_changed";
+  static constexpr uint16_t schema_version = 1;
+  std::string contract_id, status;
+  template <class F> void fields(F&& f) {
+    f("contract_id", contract_id);
+    f("status", status);
+  }
+};
+
+// Evidence of a signature; subject-bound to the customer.
+struct signature_recorded {
+  static constexpr const char* type_name = "signature_recorded";
+  static constexpr uint16_t schema_version = 1;
+  std::string signature_id, contract_id, customer_id, signer_name, signer_email, document_sha256, client_address,
+      user_agent;
+  template <class F> void fields(F&& f) {
+    f("signature_id", signature_id);
+    f("contract_id", contract_id);
+    f("customer_id", customer_id);
+    f("signer_name", signer_name);
+    f("signer_email", signer_email);
+    f("document_sha256", document_sha256);
+    f("client_address", client_address);
+    f("user_agent", user_agent);
+  }
+};
+
+// Amounts are integers in minor units of `currency` (ISO 4217, upper case).
+struct invoice_created {
+  static constexpr const char* type_name = "invoice_created";
+  static constexpr uint16_t schema_version = 1;
+  std::string invoice_id, customer_id, currency, pdf_url;
+  std::vector<std::string> line_descriptions;
+  std::vector<int64_t> line_quantities, line_unit_amounts;
+  int64_t total = 0;
+  int64_t due_us = 0;
+  template <class F> void fields(F&& f) {
+    f("invoice_id", invoice_id);
+    f("customer_id", customer_id);
+    f("currency", currency);
+    f("pdf_url", pdf_url);
+    f("line_descriptions", line_descriptions);
+    f("line_quantities", line_quantities);
+    f("line_unit_amounts", line_unit_amounts);
+    f("total", total);
+    f("due_us", due_us);
+  }
+};
+
+// The invoice moved to `status` (overdue, void).
+struct invoice_status_changed {
+  static constexpr const char* type_name = "invoice_status_changed";
+  static constexpr uint16_t schema_version = 1;
+  std::string invoice_id, status;
+  template <class F> void fields(F&& f) {
+    f("invoice_id", invoice_id);
+    f("status", status);
+  }
+};
+
+// A payment settled the invoice (Stripe: the payment intent and event ids).
+struct invoice_paid {
+  static constexpr const char* type_name = "invoice_paid";
+  static constexpr uint16_t schema_version = 1;
+  std::string invoice_id, provider, payment_id, provider_event_id;
+  int64_t amount = 0;
+  std::string currency;
+  template <class F> void fields(F&& f) {
+    f("invoice_id", invoice_id);
+    f("provider", provider);
+    f("payment_id", payment_id);
+    f("provider_event_id", provider_event_id);
+    f("amount", amount);
+    f("currency", currency);
+  }
+};
+
 using tenant_event = std::variant<tenant_created, tenant_renamed, prompt_saved, prompt_deleted,
                                   lead_created, note_added, timer_set, timer_fired, lead_updated, lead_deleted,
                                   lead_converted, settings_changed, task_created, task_completed, task_reopened,
-                                  task_rescheduled, task_due>;
+                                  task_rescheduled, task_due, contract_created, contract_status_changed,
+                                  signature_recorded, invoice_created, invoice_status_changed, invoice_paid>;
 
 
 }  // namespace crmd::ev

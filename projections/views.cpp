@@ -1,6 +1,7 @@
 #include "projections/views.hpp"
 #include "projections/contacts_view.hpp"
 #include "projections/work_view.hpp"
+#include "projections/documents_view.hpp"
 
 #include <ctime>
 #include <functional>
@@ -181,6 +182,7 @@ std::vector<std::unique_ptr<projection>> all() {
   v.push_back(make_contacts_view());
   v.push_back(make_tasks_view());
   v.push_back(make_timeline_view());
+  v.push_back(make_documents_view());
   return v;
 }
 

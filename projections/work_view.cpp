@@ -4,10 +4,12 @@
 // timeline  v/timeline/<t>/<contact>/i/<be64 ~position>  one item (JSON), newest first
 //           v/timeline/<t>/<contact>/#                   items (u64be)
 //           v/timeline/<t>/task/<task id>                the contact a task is about
+//           v/timeline/<t>/doc/<contract or invoice id>  the customer it belongs to
 //
 // Items: {"type","title","ts","ref_id","position"}; types lead.created,
 // lead.updated, lead.converted, lead.deleted, note, task.created, task.done,
-// task.reopened, task.rescheduled, task.due. When a contact's subject is
+// task.reopened, task.rescheduled, task.due, contract.created, contract.<status>,
+// signature, invoice.created, invoice.<status>, payment. When a contact's subject is
 // erased its timeline is removed (its items quote its personal data).
 #include <nlohmann/json.hpp>
 
@@ -96,7 +98,8 @@ class timeline_view : public projection {
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
     bool lead = r.type.rfind("lead_", 0) == 0, task = r.type.rfind("task_", 0) == 0, note = r.type == "note_added";
-    if (!lead && !task && !note) return status::ok();
+    bool doc = r.type.rfind("contract_", 0) == 0 || r.type.rfind("invoice_", 0) == 0 || r.type == "signature_recorded";
+    if (!lead && !task && !note && !doc) return status::ok();
     std::string base = std::string(r.tenant) + "/";
     if (e.erased) {
       if (r.type == "lead_created") return forget(base, r.subject, t);
@@ -130,10 +133,28 @@ class timeline_view : public projection {
         title = (x.snoozed ? "Task snoozed until " : "Task moved to ") + rfc3339(x.due_us);
       } else if constexpr (std::is_same_v<T, ev::task_due>) {
         type = "task.due", title = "Task due", ref = x.task_id;
+      } else if constexpr (std::is_same_v<T, ev::contract_created>) {
+        contact = x.customer_id, type = "contract.created", title = excerpt(x.title), ref = x.contract_id;
+        t.put(base + "doc/" + x.contract_id, x.customer_id);
+      } else if constexpr (std::is_same_v<T, ev::contract_status_changed>) {
+        type = "contract." + x.status, title = "Contract " + x.status, ref = x.contract_id;
+      } else if constexpr (std::is_same_v<T, ev::signature_recorded>) {
+        contact = x.customer_id, type = "signature", title = "Signed by " + x.signer_name, ref = x.signature_id;
+      } else if constexpr (std::is_same_v<T, ev::invoice_created>) {
+        contact = x.customer_id, type = "invoice.created", ref = x.invoice_id;
+        title = "Invoice " + x.invoice_id + ": " + std::to_string(x.total) + " " + x.currency;
+        t.put(base + "doc/" + x.invoice_id, x.customer_id);
+      } else if constexpr (std::is_same_v<T, ev::invoice_status_changed>) {
+        type = "invoice." + x.status, title = "Invoice " + x.status, ref = x.invoice_id;
+      } else if constexpr (std::is_same_v<T, ev::invoice_paid>) {
+        type = "payment", ref = x.invoice_id;
+        title = "Paid " + std::to_string(x.amount) + " " + x.currency;
       }
     }, *ev);
     if (contact.empty() && task && !ref.empty())
       if (auto about = t.get(base + "task/" + ref)) contact = *about;
+    if (contact.empty() && doc && !ref.empty())
+      if (auto owner = t.get(base + "doc/" + ref)) contact = *owner;
     if (contact.empty() || type.empty()) return status::ok();
     std::string prefix = base + contact + "/";
     t.put(prefix + "i/" + be64(~r.position),

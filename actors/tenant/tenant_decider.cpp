@@ -80,6 +80,7 @@ result<std::vector<ev::tenant_event>> decide(const state& s, const command& c) {
     if (it == s.timers.end() || it->second) return events{};  // unknown or already fired: nothing to do
     events out{ev::timer_fired{fire->timer_id}};
     for (auto& e : crm::on_timer(s.work, fire->timer_id)) out.push_back(std::move(e));
+    for (auto& e : crm::on_timer(s.docs, fire->timer_id)) out.push_back(std::move(e));
     return out;
   }
   if (auto* x = std::get_if<crm::create_contact>(&c)) return crm::decide(s.contacts, s.settings, *x);
@@ -93,6 +94,12 @@ result<std::vector<ev::tenant_event>> decide(const state& s, const command& c) {
   if (auto* x = std::get_if<crm::complete_task>(&c)) return crm::decide(s.work, *x);
   if (auto* x = std::get_if<crm::reopen_task>(&c)) return crm::decide(s.work, *x);
   if (auto* x = std::get_if<crm::reschedule_task>(&c)) return crm::decide(s.work, *x);
+  if (auto* x = std::get_if<crm::create_contract>(&c)) return crm::decide(s.docs, s.contacts, *x);
+  if (auto* x = std::get_if<crm::move_contract>(&c)) return crm::decide(s.docs, *x);
+  if (auto* x = std::get_if<crm::record_signature>(&c)) return crm::decide(s.docs, *x);
+  if (auto* x = std::get_if<crm::create_invoice>(&c)) return crm::decide(s.docs, s.contacts, *x);
+  if (auto* x = std::get_if<crm::void_invoice>(&c)) return crm::decide(s.docs, *x);
+  if (auto* x = std::get_if<crm::record_payment>(&c)) return crm::decide(s.docs, *x);
   auto& del = std::get<delete_prompt>(c);
   uint64_t n = 0;
   if (!live_prompt(s, del.prompt_id, &n)) return not_found(del.prompt_id);
@@ -116,6 +123,7 @@ std::string subject_of(const std::string& tenant, const ev::tenant_event& e) {
         // A note's or task's text is about a person: sealed with them.
         if constexpr (std::is_same_v<T, ev::note_added> || std::is_same_v<T, ev::task_created>)
           return x.about_id.empty() ? std::string() : crm::subject(tenant, x.about_id);
+        if constexpr (std::is_same_v<T, ev::signature_recorded>) return crm::subject(tenant, x.customer_id);
         return {};
       },
       e);
@@ -124,6 +132,7 @@ std::string subject_of(const std::string& tenant, const ev::tenant_event& e) {
 void apply(state& s, const ev::tenant_event& e) {
   crm::apply(s.contacts, s.settings, e);
   crm::apply(s.work, e);
+  crm::apply(s.docs, e);
   if (auto* saved = std::get_if<ev::prompt_saved>(&e)) {
     auto n = parse_prompt_id(saved->prompt_id);
     if (!n) return;  // decide() only emits well-formed ids
@@ -152,7 +161,8 @@ status decode_state(std::string_view bytes, state& out) { return codec::decode_p
 
 std::string encode_header(const state& s) {
   return codec::encode_payload(
-      state_header{s.next_prompt, s.timers, s.contacts.next, s.settings, s.work.next_task, s.work.next_note});
+      state_header{s.next_prompt, s.timers, s.contacts.next, s.settings, s.work.next_task, s.work.next_note,
+                   s.docs.next_contract, s.docs.next_invoice, s.docs.next_signature});
 }
 
 status decode_header(std::string_view bytes, state& out) {
@@ -164,6 +174,9 @@ status decode_header(std::string_view bytes, state& out) {
   out.settings = std::move(h.settings);
   out.work.next_task = h.next_task;
   out.work.next_note = h.next_note;
+  out.docs.next_contract = h.next_contract;
+  out.docs.next_invoice = h.next_invoice;
+  out.docs.next_signature = h.next_signature;
   return status::ok();
 }
 
@@ -171,6 +184,10 @@ std::string encode_contact(const crm::contact_state& c) { return codec::encode_p
 status decode_contact(std::string_view bytes, crm::contact_state& out) { return codec::decode_payload(bytes, out); }
 std::string encode_task(const crm::task_state& t) { return codec::encode_payload(t); }
 status decode_task(std::string_view bytes, crm::task_state& out) { return codec::decode_payload(bytes, out); }
+std::string encode_contract(const crm::contract_state& c) { return codec::encode_payload(c); }
+status decode_contract(std::string_view bytes, crm::contract_state& out) { return codec::decode_payload(bytes, out); }
+std::string encode_invoice(const crm::invoice_state& i) { return codec::encode_payload(i); }
+status decode_invoice(std::string_view bytes, crm::invoice_state& out) { return codec::decode_payload(bytes, out); }
 
 std::string encode_prompt(const prompt_state& p) { return codec::encode_payload(p); }
 status decode_prompt(std::string_view bytes, prompt_state& out) { return codec::decode_payload(bytes, out); }
@@ -182,3 +199,5 @@ CRMD_CODEC_INSTANTIATE(crmd::tenant::state_header)
 CRMD_CODEC_INSTANTIATE(crmd::tenant::prompt_state)
 CRMD_CODEC_INSTANTIATE(crmd::crm::contact_state)
 CRMD_CODEC_INSTANTIATE(crmd::crm::task_state)
+CRMD_CODEC_INSTANTIATE(crmd::crm::contract_state)
+CRMD_CODEC_INSTANTIATE(crmd::crm::invoice_state)

@@ -13,6 +13,7 @@
 
 #include "events/status.hpp"
 #include "actors/crm/contacts.hpp"
+#include "actors/crm/documents.hpp"
 #include "actors/crm/work.hpp"
 #include "events/tenant_events.hpp"
 
@@ -44,6 +45,7 @@ struct state {
   crm::contacts contacts;  // leads and customers
   crm::settings settings;
   crm::work work;          // notes and tasks
+  crm::documents docs;     // contracts and invoices
   template <class F> void fields(F&& f) {
     f("next_prompt", next_prompt);
     f("prompts", prompts);
@@ -54,6 +56,11 @@ struct state {
     f("tasks", work.tasks);
     f("next_task", work.next_task);
     f("next_note", work.next_note);
+    f("contracts", docs.contracts);
+    f("invoices", docs.invoices);
+    f("next_contract", docs.next_contract);
+    f("next_invoice", docs.next_invoice);
+    f("next_signature", docs.next_signature);
   }
 };
 
@@ -65,6 +72,7 @@ struct state_header {
   uint64_t next_contact = 1;
   crm::settings settings;
   uint64_t next_task = 1, next_note = 1;
+  uint64_t next_contract = 1, next_invoice = 1, next_signature = 1;
   template <class F> void fields(F&& f) {
     f("next_prompt", next_prompt);
     f("timers", timers);
@@ -72,6 +80,9 @@ struct state_header {
     f("settings", settings);
     f("next_task", next_task);
     f("next_note", next_note);
+    f("next_contract", next_contract);
+    f("next_invoice", next_invoice);
+    f("next_signature", next_signature);
   }
 };
 
@@ -100,7 +111,9 @@ struct fire_timer {
 using command = std::variant<save_prompt, update_prompt, delete_prompt, set_timer, fire_timer, crm::create_contact,
                              crm::update_contact, crm::delete_contact, crm::convert_lead,
                              crm::find_or_create_contact, crm::change_settings, crm::add_note, crm::create_task,
-                             crm::complete_task, crm::reopen_task, crm::reschedule_task>;
+                             crm::complete_task, crm::reopen_task, crm::reschedule_task, crm::create_contract,
+                             crm::move_contract, crm::record_signature, crm::create_invoice, crm::void_invoice,
+                             crm::record_payment>;
 
 bool valid_kind(const std::string& kind);
 // "p12" -> 12; nullopt for anything else.
@@ -129,5 +142,9 @@ std::string encode_contact(const crm::contact_state& c);
 status decode_contact(std::string_view bytes, crm::contact_state& out);
 std::string encode_task(const crm::task_state& t);
 status decode_task(std::string_view bytes, crm::task_state& out);
+std::string encode_contract(const crm::contract_state& c);
+status decode_contract(std::string_view bytes, crm::contract_state& out);
+std::string encode_invoice(const crm::invoice_state& i);
+status decode_invoice(std::string_view bytes, crm::invoice_state& out);
 
 }  // namespace crmd::tenant
