@@ -92,6 +92,9 @@ int run_serve(const argv_t& argv) {
   ao.trust_proxy = cfg->trust_proxy;
   ao.cors_origins = cfg->cors_origins;
   ao.secure_cookies = cfg->public_host.rfind("https://", 0) == 0;
+  ao.stripe_api_base = cfg->stripe_api_base;
+  ao.stripe_secret_key = cfg->stripe_secret_key;
+  ao.stripe_webhook_secret = cfg->stripe_webhook_secret;
   ao.revision = CRMD_REVISION;
   ao.max_body = cfg->max_body;
   ao.consistency_wait = cfg->consistency_wait;

@@ -79,6 +79,9 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env) {
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }
+  if (auto v = env("STRIPE_API_BASE"); !v.empty()) c.stripe_api_base = v;
+  c.stripe_secret_key = env("STRIPE_SECRET_KEY");
+  c.stripe_webhook_secret = env("STRIPE_WEBHOOK_SECRET");
   c.bootstrap_email = env("CRMD_BOOTSTRAP_ADMIN_EMAIL");
   c.bootstrap_password = env("CRMD_BOOTSTRAP_ADMIN_PASSWORD");
   if (c.bootstrap_email.empty() != c.bootstrap_password.empty())

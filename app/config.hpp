@@ -33,6 +33,9 @@ struct serve_config {
   std::vector<std::string> cors_origins;  // CORS_ORIGINS, comma-separated
   std::string bootstrap_email;        // CRMD_BOOTSTRAP_ADMIN_EMAIL
   std::string bootstrap_password;     // CRMD_BOOTSTRAP_ADMIN_PASSWORD
+  std::string stripe_api_base = "https://api.stripe.com";  // STRIPE_API_BASE
+  std::string stripe_secret_key;      // STRIPE_SECRET_KEY
+  std::string stripe_webhook_secret;  // STRIPE_WEBHOOK_SECRET
 };
 
 using env_fn = std::function<std::string(const char*)>;

@@ -288,6 +288,7 @@ route_list all_routes() {
   add_prompt_routes(r);
   add_contact_routes(r);
   add_work_routes(r);
+  add_document_routes(r);
   return r;
 }
 

@@ -41,6 +41,9 @@ struct api_options {
   std::vector<std::string> cors_origins;
   // Cookies carry Secure when PUBLIC_HOST is https.
   bool secure_cookies = false;
+  // STRIPE_API_BASE / STRIPE_SECRET_KEY / STRIPE_WEBHOOK_SECRET.
+  std::string stripe_api_base = "https://api.stripe.com";
+  std::string stripe_secret_key, stripe_webhook_secret;
   std::string revision;     // the build's git revision, sent as X-Revision
   // CRMD_MAX_BODY_BYTES: larger bodies get 413 JSON.
   size_t max_body = 1u << 20;

@@ -160,5 +160,6 @@ void add_auth_routes(route_list& r);
 void add_user_routes(route_list& r);
 void add_contact_routes(route_list& r);
 void add_work_routes(route_list& r);
+void add_document_routes(route_list& r);
 
 }  // namespace crmd::http
