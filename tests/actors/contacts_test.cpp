@@ -192,3 +192,51 @@ TEST(tasks, done_tasks_do_not_fall_due_and_notes_need_a_contact) {
 
 }  // namespace
 }  // namespace crmd
+
+namespace crmd {
+namespace {
+
+tenant::state with_customer() {
+  tenant::state s;
+  tenant::apply(s, ev::lead_created{"L1", "Dana", "", "", "manual"});
+  tenant::apply(s, ev::lead_converted{"L1"});
+  return s;
+}
+
+TEST(documents, contract_moves_follow_the_state_machine) {
+  auto s = with_customer();
+  tenant::apply(s, ev::contract_created{"C1", "L1", "Deal", ""});
+  struct step {
+    const char* to;
+    bool ok;
+  };
+  for (auto [to, ok] : {step{"signed", false}, step{"sent", true}, step{"sent", false}, step{"signed", true},
+                        step{"cancelled", false}}) {
+    auto r = tenant::decide(s, crm::move_contract{"C1", to});
+    EXPECT_EQ(bool(r), ok) << to;
+    if (r) for (auto& e : *r) tenant::apply(s, e);
+    else EXPECT_EQ(r.error().reason(), "invalid_transition");
+  }
+}
+
+TEST(documents, a_payment_must_match_the_invoice_and_is_recorded_once) {
+  auto s = with_customer();
+  auto made = tenant::decide(s, crm::create_invoice{"L1", "ILS", "", {{"a", 2, 100}, {"b", 1, 50}}, 0});
+  ASSERT_TRUE(made);
+  EXPECT_EQ(std::get<ev::invoice_created>((*made)[0]).total, 250);
+  for (auto& e : *made) tenant::apply(s, e);
+  EXPECT_EQ(tenant::decide(s, crm::record_payment{"I1", "stripe", "pi", "evt", "ILS", 249}).error().reason(),
+            "amount_mismatch");
+  auto paid = tenant::decide(s, crm::record_payment{"I1", "stripe", "pi", "evt", "ILS", 250});
+  ASSERT_TRUE(paid);
+  ASSERT_EQ(paid->size(), 1u);
+  for (auto& e : *paid) tenant::apply(s, e);
+  auto again = tenant::decide(s, crm::record_payment{"I1", "stripe", "pi", "evt", "ILS", 250});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+  EXPECT_EQ(tenant::decide(s, crm::void_invoice{"I1"}).error().reason(), "invalid_transition");
+  EXPECT_TRUE(tenant::decide(s, tenant::fire_timer{"invoice:I1"})->empty()) << "a paid invoice is never overdue";
+}
+
+}  // namespace
+}  // namespace crmd
