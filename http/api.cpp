@@ -289,6 +289,7 @@ route_list all_routes() {
   add_contact_routes(r);
   add_work_routes(r);
   add_document_routes(r);
+  add_live_routes(r);
   return r;
 }
 
@@ -324,6 +325,7 @@ api::impl::impl(api_deps d, api_options o)
       opts(std::move(o)),
       sessions(d.views, std::chrono::duration_cast<std::chrono::microseconds>(opts.refresh_ttl).count()),
       requests(d.views),
+      live(std::make_unique<live_hub>(d.log)),
       ip_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),
       account_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),
       webhook_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),
@@ -337,10 +339,13 @@ api::~api() = default;
 
 status api::start() {
   if (auto s = impl_->sessions.load(); !s) return s;
-  return impl_->requests.purge();
+  if (auto s = impl_->requests.purge(); !s) return s;
+  impl_->live->start();
+  return status::ok();
 }
 
 void api::stop() {
+  impl_->live->stop();
   // Runs the jobs already accepted (their callers are owed an answer) and
   // refuses new ones; the runtime and the log are still up.
   impl_->kdf_pool.reset();

@@ -18,6 +18,7 @@
 #include "events/status.hpp"
 #include "http/api.hpp"
 #include "http/idempotency.hpp"
+#include "http/live.hpp"
 #include "http/router.hpp"
 #include "identity/jwt.hpp"
 #include "identity/rate_limiter.hpp"
@@ -75,6 +76,7 @@ struct api::impl {
 
   identity::session_store sessions;
   idempotency_store requests;
+  std::unique_ptr<live_hub> live;  // /api/stream
   identity::verified_tokens token_cache;
   identity::rate_limiter ip_failures, account_failures, webhook_failures;
   std::atomic<uint64_t> kdf_runs{0};  // logins that ran the KDF (tests: equal work)
@@ -161,5 +163,6 @@ void add_user_routes(route_list& r);
 void add_contact_routes(route_list& r);
 void add_work_routes(route_list& r);
 void add_document_routes(route_list& r);
+void add_live_routes(route_list& r);
 
 }  // namespace crmd::http

@@ -33,6 +33,17 @@ struct http_response {
   std::string body;
 };
 
+// A response sent in pieces over time (Server-Sent Events). Thread-safe.
+class stream_writer {
+ public:
+  virtual ~stream_writer() = default;
+  // Queues `chunk` for the client; false once the stream is closed (by
+  // close(), the client going away, or the server stopping).
+  virtual bool write(std::string chunk) = 0;
+  virtual void close() = 0;
+  virtual bool open() const = 0;
+};
+
 // Completes one request. Thread-safe; the first send() wins, later ones are
 // ignored (a handler racing its own timeout can answer at most once).
 class responder {
@@ -40,6 +51,12 @@ class responder {
   virtual ~responder() = default;
   virtual bool send(http_response r) = 0;
   virtual bool answered() const = 0;
+  // Answers with a stream instead (status and headers now, the body in
+  // pieces); nullptr when this responder cannot stream or already answered.
+  virtual std::shared_ptr<stream_writer> start_stream(int status,
+                                                      std::vector<std::pair<std::string, std::string>> headers) {
+    return nullptr;
+  }
 };
 
 using request_handler = std::function<void(http_request, std::shared_ptr<responder>)>;

@@ -3,6 +3,7 @@
 // is completed later from whatever thread has the answer.
 #include <restinio/all.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <condition_variable>
@@ -46,6 +47,43 @@ struct shared_state {
   std::atomic<bool> draining{false};
   std::mutex mu;
   std::condition_variable cv;
+  // Open streams: closed when the server stops (they are never "owed").
+  std::mutex streams_mu;
+  std::vector<std::weak_ptr<stream_writer>> streams;
+};
+
+// Chunked output for a stream. RESTinio's response builder may be used from
+// any thread; the mutex keeps chunks in order.
+class restinio_stream : public stream_writer {
+ public:
+  using builder_t = restinio::response_builder_t<restinio::chunked_output_t>;
+  explicit restinio_stream(builder_t b) : builder_(std::move(b)) {}
+  bool write(std::string chunk) override {
+    std::lock_guard lock(mu_);
+    if (closed_->load()) return false;
+    builder_.append_chunk(std::move(chunk));
+    // A failed write means the client is gone.
+    builder_.flush([closed = closed_](const asio::error_code& ec) {
+      if (ec) closed->store(true);
+    });
+    return true;
+  }
+  void close() override {
+    std::lock_guard lock(mu_);
+    if (closed_->exchange(true)) return;
+    try {
+      builder_.done();
+    } catch (const std::exception&) {
+      // The connection is gone already.
+    }
+  }
+  bool open() const override { return !closed_->load(); }
+  ~restinio_stream() override { close(); }
+
+ private:
+  std::mutex mu_;
+  builder_t builder_;
+  std::shared_ptr<std::atomic<bool>> closed_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 class restinio_responder : public responder {
@@ -75,6 +113,32 @@ class restinio_responder : public responder {
     return true;
   }
   bool answered() const override { return done_.load(); }
+
+  std::shared_ptr<stream_writer> start_stream(int status,
+                                              std::vector<std::pair<std::string, std::string>> headers) override {
+    if (done_.exchange(true)) return nullptr;
+    {
+      std::lock_guard lock(timer_mu_);
+      if (timer_) timer_->cancel();
+    }
+    std::shared_ptr<restinio_stream> out;
+    try {
+      auto resp = req_->create_response<restinio::chunked_output_t>(restinio::http_status_line_t{
+          restinio::http_status_code_t{static_cast<std::uint16_t>(status)}, reason(status)});
+      for (auto& [k, v] : headers) resp.append_header(k, v);
+      resp.flush();  // the status line and headers go out now
+      out = std::make_shared<restinio_stream>(std::move(resp));
+      std::lock_guard lock(st_->streams_mu);
+      st_->streams.erase(std::remove_if(st_->streams.begin(), st_->streams.end(),
+                                        [](const std::weak_ptr<stream_writer>& w) { return w.expired(); }),
+                         st_->streams.end());
+      st_->streams.push_back(out);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "crmd http: stream not started: %s\n", e.what());
+    }
+    if (--st_->owed == 0) st_->cv.notify_all();
+    return out;
+  }
 
   void arm(std::chrono::milliseconds after, std::function<void()> on_timeout) {
     std::lock_guard lock(timer_mu_);
@@ -166,6 +230,12 @@ class restinio_server : public http_server {
   void stop(std::chrono::milliseconds grace) override {
     if (stopped_.exchange(true)) return;
     state_->draining = true;
+    {
+      std::lock_guard lock(state_->streams_mu);
+      for (auto& w : state_->streams)
+        if (auto s = w.lock()) s->close();
+      state_->streams.clear();
+    }
     {
       std::unique_lock lock(state_->mu);
       state_->cv.wait_for(lock, grace, [&] { return state_->owed.load() <= 0; });
