@@ -309,11 +309,66 @@ struct invoice_paid {
   }
 };
 
+// Deals: an amount expected from a contact, moving through the tenant's
+// pipeline stages until won or lost.
+struct deal_created {
+  static constexpr const char* type_name = "deal_created";
+  static constexpr uint16_t schema_version = 1;
+  std::string deal_id, contact_id, title, currency, stage;
+  int64_t amount = 0;
+  int64_t expected_close_us = 0;
+  template <class F> void fields(F&& f) {
+    f("deal_id", deal_id);
+    f("contact_id", contact_id);
+    f("title", title);
+    f("currency", currency);
+    f("stage", stage);
+    f("amount", amount);
+    f("expected_close_us", expected_close_us);
+  }
+};
+
+struct deal_updated {
+  static constexpr const char* type_name = "deal_updated";
+  static constexpr uint16_t schema_version = 1;
+  std::string deal_id;
+  std::optional<std::string> title, currency, stage;
+  std::optional<int64_t> amount, expected_close_us;
+  template <class F> void fields(F&& f) {
+    f("deal_id", deal_id);
+    f("title", title);
+    f("currency", currency);
+    f("stage", stage);
+    f("amount", amount);
+    f("expected_close_us", expected_close_us);
+  }
+};
+
+struct deal_closed {
+  static constexpr const char* type_name = "deal_closed";
+  static constexpr uint16_t schema_version = 1;
+  std::string deal_id;
+  bool won = false;
+  template <class F> void fields(F&& f) {
+    f("deal_id", deal_id);
+    f("won", won);
+  }
+};
+
+// The tenant's deal pipeline: its stages, in order.
+struct pipeline_changed {
+  static constexpr const char* type_name = "pipeline_changed";
+  static constexpr uint16_t schema_version = 1;
+  std::vector<std::string> stages;
+  template <class F> void fields(F&& f) { f("stages", stages); }
+};
+
 using tenant_event = std::variant<tenant_created, tenant_renamed, prompt_saved, prompt_deleted,
                                   lead_created, note_added, timer_set, timer_fired, lead_updated, lead_deleted,
                                   lead_converted, settings_changed, task_created, task_completed, task_reopened,
                                   task_rescheduled, task_due, contract_created, contract_status_changed,
-                                  signature_recorded, invoice_created, invoice_status_changed, invoice_paid>;
+                                  signature_recorded, invoice_created, invoice_status_changed, invoice_paid,
+                                  deal_created, deal_updated, deal_closed, pipeline_changed>;
 
 
 }  // namespace crmd::ev

@@ -18,7 +18,8 @@ std::string live_event_name(std::string_view type) {
       {"signature_recorded", "signature.recorded"}, {"invoice_created", "invoice.created"},
       {"invoice_status_changed", "invoice.changed"}, {"invoice_paid", "invoice.paid"},
       {"prompt_saved", "prompt.saved"},         {"prompt_deleted", "prompt.deleted"},
-      {"settings_changed", "settings.changed"}};
+      {"settings_changed", "settings.changed"}, {"deal_created", "deal.created"},
+      {"deal_updated", "deal.updated"},         {"deal_closed", "deal.closed"}};
   for (auto& [t, n] : names)
     if (type == t) return n;
   return {};
@@ -32,7 +33,8 @@ std::string subject_id(std::string_view type, uint16_t version, std::string_view
   if (!j) return {};
   auto o = nlohmann::json::parse(*j, nullptr, false);
   if (!o.is_object()) return {};
-  for (const char* f : {"lead_id", "task_id", "invoice_id", "contract_id", "signature_id", "note_id", "prompt_id"})
+  for (const char* f :
+       {"lead_id", "task_id", "invoice_id", "contract_id", "signature_id", "note_id", "prompt_id", "deal_id"})
     if (o.contains(f) && o[f].is_string()) return o[f];
   return {};
 }

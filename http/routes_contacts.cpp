@@ -160,13 +160,33 @@ void add_contact_routes(route_list& r) {
                  c->after_own_writes([c] {
                    auto s = views::get_settings(c->ctx->deps.views, c->tenant);
                    if (!s) return c->fail(s.error());
-                   c->send_json(200, {{"ok", true}, {"settings", settings_json(*s)}});
+                   auto p = views::get_pipeline(c->ctx->deps.views, c->tenant);
+                   if (!p) return c->fail(p.error());
+                   auto j = settings_json(*s);
+                   j["pipeline"] = *p;
+                   c->send_json(200, {{"ok", true}, {"settings", j}});
                  });
                }});
   r.push_back({"PATCH", "/api/business/:tenant/settings", scope::tenant, perm::tenant_settings, identity::module::none,
                [](const call_ptr& c) {
                  auto body = c->json_body();
                  if (!body) return;
+                 // The deal pipeline is its own command (open deals must keep their stage).
+                 if (body->contains("pipeline")) {
+                   auto& p = (*body)["pipeline"];
+                   crm::set_pipeline sp;
+                   if (!p.is_array()) return c->error(400, "invalid_field", "field 'pipeline' must be an array of stage names");
+                   for (auto& x : p) {
+                     if (!x.is_string()) return c->error(400, "invalid_field", "field 'pipeline' must be an array of stage names");
+                     sp.stages.push_back(x.get<std::string>());
+                   }
+                   if (body->size() > 1)
+                     return c->error(400, "invalid_field", "send 'pipeline' on its own");
+                   return c->ctx->deps.rt.tenant_command(c->tenant, std::move(sp), c->who(),
+                                                         c->answer(200, [](const command_ok& ok) {
+                                                           return json{{"ok", true}, {"position", ok.position}};
+                                                         }));
+                 }
                  crm::change_settings cmd;
                  if (!optional_fields(c, *body, {{"default_region", &cmd.default_region}, {"language", &cmd.language},
                                                  {"time_zone", &cmd.time_zone}}))

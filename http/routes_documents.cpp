@@ -210,6 +210,61 @@ void add_document_routes(route_list& r) {
   }});
   r.push_back({"POST", "/api/invoices/:id/payment_intent", scope::tenant, perm::crm_write, crm_module, payment_intent});
   r.push_back({"POST", "/webhook/stripe", scope::open, {}, {}, stripe_webhook});
+
+  r.push_back({"GET", "/api/crm/deals", scope::tenant, perm::crm_read, crm_module, [](const call_ptr& c) { list(c, "deal", "customer_id"); }});
+  r.push_back({"GET", "/api/crm/deals/:id", scope::tenant, perm::crm_read, crm_module, [](const call_ptr& c) { get(c, "deal"); }});
+  r.push_back({"POST", "/api/crm/deals", scope::tenant, perm::crm_write, crm_module, [](const call_ptr& c) {
+    auto body = c->json_body();
+    if (!body) return;
+    auto contact = string_field(c, *body, "customer_id", true);
+    if (!contact) return;
+    auto title = string_field(c, *body, "title", true);
+    if (!title) return;
+    auto currency = string_field(c, *body, "currency", true);
+    if (!currency) return;
+    crm::create_deal cmd{*contact, *title, *currency, {}, 0, 0};
+    if (!int_field(c, *body, "amount", cmd.amount, false)) return;
+    if (body->contains("stage") && !(*body)["stage"].is_null()) {
+      auto st = string_field(c, *body, "stage", false);
+      if (!st) return;
+      cmd.stage = *st;
+    }
+    if (body->contains("expected_close_at") && !(*body)["expected_close_at"].is_null()) {
+      auto t = string_field(c, *body, "expected_close_at", false);
+      if (!t) return;
+      if (!parse_rfc3339(*t, cmd.expected_close_us))
+        return c->error(400, "invalid_field", "field 'expected_close_at' must be an RFC 3339 time with an offset");
+    }
+    c->ctx->deps.rt.tenant_command(c->tenant, std::move(cmd), c->who(), c->answer(201, saved));
+  }});
+  // Any of title, amount, currency, stage, expected_close_at; "status": won | lost closes it.
+  r.push_back({"PATCH", "/api/crm/deals/:id", scope::tenant, perm::crm_write, crm_module, [](const call_ptr& c) {
+    auto body = c->json_body();
+    if (!body) return;
+    crm::update_deal cmd;
+    cmd.id = c->params["id"];
+    for (auto [name, out] : {std::pair{"title", &cmd.title}, std::pair{"currency", &cmd.currency},
+                             std::pair{"stage", &cmd.stage}, std::pair{"status", &cmd.outcome}}) {
+      if (!body->contains(name) || (*body)[name].is_null()) continue;
+      auto v = string_field(c, *body, name, false);
+      if (!v) return;
+      *out = *v;
+    }
+    if (body->contains("amount") && !(*body)["amount"].is_null()) {
+      int64_t a = 0;
+      if (!int_field(c, *body, "amount", a, true)) return;
+      cmd.amount = a;
+    }
+    if (body->contains("expected_close_at") && !(*body)["expected_close_at"].is_null()) {
+      auto t = string_field(c, *body, "expected_close_at", false);
+      if (!t) return;
+      int64_t us = 0;
+      if (!parse_rfc3339(*t, us))
+        return c->error(400, "invalid_field", "field 'expected_close_at' must be an RFC 3339 time with an offset");
+      cmd.expected_close_us = us;
+    }
+    c->ctx->deps.rt.tenant_command(c->tenant, std::move(cmd), c->who(), c->answer(200, saved));
+  }});
 }
 
 }  // namespace crmd::http

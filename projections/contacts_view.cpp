@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/crm/contacts.hpp"
+#include "actors/crm/deals.hpp"
 #include "events/codec.hpp"
 #include "events/time_format.hpp"
 #include "projections/contacts_view.hpp"
@@ -48,15 +49,23 @@ class contacts_view : public projection {
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
     bool ours = r.type == "lead_created" || r.type == "lead_updated" || r.type == "lead_deleted" ||
-                r.type == "lead_converted" || r.type == "settings_changed";
+                r.type == "lead_converted" || r.type == "settings_changed" || r.type == "pipeline_changed";
     if (!ours) return status::ok();
     keys k{std::string(r.tenant) + "/"};
-    if (r.type == "settings_changed") {
+    if (r.type == "settings_changed" || r.type == "pipeline_changed") {
       auto ev = codec::decode<ev::tenant_event>(r.type, r.schema_version, e.payload);
       if (!ev) return ev.error();
-      auto& st = std::get<ev::settings_changed>(*ev);
-      t.put(k.base + "settings", dump(json{{"default_region", st.default_region}, {"language", st.language},
-                                           {"time_zone", st.time_zone}}));
+      auto cur = t.get(k.base + "settings");
+      json j = cur ? json::parse(*cur, nullptr, false) : json::object();
+      if (!j.is_object()) j = json::object();
+      if (auto* st = std::get_if<ev::settings_changed>(&*ev)) {
+        j["default_region"] = st->default_region;
+        j["language"] = st->language;
+        j["time_zone"] = st->time_zone;
+      } else {
+        j["pipeline"] = std::get<ev::pipeline_changed>(*ev).stages;
+      }
+      t.put(k.base + "settings", dump(j));
       return status::ok();
     }
     if (e.erased) return forget(r, k, t);
@@ -215,6 +224,21 @@ result<crm::settings> get_settings(kv_store& kv, const std::string& tenant) {
   out.default_region = j.value("default_region", out.default_region);
   out.language = j.value("language", out.language);
   out.time_zone = j.value("time_zone", out.time_zone);
+  return out;
+}
+
+result<std::vector<std::string>> get_pipeline(kv_store& kv, const std::string& tenant) {
+  std::vector<std::string> out = crm::deals{}.pipeline;
+  std::string v;
+  auto s = kv.get(cf::projections, view_key(tenant + "/settings"), &v);
+  if (s.code() == errc::not_found) return out;
+  if (!s) return s;
+  auto j = json::parse(v, nullptr, false);
+  if (j.is_object() && j.contains("pipeline") && j["pipeline"].is_array()) {
+    out.clear();
+    for (auto& x : j["pipeline"])
+      if (x.is_string()) out.push_back(x.get<std::string>());
+  }
   return out;
 }
 

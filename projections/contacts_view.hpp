@@ -27,6 +27,8 @@ result<page> list_contacts(kv_store& kv, const std::string& tenant, const std::s
 result<std::optional<std::string>> get_contact(kv_store& kv, const std::string& tenant, const std::string& id);
 // The tenant's settings (defaults until it changed them).
 result<crm::settings> get_settings(kv_store& kv, const std::string& tenant);
+// The tenant's deal pipeline stages, in order.
+result<std::vector<std::string>> get_pipeline(kv_store& kv, const std::string& tenant);
 // Every live contact of a kind, newest first, without holding them all (CSV).
 status scan_contacts(kv_store& kv, const std::string& tenant, const std::string& kind,
                      const std::function<bool(std::string_view)>& visit);

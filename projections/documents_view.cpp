@@ -1,4 +1,4 @@
-// documents  v/documents/<t>/<kind>/r/<id>               JSON (kind: contract, invoice, signature)
+// documents  v/documents/<t>/<kind>/r/<id>               JSON (kind: contract, invoice, signature, deal)
 //            v/documents/<t>/<kind>/o/<owner>/<id>        index by customer (contracts, invoices)
 //                                                          or by contract (signatures)
 //            v/documents/<t>/<kind>/#                      count (u64be)
@@ -25,7 +25,9 @@ void bump(view_txn& t, const std::string& key) {
   auto v = t.get(key);
   t.put(key, be64((v && v->size() == 8 ? read_be64(*v) : 0) + 1));
 }
-char prefix_of(const std::string& kind) { return kind == "contract" ? 'C' : kind == "invoice" ? 'I' : 'S'; }
+char prefix_of(const std::string& kind) {
+  return kind == "contract" ? 'C' : kind == "invoice" ? 'I' : kind == "deal" ? 'D' : 'S';
+}
 std::optional<std::string> row(const std::string& kind, const std::string& id) {
   auto n = crm::parse_number(id, prefix_of(kind));
   if (!n) return std::nullopt;
@@ -37,7 +39,8 @@ class documents_view : public projection {
   const char* name() const override { return "documents"; }
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
-    bool ours = r.type.rfind("contract_", 0) == 0 || r.type.rfind("invoice_", 0) == 0 || r.type == "signature_recorded";
+    bool ours = r.type.rfind("contract_", 0) == 0 || r.type.rfind("invoice_", 0) == 0 ||
+                r.type == "signature_recorded" || r.type.rfind("deal_", 0) == 0;
     if (!ours) return status::ok();
     std::string base = std::string(r.tenant) + "/";
     if (e.erased) return status::ok();  // a signature's evidence is gone with its signer's key
@@ -95,6 +98,24 @@ class documents_view : public projection {
                      {"due_at", x->due_us > 0 ? json(rfc3339(x->due_us)) : json(nullptr)},
                      {"pdf_url", x->pdf_url.empty() ? json(nullptr) : json(x->pdf_url)}});
     }
+    if (auto* x = std::get_if<ev::deal_created>(&*ev))
+      return create("deal", x->deal_id, x->contact_id,
+                    {{"id", x->deal_id}, {"customer_id", x->contact_id}, {"title", x->title}, {"amount", x->amount},
+                     {"currency", x->currency}, {"stage", x->stage}, {"status", "open"},
+                     {"expected_close_at", x->expected_close_us > 0 ? json(rfc3339(x->expected_close_us)) : json(nullptr)}});
+    if (auto* x = std::get_if<ev::deal_updated>(&*ev))
+      return change("deal", x->deal_id, [&](json& j) {
+        if (x->title) j["title"] = *x->title;
+        if (x->currency) j["currency"] = *x->currency;
+        if (x->stage) j["stage"] = *x->stage;
+        if (x->amount) j["amount"] = *x->amount;
+        if (x->expected_close_us) j["expected_close_at"] = rfc3339(*x->expected_close_us);
+      });
+    if (auto* x = std::get_if<ev::deal_closed>(&*ev))
+      return change("deal", x->deal_id, [&](json& j) {
+        j["status"] = x->won ? "won" : "lost";
+        j["closed_at"] = when;
+      });
     if (auto* x = std::get_if<ev::invoice_status_changed>(&*ev))
       return change("invoice", x->invoice_id, [&](json& j) { j["status"] = x->status; });
     if (auto* x = std::get_if<ev::invoice_paid>(&*ev))

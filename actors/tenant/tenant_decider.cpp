@@ -100,6 +100,9 @@ result<std::vector<ev::tenant_event>> decide(const state& s, const command& c) {
   if (auto* x = std::get_if<crm::create_invoice>(&c)) return crm::decide(s.docs, s.contacts, *x);
   if (auto* x = std::get_if<crm::void_invoice>(&c)) return crm::decide(s.docs, *x);
   if (auto* x = std::get_if<crm::record_payment>(&c)) return crm::decide(s.docs, *x);
+  if (auto* x = std::get_if<crm::create_deal>(&c)) return crm::decide(s.deals, s.contacts, *x);
+  if (auto* x = std::get_if<crm::update_deal>(&c)) return crm::decide(s.deals, *x);
+  if (auto* x = std::get_if<crm::set_pipeline>(&c)) return crm::decide(s.deals, *x);
   auto& del = std::get<delete_prompt>(c);
   uint64_t n = 0;
   if (!live_prompt(s, del.prompt_id, &n)) return not_found(del.prompt_id);
@@ -133,6 +136,7 @@ void apply(state& s, const ev::tenant_event& e) {
   crm::apply(s.contacts, s.settings, e);
   crm::apply(s.work, e);
   crm::apply(s.docs, e);
+  crm::apply(s.deals, e);
   if (auto* saved = std::get_if<ev::prompt_saved>(&e)) {
     auto n = parse_prompt_id(saved->prompt_id);
     if (!n) return;  // decide() only emits well-formed ids
@@ -162,7 +166,8 @@ status decode_state(std::string_view bytes, state& out) { return codec::decode_p
 std::string encode_header(const state& s) {
   return codec::encode_payload(
       state_header{s.next_prompt, s.timers, s.contacts.next, s.settings, s.work.next_task, s.work.next_note,
-                   s.docs.next_contract, s.docs.next_invoice, s.docs.next_signature});
+                   s.docs.next_contract, s.docs.next_invoice, s.docs.next_signature, s.deals.next,
+                   s.deals.pipeline});
 }
 
 status decode_header(std::string_view bytes, state& out) {
@@ -177,6 +182,8 @@ status decode_header(std::string_view bytes, state& out) {
   out.docs.next_contract = h.next_contract;
   out.docs.next_invoice = h.next_invoice;
   out.docs.next_signature = h.next_signature;
+  out.deals.next = h.next_deal;
+  if (!h.pipeline.empty()) out.deals.pipeline = std::move(h.pipeline);
   return status::ok();
 }
 
@@ -188,6 +195,8 @@ std::string encode_contract(const crm::contract_state& c) { return codec::encode
 status decode_contract(std::string_view bytes, crm::contract_state& out) { return codec::decode_payload(bytes, out); }
 std::string encode_invoice(const crm::invoice_state& i) { return codec::encode_payload(i); }
 status decode_invoice(std::string_view bytes, crm::invoice_state& out) { return codec::decode_payload(bytes, out); }
+std::string encode_deal(const crm::deal_state& d) { return codec::encode_payload(d); }
+status decode_deal(std::string_view bytes, crm::deal_state& out) { return codec::decode_payload(bytes, out); }
 
 std::string encode_prompt(const prompt_state& p) { return codec::encode_payload(p); }
 status decode_prompt(std::string_view bytes, prompt_state& out) { return codec::decode_payload(bytes, out); }
@@ -201,3 +210,4 @@ CRMD_CODEC_INSTANTIATE(crmd::crm::contact_state)
 CRMD_CODEC_INSTANTIATE(crmd::crm::task_state)
 CRMD_CODEC_INSTANTIATE(crmd::crm::contract_state)
 CRMD_CODEC_INSTANTIATE(crmd::crm::invoice_state)
+CRMD_CODEC_INSTANTIATE(crmd::crm::deal_state)

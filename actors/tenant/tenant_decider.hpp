@@ -13,6 +13,7 @@
 
 #include "events/status.hpp"
 #include "actors/crm/contacts.hpp"
+#include "actors/crm/deals.hpp"
 #include "actors/crm/documents.hpp"
 #include "actors/crm/work.hpp"
 #include "events/tenant_events.hpp"
@@ -46,6 +47,7 @@ struct state {
   crm::settings settings;
   crm::work work;          // notes and tasks
   crm::documents docs;     // contracts and invoices
+  crm::deals deals;
   template <class F> void fields(F&& f) {
     f("next_prompt", next_prompt);
     f("prompts", prompts);
@@ -61,6 +63,9 @@ struct state {
     f("next_contract", docs.next_contract);
     f("next_invoice", docs.next_invoice);
     f("next_signature", docs.next_signature);
+    f("deals", deals.by_number);
+    f("pipeline", deals.pipeline);
+    f("next_deal", deals.next);
   }
 };
 
@@ -73,6 +78,8 @@ struct state_header {
   crm::settings settings;
   uint64_t next_task = 1, next_note = 1;
   uint64_t next_contract = 1, next_invoice = 1, next_signature = 1;
+  uint64_t next_deal = 1;
+  std::vector<std::string> pipeline;
   template <class F> void fields(F&& f) {
     f("next_prompt", next_prompt);
     f("timers", timers);
@@ -83,6 +90,8 @@ struct state_header {
     f("next_contract", next_contract);
     f("next_invoice", next_invoice);
     f("next_signature", next_signature);
+    f("next_deal", next_deal);
+    f("pipeline", pipeline);
   }
 };
 
@@ -113,7 +122,7 @@ using command = std::variant<save_prompt, update_prompt, delete_prompt, set_time
                              crm::find_or_create_contact, crm::change_settings, crm::add_note, crm::create_task,
                              crm::complete_task, crm::reopen_task, crm::reschedule_task, crm::create_contract,
                              crm::move_contract, crm::record_signature, crm::create_invoice, crm::void_invoice,
-                             crm::record_payment>;
+                             crm::record_payment, crm::create_deal, crm::update_deal, crm::set_pipeline>;
 
 bool valid_kind(const std::string& kind);
 // "p12" -> 12; nullopt for anything else.
@@ -146,5 +155,7 @@ std::string encode_contract(const crm::contract_state& c);
 status decode_contract(std::string_view bytes, crm::contract_state& out);
 std::string encode_invoice(const crm::invoice_state& i);
 status decode_invoice(std::string_view bytes, crm::invoice_state& out);
+std::string encode_deal(const crm::deal_state& d);
+status decode_deal(std::string_view bytes, crm::deal_state& out);
 
 }  // namespace crmd::tenant

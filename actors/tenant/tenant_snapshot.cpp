@@ -36,6 +36,7 @@ void add_snapshot(kv_batch& b, const std::string& stream, uint64_t version, stat
   put_rows(b, stream, 't', s.work.dirty, s.work.tasks, encode_task);
   put_rows(b, stream, 'k', s.docs.dirty_contracts, s.docs.contracts, encode_contract);
   put_rows(b, stream, 'i', s.docs.dirty_invoices, s.docs.invoices, encode_invoice);
+  put_rows(b, stream, 'd', s.deals.dirty, s.deals.by_number, encode_deal);
 }
 
 void clear_dirty(state& s) {
@@ -44,6 +45,7 @@ void clear_dirty(state& s) {
   s.work.dirty.clear();
   s.docs.dirty_contracts.clear();
   s.docs.dirty_invoices.clear();
+  s.deals.dirty.clear();
 }
 
 bool load_snapshot(kv_store& kv, const std::string& stream, state& out, uint64_t& version) {
@@ -55,7 +57,8 @@ bool load_snapshot(kv_store& kv, const std::string& stream, state& out, uint64_t
       !load_rows(kv, stream, 'c', loaded.contacts.by_number, decode_contact) ||
       !load_rows(kv, stream, 't', loaded.work.tasks, decode_task) ||
       !load_rows(kv, stream, 'k', loaded.docs.contracts, decode_contract) ||
-      !load_rows(kv, stream, 'i', loaded.docs.invoices, decode_invoice))
+      !load_rows(kv, stream, 'i', loaded.docs.invoices, decode_invoice) ||
+      !load_rows(kv, stream, 'd', loaded.deals.by_number, decode_deal))
     return false;
   loaded.contacts.reindex();
   out = std::move(loaded);

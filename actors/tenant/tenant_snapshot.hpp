@@ -1,7 +1,7 @@
 // Incremental snapshots of the tenant aggregate, in the `snapshots` family:
 //   <stream> '\0' 'h'             -> be64(version) header (state without its tables)
 //   <stream> '\0' <tag> be64(n)   -> one row of a table: p prompt, c contact,
-//                                    t task, k contract, i invoice
+//                                    t task, k contract, i invoice, d deal
 // A snapshot writes the header and the rows changed since the last one, in
 // one batch, so it costs what changed, not the tenant's size. Unlogged
 // batches of one family are lost after a crash only as a suffix, so what

@@ -186,5 +186,33 @@ TEST_F(documents_test, stripe_payment_intent_then_a_signed_webhook_marks_the_inv
   EXPECT_EQ(webhook(other_type, connectors::stripe_signature_header(other_type, webhook_secret, now)).status, 200);
 }
 
+TEST_F(documents_test, deals_move_through_the_tenants_pipeline_until_won_or_lost) {
+  auto d = call("POST", "/api/crm/deals", json{{"customer_id", customer}, {"title", "Annual plan"}, {"amount", 120000},
+                                               {"currency", "ILS"}, {"expected_close_at", "2026-12-31T00:00:00Z"}}.dump());
+  ASSERT_EQ(d.status, 201) << d.body;
+  std::string id = body(d)["id"];
+  auto got = body(call("GET", "/api/crm/deals/" + id))["deal"];
+  EXPECT_EQ(got["stage"], "new");
+  EXPECT_EQ(got["expected_close_at"], "2026-12-31T00:00:00.000Z");
+  expect_error(call("PATCH", "/api/crm/deals/" + id, R"({"stage":"dreaming"})"), 400, "invalid_field");
+  ASSERT_EQ(call("PATCH", "/api/crm/deals/" + id, R"({"stage":"proposal","amount":150000})").status, 200);
+  // The pipeline cannot drop a stage an open deal is in.
+  expect_error(call("PATCH", "/api/business/acme/settings", R"({"pipeline":["lead","won over"]})"), 409, "stage_in_use");
+  ASSERT_EQ(call("PATCH", "/api/crm/deals/" + id, R"({"status":"won"})").status, 200);
+  expect_error(call("PATCH", "/api/crm/deals/" + id, R"({"stage":"new"})"), 409, "deal_closed");
+  auto closed = body(call("GET", "/api/crm/deals/" + id))["deal"];
+  EXPECT_EQ(closed["status"], "won");
+  EXPECT_EQ(closed["amount"], 150000);
+  ASSERT_EQ(call("PATCH", "/api/business/acme/settings", R"({"pipeline":["lead","demo","offer"]})").status, 200);
+  EXPECT_EQ(body(call("GET", "/api/business/acme/settings"))["settings"]["pipeline"], json::array({"lead", "demo", "offer"}));
+  auto d2 = call("POST", "/api/crm/deals", json{{"customer_id", customer}, {"title", "Add-on"}, {"currency", "ILS"}}.dump());
+  ASSERT_EQ(d2.status, 201);
+  EXPECT_EQ(body(call("GET", "/api/crm/deals/" + std::string(body(d2)["id"])))["deal"]["stage"], "lead");
+  EXPECT_EQ(body(call("GET", "/api/crm/deals?customer_id=" + customer))["total"], 2);
+  expect_error(call("POST", "/api/crm/deals", json{{"customer_id", customer}, {"title", "x"}, {"currency", "ILS"},
+                                                    {"amount", "lots"}}.dump()),
+               400, "invalid_field");
+}
+
 }  // namespace
 }  // namespace crmd
