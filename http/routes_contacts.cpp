@@ -108,26 +108,33 @@ std::string csv_cell(const std::string& v) {
   return out + "\"";
 }
 
+// Streams the export in chunks, from the view, on the I/O pool: a tenant's
+// whole list is never held in memory, nor an HTTP thread held by the scan.
 void csv(const call_ptr& c, const std::string& kind) {
   c->after_own_writes([c, kind] {
-    std::string out = "\xEF\xBB\xBFid,name,phone,email,status,source,created_at\r\n";
-    auto s = views::scan_contacts(c->ctx->deps.views, c->tenant, kind, [&](std::string_view v) {
-      auto j = json::parse(v, nullptr, false);
-      if (!j.is_object()) return true;
-      for (const char* f : {"id", "name", "phone", "email", "status", "source", "created_at"})
-        out += csv_cell(j.value(f, "")) + (std::string(f) == "created_at" ? "\r\n" : ",");
-      return true;
+    bool queued = c->ctx->io_pool->try_submit([c, kind] {
+      auto stream = c->out->start_stream(200, {{"Content-Type", "text/csv; charset=utf-8"},
+                                               {"Content-Disposition", "attachment; filename=\"" + kind + "s.csv\""},
+                                               {"X-Request-Id", c->request_id},
+                                               {"X-Revision", c->ctx->opts.revision},
+                                               {"Cache-Control", "no-store"}});
+      if (!stream) return;
+      std::string out = "\xEF\xBB\xBFid,name,phone,email,status,source,created_at\r\n";
+      auto s = views::scan_contacts(c->ctx->deps.views, c->tenant, kind, [&](std::string_view v) {
+        auto j = json::parse(v, nullptr, false);
+        if (!j.is_object()) return true;
+        for (const char* f : {"id", "name", "phone", "email", "status", "source", "created_at"})
+          out += csv_cell(j.value(f, "")) + (std::string(f) == "created_at" ? "\r\n" : ",");
+        if (out.size() < (64u << 10)) return true;
+        bool open = stream->write(std::move(out));
+        out.clear();
+        return open;  // the client left: stop reading
+      });
+      if (!s) std::fprintf(stderr, "crmd http: csv export stopped: %s\n", s.to_string().c_str());
+      if (!out.empty()) stream->write(std::move(out));
+      stream->close();
     });
-    if (!s) return c->fail(s);
-    http_response r;
-    r.status = 200;
-    r.headers = {{"Content-Type", "text/csv; charset=utf-8"},
-                 {"Content-Disposition", "attachment; filename=\"" + kind + "s.csv\""},
-                 {"X-Request-Id", c->request_id},
-                 {"X-Revision", c->ctx->opts.revision},
-                 {"Cache-Control", "no-store"}};
-    r.body = std::move(out);
-    c->out->send(std::move(r));
+    if (!queued) c->error(503, "busy", "crmd is busy; retry shortly", {{"Retry-After", "1"}});
   });
 }
 

@@ -59,31 +59,57 @@ class restinio_stream : public stream_writer {
   using builder_t = restinio::response_builder_t<restinio::chunked_output_t>;
   explicit restinio_stream(builder_t b) : builder_(std::move(b)) {}
   bool write(std::string chunk) override {
-    std::lock_guard lock(mu_);
-    if (closed_->load()) return false;
+    {
+      // Backpressure: a writer (a CSV export, say) waits while the client
+      // still has 8 chunks to take, so a slow client never makes crmd buffer
+      // a whole export. A client that takes nothing for 30 s is dropped.
+      std::unique_lock lock(flow_->mu);
+      if (!flow_->cv.wait_for(lock, std::chrono::seconds(30),
+                              [&] { return flow_->in_flight < 8 || flow_->closed; }))
+        flow_->closed = true;
+      if (flow_->closed) return false;
+      ++flow_->in_flight;
+    }
+    std::lock_guard order(write_mu_);  // chunks leave in the order written
     builder_.append_chunk(std::move(chunk));
-    // A failed write means the client is gone.
-    builder_.flush([closed = closed_](const asio::error_code& ec) {
-      if (ec) closed->store(true);
+    builder_.flush([flow = flow_](const asio::error_code& ec) {
+      std::lock_guard l(flow->mu);
+      --flow->in_flight;
+      if (ec) flow->closed = true;  // the client is gone
+      flow->cv.notify_all();
     });
     return true;
   }
   void close() override {
-    std::lock_guard lock(mu_);
-    if (closed_->exchange(true)) return;
+    {
+      std::lock_guard l(flow_->mu);
+      if (flow_->done) return;
+      flow_->done = flow_->closed = true;
+      flow_->cv.notify_all();
+    }
+    std::lock_guard order(write_mu_);
     try {
       builder_.done();
     } catch (const std::exception&) {
       // The connection is gone already.
     }
   }
-  bool open() const override { return !closed_->load(); }
+  bool open() const override {
+    std::lock_guard l(flow_->mu);
+    return !flow_->closed;
+  }
   ~restinio_stream() override { close(); }
 
  private:
-  std::mutex mu_;
+  struct flow {
+    std::mutex mu;
+    std::condition_variable cv;
+    int in_flight = 0;
+    bool closed = false, done = false;
+  };
+  std::mutex write_mu_;
   builder_t builder_;
-  std::shared_ptr<std::atomic<bool>> closed_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<flow> flow_ = std::make_shared<flow>();
 };
 
 class restinio_responder : public responder {
