@@ -372,7 +372,9 @@ class recording_responder : public responder {
                       std::string request_body)
       : inner_(std::move(inner)), store_(store), claim_(std::move(claim)), request_body_(std::move(request_body)) {}
   bool send(http_response r) override {
-    if (inner_->answered()) return false;
+    // Kept even when the server already answered with its own timeout: the
+    // work happened, and a retry must get this answer rather than redo it.
+    if (finished_.exchange(true)) return false;
     store_.finish(claim_, request_body_, {r.status, r.body});
     return inner_->send(std::move(r));
   }
@@ -383,6 +385,7 @@ class recording_responder : public responder {
   idempotency_store& store_;
   idempotency_store::claim claim_;
   std::string request_body_;
+  std::atomic<bool> finished_{false};
 };
 
 bool cors_allowed(const api_options& o, const std::string& origin) {
@@ -431,12 +434,13 @@ void api::handle(http_request req, std::shared_ptr<responder> out) {
   if (c->req.body.size() > impl_->opts.max_body)
     return c->error(413, "payload_too_large",
                     "the body is larger than " + std::to_string(impl_->opts.max_body) + " bytes");
-  if (c->req.method == "POST" && path.rfind("/api/auth/", 0) != 0 && c->req.has_header("Idempotency-Key")) {
+  if (c->req.method == "POST" && path.rfind("/api/", 0) == 0 && path.rfind("/api/auth/", 0) != 0 &&
+      c->req.has_header("Idempotency-Key")) {
     std::string key = c->req.header("Idempotency-Key");
     if (!valid_idempotency_key(key))
       return c->error(400, "invalid_field", "header 'Idempotency-Key' must be 1 to 255 printable characters");
     std::string tenant = !c->tenant.empty() ? c->tenant : (c->who_ ? c->who_->tenant : "");
-    auto claim = impl_->requests.begin(tenant, c->principal_key(), key, c->req.body);
+    auto claim = impl_->requests.begin(tenant, c->principal_key(), "POST " + path + "\n" + key, c->req.body);
     if (!claim) return c->fail(claim.error());
     switch (claim->what) {
       case idempotency_store::outcome::replay:

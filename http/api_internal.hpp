@@ -62,6 +62,8 @@ struct principal {
   std::string session;       // refresh-token family (or impersonation id)
   bool via_cookie = false;   // browser session: unsafe methods need X-CSRF-Token
   bool is_operator = false;
+  int64_t expires_at = 0;    // the token's expiry (seconds); 0 for the operator
+  uint32_t generation = 0;   // the user's role generation in the token
 };
 
 struct api::impl {
@@ -93,6 +95,8 @@ struct api::impl {
   bool authenticate(const call_ptr& c, bool required);
   // Applies the route's scope; answers and returns false when denied.
   bool authorize(const call_ptr& c, const route_def& r);
+  // Whether `p` may still act on `tenant` now (for long-lived streams).
+  bool still_valid(const principal& p, const std::string& tenant, identity::module mod);
   std::string client_address(const http_request& r) const;
 };
 

@@ -141,8 +141,27 @@ bool api::impl::authenticate(const call_ptr& c, bool required) {
   p.impersonator = claims->impersonator;
   p.session = claims->session;
   p.via_cookie = via_cookie;
+  p.expires_at = claims->expires_at;
+  p.generation = claims->generation;
   c->who_ = std::move(p);
   return true;
+}
+
+bool api::impl::still_valid(const principal& p, const std::string& tenant, identity::module mod) {
+  if (!p.is_operator && p.expires_at <= now_s()) return false;
+  if (!p.session.empty() && sessions.revoked(p.session)) return false;
+  bool ok = true;
+  deps.rt.read_registry([&](const registry::state& s) {
+    if (!p.is_operator) {
+      auto* u = s.live_user(p.user_id);
+      ok = u && identity::role_name(p.role) == u->role && u->generation == p.generation;
+    }
+    auto t = s.tenants.find(tenant);
+    bool admin = p.role == identity::role::system_admin;
+    if (t == s.tenants.end() || (!admin && t->second.status != "active")) ok = false;
+    else if (mod != identity::module::none && !t->second.modules.count(identity::module_name(mod))) ok = false;
+  });
+  return ok;
 }
 
 bool api::impl::authorize(const call_ptr& c, const route_def& r) {

@@ -38,8 +38,10 @@ class stream_writer {
  public:
   virtual ~stream_writer() = default;
   // Queues `chunk` for the client; false once the stream is closed (by
-  // close(), the client going away, or the server stopping).
-  virtual bool write(std::string chunk) = 0;
+  // close(), the client going away, or the server stopping). When the client
+  // lags, `wait` blocks the writer (exports); without it the stream is
+  // closed instead (live updates: one slow reader must not hold up others).
+  virtual bool write(std::string chunk, bool wait = true) = 0;
   virtual void close() = 0;
   virtual bool open() const = 0;
 };

@@ -15,6 +15,16 @@ result<idempotency_store::claim> idempotency_store::begin(const std::string& ten
                                                           const std::string& key, const std::string& body) {
   claim c;
   c.id = crypto::sha256(tenant + '\0' + user + '\0' + key);
+  bool housekeeping = false;
+  {
+    std::lock_guard lock(mu_);
+    housekeeping = ++claims_ % 4096 == 0;
+    // Claims never finished (lost to a crash of their handler) go too.
+    if (housekeeping)
+      for (auto it = running_.begin(); it != running_.end();)
+        it = time_.now_us() - it->second > 60'000'000 ? running_.erase(it) : std::next(it);
+  }
+  if (housekeeping) purge();
   std::lock_guard lock(mu_);
   int64_t now = time_.now_us();
   if (auto r = running_.find(c.id); r != running_.end() && now - r->second < 60'000'000) {

@@ -2,7 +2,7 @@
 // first answer again (status and body) and causes nothing new; the same key
 // with another body is 422; while the first is still running, 409.
 //
-// Keys are scoped to tenant and user, kept 24 h, and stored (CF `requests`)
+// Keys are scoped to tenant, user, method and path, kept 24 h, and stored (CF `requests`)
 // before the answer leaves, so they survive a restart. Only answers below
 // 500 are kept: a 5xx may be retried for real. /api/auth/* is excluded (its
 // answers carry credentials).
@@ -55,6 +55,7 @@ class idempotency_store {
   // Running claims and when they began; one older than a minute was never
   // finished (its answer was the server's own timeout) and is given up.
   std::unordered_map<std::string, int64_t> running_;
+  uint64_t claims_ = 0;  // every 4096th claim also purges expired records
 };
 
 // A key is 1..255 printable ASCII characters.

@@ -70,10 +70,11 @@ void live_hub::stop() {
   for (auto& s : pending_) s.out->close();
 }
 
-void live_hub::subscribe(const std::string& tenant, std::shared_ptr<stream_writer> out, uint64_t after) {
+void live_hub::subscribe(const std::string& tenant, std::shared_ptr<stream_writer> out, uint64_t after,
+                         std::function<bool()> allowed) {
   {
     std::lock_guard lock(mu_);
-    pending_.push_back({tenant, std::move(out), after});
+    pending_.push_back({tenant, std::move(out), after, std::move(allowed)});
   }
   cv_.notify_one();
 }
@@ -98,7 +99,7 @@ void live_hub::deliver(uint64_t from, uint64_t to, std::vector<subscriber>& to_w
         frame = "id: " + std::to_string(r.position) + "\nevent: " + name + "\ndata: " +
                 nlohmann::json{{"type", name}, {"id", id}, {"position", r.position}}.dump() + "\n\n";
       }
-      s.out->write(frame);
+      s.out->write(frame, false);
       s.after = r.position;
     }
     return true;
@@ -119,7 +120,12 @@ void live_hub::run() {
     }
     // Newcomers first catch up to where the live ones are.
     for (auto& s : joining) {
-      if (s.after > 0 && cursor_ > s.after && cursor_ - s.after <= opts_.max_replay) {
+      // A Last-Event-ID from the future (a restored store) starts live; one
+      // too far back is told to reload rather than replayed.
+      if (s.after > cursor_) s.after = cursor_;
+      if (s.after > 0 && cursor_ - s.after > opts_.max_replay) {
+        s.out->write("event: resync\ndata: {\"type\":\"resync\"}\n\n", false);
+      } else if (s.after > 0 && cursor_ > s.after) {
         std::vector<subscriber> one{s};
         deliver(s.after + 1, cursor_, one);
         s.after = one[0].after;
@@ -141,7 +147,10 @@ void live_hub::run() {
     }
     auto now = std::chrono::steady_clock::now();
     if (now - last_beat >= opts_.heartbeat) {
-      for (auto& s : everyone) s.out->write(": heartbeat\n\n");
+      for (auto& s : everyone) {
+        if (s.allowed && !s.allowed()) s.out->close();
+        else s.out->write(": heartbeat\n\n", false);
+      }
       last_beat = now;
     }
     std::lock_guard lock(mu_);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,8 +37,11 @@ class live_hub {
   ~live_hub();
   void start();
   void stop();  // closes every stream
-  // Adds a stream for `tenant`; events after `after` (0: only new ones) are sent.
-  void subscribe(const std::string& tenant, std::shared_ptr<stream_writer> out, uint64_t after);
+  // Adds a stream for `tenant`; events after `after` (0: only new ones) are
+  // sent. `allowed` is asked at every heartbeat; once it says no (token
+  // expired or revoked, user deleted, tenant suspended) the stream closes.
+  void subscribe(const std::string& tenant, std::shared_ptr<stream_writer> out, uint64_t after,
+                 std::function<bool()> allowed = {});
   size_t streams() const;
 
  private:
@@ -45,6 +49,7 @@ class live_hub {
     std::string tenant;
     std::shared_ptr<stream_writer> out;
     uint64_t after = 0;
+    std::function<bool()> allowed;
   };
   void run();
   void deliver(uint64_t from, uint64_t to, std::vector<subscriber>& to_whom);

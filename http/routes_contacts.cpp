@@ -100,8 +100,10 @@ void remove(const call_ptr& c, bool customers_only) {
 // CSV, UTF-8 with a byte-order mark so spreadsheet programs show Hebrew.
 std::string csv_cell(const std::string& v) {
   bool quote = v.find_first_of(",\"\r\n") != std::string::npos;
-  // A leading =, +, - or @ would be a formula in a spreadsheet.
-  std::string s = !v.empty() && std::string("=+-@").find(v[0]) != std::string::npos && v[0] != '+' ? "'" + v : v;
+  // A leading =, +, -, @, tab or CR would start a formula in a spreadsheet;
+  // a phone number (+ and digits) is left as it is.
+  bool phone = v.size() > 1 && v[0] == '+' && v.find_first_not_of("0123456789", 1) == std::string::npos;
+  std::string s = !v.empty() && !phone && std::string("=+-@\t\r").find(v[0]) != std::string::npos ? "'" + v : v;
   if (!quote) return s;
   std::string out = "\"";
   for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);

@@ -5,7 +5,7 @@
 namespace crmd::http {
 
 void add_live_routes(route_list& r) {
-  r.push_back({"GET", "/api/stream", scope::tenant, identity::perm::crm_read, identity::module::none,
+  r.push_back({"GET", "/api/stream", scope::tenant, identity::perm::crm_read, identity::module::crm,
                [](const call_ptr& c) {
                  // EventSource sends Last-Event-ID when it reconnects.
                  std::string last = c->req.header("Last-Event-ID");
@@ -26,7 +26,13 @@ void add_live_routes(route_list& r) {
                  auto stream = c->out->start_stream(200, std::move(headers));
                  if (!stream) return c->error(500, "internal", "this connection cannot stream");
                  stream->write("retry: 3000\n: connected\n\n");
-                 c->ctx->live->subscribe(c->tenant, std::move(stream), after);
+                 // Re-checked at every heartbeat: an expired or revoked token, a
+                 // deleted user or a suspended tenant ends the stream.
+                 auto* ctx = c->ctx;
+                 c->ctx->live->subscribe(c->tenant, std::move(stream), after,
+                                         [ctx, who = *c->who_, tenant = c->tenant] {
+                                           return ctx->still_valid(who, tenant, identity::module::crm);
+                                         });
                }});
 }
 

@@ -58,13 +58,13 @@ class restinio_stream : public stream_writer {
  public:
   using builder_t = restinio::response_builder_t<restinio::chunked_output_t>;
   explicit restinio_stream(builder_t b) : builder_(std::move(b)) {}
-  bool write(std::string chunk) override {
+  bool write(std::string chunk, bool wait) override {
     {
       // Backpressure: a writer (a CSV export, say) waits while the client
       // still has 8 chunks to take, so a slow client never makes crmd buffer
       // a whole export. A client that takes nothing for 30 s is dropped.
       std::unique_lock lock(flow_->mu);
-      if (!flow_->cv.wait_for(lock, std::chrono::seconds(30),
+      if (!flow_->cv.wait_for(lock, wait ? std::chrono::seconds(30) : std::chrono::seconds(0),
                               [&] { return flow_->in_flight < 8 || flow_->closed; }))
         flow_->closed = true;
       if (flow_->closed) return false;

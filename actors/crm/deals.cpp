@@ -34,6 +34,7 @@ result<events> decide(const deals& d, const contacts& c, const create_deal& cmd)
   if (cmd.title.empty() || cmd.title.size() > 300) return invalid("title", "must be 1..300 bytes");
   if (!valid_currency(cmd.currency)) return invalid("currency", "must be an ISO 4217 code such as ILS or USD");
   if (cmd.amount < 0) return invalid("amount", "must not be negative");
+  if (cmd.expected_close_us < 0) return invalid("expected_close_at", "must be a time after 1970");
   std::string stage = cmd.stage.value_or(d.pipeline.front());
   if (auto s = check_stage(d, stage); !s) return s;
   return events{ev::deal_created{"D" + std::to_string(d.next), cmd.contact_id, cmd.title, cmd.currency, stage,
@@ -48,6 +49,7 @@ result<events> decide(const deals& d, const update_deal& cmd) {
   if (cmd.title && (cmd.title->empty() || cmd.title->size() > 300)) return invalid("title", "must be 1..300 bytes");
   if (cmd.currency && !valid_currency(*cmd.currency)) return invalid("currency", "must be an ISO 4217 code");
   if (cmd.amount && *cmd.amount < 0) return invalid("amount", "must not be negative");
+  if (cmd.expected_close_us && *cmd.expected_close_us < 0) return invalid("expected_close_at", "must be a time after 1970");
   if (cmd.stage)
     if (auto s = check_stage(d, *cmd.stage); !s) return s;
   if (cmd.outcome && *cmd.outcome != "won" && *cmd.outcome != "lost") return invalid("status", "must be won or lost");

@@ -69,7 +69,11 @@ result<events> decide(const work& w, const reopen_task& cmd) {
   auto* t = find(w, cmd.id, &n);
   if (!t) return no_task(cmd.id);
   if (t->open) return status{errc::conflict, "task " + cmd.id + " is open", "task_open"};
-  return events{ev::task_reopened{cmd.id}};
+  events out{ev::task_reopened{cmd.id}};
+  // Its due time may have passed while it was done: a fresh timer (fired at
+  // once if overdue) makes it due again, once.
+  if (t->due_us > 0) out.push_back(ev::timer_set{task_timer_id(cmd.id, t->generation + 1), t->due_us, "task_due"});
+  return out;
 }
 
 result<events> decide(const work& w, const reschedule_task& cmd) {
@@ -113,7 +117,10 @@ void apply(work& w, const ev::tenant_event& e) {
   } else if (auto* x = std::get_if<ev::task_completed>(&e)) {
     if (auto* t = task(x->task_id)) t->open = false;
   } else if (auto* x = std::get_if<ev::task_reopened>(&e)) {
-    if (auto* t = task(x->task_id)) t->open = true;
+    if (auto* t = task(x->task_id)) {
+      t->open = true;
+      if (t->due_us > 0) ++t->generation;  // decide() armed the next generation's timer
+    }
   } else if (auto* x = std::get_if<ev::task_rescheduled>(&e)) {
     if (auto* t = task(x->task_id)) {
       t->due_us = x->due_us;

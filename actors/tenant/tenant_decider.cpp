@@ -156,7 +156,9 @@ void apply(state& s, const ev::tenant_event& e) {
   } else if (auto* set = std::get_if<ev::timer_set>(&e)) {
     s.timers[set->timer_id] = false;
   } else if (auto* fired = std::get_if<ev::timer_fired>(&e)) {
-    s.timers[fired->timer_id] = true;
+    // Only pending timers are kept (the header stays small); a fired one is
+    // unknown to a second fire_timer, which then records nothing.
+    s.timers.erase(fired->timer_id);
   }
 }
 

@@ -240,3 +240,29 @@ TEST(documents, a_payment_must_match_the_invoice_and_is_recorded_once) {
 
 }  // namespace
 }  // namespace crmd
+
+namespace crmd {
+namespace {
+
+TEST(tasks, a_task_reopened_after_its_due_time_falls_due_again_once) {
+  tenant::state s;
+  for (auto& e : *tenant::decide(s, crm::create_task{"", "Call", 1000})) tenant::apply(s, e);
+  for (auto& e : *tenant::decide(s, crm::complete_task{"T1"})) tenant::apply(s, e);
+  auto first = tenant::decide(s, tenant::fire_timer{"task:T1:0"});
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->size(), 1u) << "done: the timer fires, the task is not due";
+  for (auto& e : *first) tenant::apply(s, e);
+  EXPECT_FALSE(s.timers.count("task:T1:0")) << "fired timers leave the state";
+  auto reopened = tenant::decide(s, crm::reopen_task{"T1"});
+  ASSERT_TRUE(reopened);
+  ASSERT_EQ(reopened->size(), 2u);
+  EXPECT_EQ(std::get<ev::timer_set>((*reopened)[1]).timer_id, "task:T1:1");
+  for (auto& e : *reopened) tenant::apply(s, e);
+  auto due = tenant::decide(s, tenant::fire_timer{"task:T1:1"});
+  ASSERT_TRUE(due);
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<ev::task_due>((*due)[1]));
+}
+
+}  // namespace
+}  // namespace crmd

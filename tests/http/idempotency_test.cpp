@@ -63,6 +63,15 @@ TEST(idempotency, a_retry_gets_the_first_answer_and_records_nothing_new_also_aft
   EXPECT_EQ(theirs.status, 201) << theirs.body;
   EXPECT_NE(body(theirs)["id"], body(first)["id"]);
 
+  // Keys are per path too: one key on two routes is two requests.
+  auto note = test::http("POST", s.url("/api/customers/" + std::string(body(first)["id"]) + "/notes?business_id=acme"),
+                         R"({"text":"hello"})", {crmd_server::auth(), crmd_server::json(), "Idempotency-Key: k-3"});
+  auto task = test::http("POST", s.url("/api/tasks?business_id=acme"), R"({"text":"hello","title":"t"})",
+                         {crmd_server::auth(), crmd_server::json(), "Idempotency-Key: k-3"});
+  EXPECT_EQ(note.status, 201) << note.body;
+  EXPECT_EQ(task.status, 201) << task.body;
+  EXPECT_NE(task.headers["idempotent-replayed"], "true");
+
   ASSERT_EQ(s.terminate(), 0);
   ASSERT_TRUE(s.start());
   auto after = post("k-1", lead);
