@@ -246,8 +246,12 @@ namespace {
 
 TEST(tasks, a_task_reopened_after_its_due_time_falls_due_again_once) {
   tenant::state s;
-  for (auto& e : *tenant::decide(s, crm::create_task{"", "Call", 1000})) tenant::apply(s, e);
-  for (auto& e : *tenant::decide(s, crm::complete_task{"T1"})) tenant::apply(s, e);
+  auto made = tenant::decide(s, crm::create_task{"", "Call", 1000});
+  ASSERT_TRUE(made);
+  for (auto& e : *made) tenant::apply(s, e);
+  auto done = tenant::decide(s, crm::complete_task{"T1"});
+  ASSERT_TRUE(done);
+  for (auto& e : *done) tenant::apply(s, e);
   auto first = tenant::decide(s, tenant::fire_timer{"task:T1:0"});
   ASSERT_TRUE(first);
   ASSERT_EQ(first->size(), 1u) << "done: the timer fires, the task is not due";
