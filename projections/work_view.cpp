@@ -34,7 +34,6 @@ void bump(view_txn& t, const std::string& key, int64_t by) {
   uint64_t n = v && v->size() == 8 ? read_be64(*v) : 0;
   t.put(key, be64(static_cast<uint64_t>(static_cast<int64_t>(n) + by)));
 }
-std::string time_or_null(int64_t us) { return us > 0 ? rfc3339(us) : std::string(); }
 // Titles quote the user's text: cut long ones on a UTF-8 boundary.
 std::string excerpt(const std::string& s, size_t max = 200) {
   if (s.size() <= max) return s;

@@ -186,6 +186,17 @@ TEST_F(documents_test, stripe_payment_intent_then_a_signed_webhook_marks_the_inv
   EXPECT_EQ(webhook(other_type, connectors::stripe_signature_header(other_type, webhook_secret, now)).status, 200);
 }
 
+TEST_F(documents_test, only_forged_webhooks_are_rate_limited_never_validly_signed_ones) {
+  std::string event = R"({"id":"evt_9","type":"customer.created","data":{"object":{}}})";
+  int64_t now = std::time(nullptr);
+  for (int i = 0; i < 10; ++i) expect_error(webhook(event, "t=1,v1=00"), 400, "invalid_signature");
+  auto limited = webhook(event, "t=1,v1=00");
+  expect_error(limited, 429, "rate_limited");
+  EXPECT_FALSE(limited.headers["retry-after"].empty());
+  auto valid = webhook(event, connectors::stripe_signature_header(event, webhook_secret, now));
+  EXPECT_EQ(valid.status, 200) << "the same address, validly signed, is never limited: " << valid.body;
+}
+
 TEST_F(documents_test, deals_move_through_the_tenants_pipeline_until_won_or_lost) {
   auto d = call("POST", "/api/crm/deals", json{{"customer_id", customer}, {"title", "Annual plan"}, {"amount", 120000},
                                                {"currency", "ILS"}, {"expected_close_at", "2026-12-31T00:00:00Z"}}.dump());
