@@ -101,6 +101,8 @@ command_ok answer_of(const ev::tenant_event& first) {
     ok.id = is->invoice_id;
   } else if (auto* ip = std::get_if<ev::invoice_paid>(&first)) {
     ok.id = ip->invoice_id;
+  } else if (auto* pr = std::get_if<ev::payment_intent_recorded>(&first)) {
+    ok.id = pr->invoice_id;
   } else if (auto* dc = std::get_if<ev::deal_created>(&first)) {
     ok.id = dc->deal_id;
   } else if (auto* du = std::get_if<ev::deal_updated>(&first)) {

@@ -363,12 +363,31 @@ struct pipeline_changed {
   template <class F> void fields(F&& f) { f("stages", stages); }
 };
 
+// The outcome of asking a payment provider for a payment intent: success
+// (payment_id set) or failure (error set). Never silence.
+struct payment_intent_recorded {
+  static constexpr const char* type_name = "payment_intent_recorded";
+  static constexpr uint16_t schema_version = 1;
+  std::string invoice_id, provider, payment_id, error;
+  int64_t amount = 0;
+  std::string currency;
+  template <class F> void fields(F&& f) {
+    f("invoice_id", invoice_id);
+    f("provider", provider);
+    f("payment_id", payment_id);
+    f("error", error);
+    f("amount", amount);
+    f("currency", currency);
+  }
+};
+
 using tenant_event = std::variant<tenant_created, tenant_renamed, prompt_saved, prompt_deleted,
                                   lead_created, note_added, timer_set, timer_fired, lead_updated, lead_deleted,
                                   lead_converted, settings_changed, task_created, task_completed, task_reopened,
                                   task_rescheduled, task_due, contract_created, contract_status_changed,
                                   signature_recorded, invoice_created, invoice_status_changed, invoice_paid,
-                                  deal_created, deal_updated, deal_closed, pipeline_changed>;
+                                  deal_created, deal_updated, deal_closed, pipeline_changed,
+                                  payment_intent_recorded>;
 
 
 }  // namespace crmd::ev

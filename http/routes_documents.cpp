@@ -113,15 +113,22 @@ void payment_intent(const call_ptr& c) {
     for (auto& ch : r.currency) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     r.metadata = {{"invoice_id", id}, {"tenant_id", c->tenant}};
     r.idempotency_key = "crmd-" + c->tenant + "-" + id;
-    bool queued = c->ctx->io_pool->try_submit([c, r] {
+    bool queued = c->ctx->io_pool->try_submit([c, r, id] {
       connectors::stripe_options o{c->ctx->opts.stripe_api_base, c->ctx->opts.stripe_secret_key, 10000};
       auto pi = connectors::create_payment_intent(o, r);
-      if (!pi) {
-        int code = pi.error().code() == errc::invalid_argument ? 402 : 502;
-        return c->error(code, pi.error().reason(), pi.error().message());
-      }
-      c->send_json(200, {{"ok", true}, {"payment_intent_id", pi->id}, {"client_secret", pi->client_secret},
-                         {"amount", pi->amount}, {"currency", pi->currency}});
+      // The outcome is an event either way; the answer waits for it.
+      crm::record_payment_intent rec{id, "stripe", pi ? pi->id : "", pi ? "" : pi.error().message(), r.currency,
+                                     r.amount};
+      c->ctx->deps.rt.tenant_command(c->tenant, std::move(rec), c->who(), [c, pi](result<command_ok> done) {
+        if (!done) return c->fail(done.error());
+        c->ctx->note_position(c->principal_key(), done->position);
+        if (!pi) {
+          int code = pi.error().code() == errc::invalid_argument ? 402 : 502;
+          return c->error(code, pi.error().reason(), pi.error().message());
+        }
+        c->send_json(200, {{"ok", true}, {"payment_intent_id", pi->id}, {"client_secret", pi->client_secret},
+                           {"amount", pi->amount}, {"currency", pi->currency}, {"position", done->position}});
+      });
     });
     if (!queued) c->error(503, "busy", "crmd is busy; retry shortly", {{"Retry-After", "1"}});
   });

@@ -100,6 +100,14 @@ bool in_tenant(const call_ptr& c, const std::string& uid) {
 
 }  // namespace
 
+json user_json(const registry::user_info& u) {
+  return {{"id", u.id},
+          {"email", u.email},
+          {"role", u.role},
+          {"tenant_id", u.tenant.empty() ? json(nullptr) : json(u.tenant)},
+          {"deleted", u.deleted}};
+}
+
 void add_user_routes(route_list& r) {
   using identity::perm;
   constexpr auto none = identity::module::none;

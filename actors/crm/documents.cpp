@@ -109,6 +109,13 @@ result<events> decide(const documents& d, const void_invoice& cmd) {
   return events{ev::invoice_status_changed{cmd.id, "void"}};
 }
 
+result<events> decide(const documents& d, const record_payment_intent& cmd) {
+  if (!find(d.invoices, cmd.invoice_id, 'I'))
+    return status{errc::not_found, "no invoice '" + cmd.invoice_id + "'", "invoice_not_found"};
+  return events{ev::payment_intent_recorded{cmd.invoice_id, cmd.provider, cmd.payment_id, cmd.error.substr(0, 500),
+                                            cmd.amount, cmd.currency}};
+}
+
 result<events> decide(const documents& d, const record_payment& cmd) {
   if (!cmd.provider_event_id.empty() && d.paid_events.count(cmd.provider_event_id)) return events{};
   auto* i = find(d.invoices, cmd.invoice_id, 'I');

@@ -71,6 +71,11 @@ struct create_invoice {
 struct void_invoice {
   std::string id;
 };
+// The outcome of a payment-intent call, to be recorded (success or failure).
+struct record_payment_intent {
+  std::string invoice_id, provider, payment_id, error, currency;
+  int64_t amount = 0;
+};
 struct record_payment {
   std::string invoice_id, provider, payment_id, provider_event_id, currency;
   int64_t amount = 0;
@@ -83,6 +88,7 @@ result<std::vector<ev::tenant_event>> decide(const documents& d, const move_cont
 result<std::vector<ev::tenant_event>> decide(const documents& d, const record_signature& cmd);
 result<std::vector<ev::tenant_event>> decide(const documents& d, const contacts& c, const create_invoice& cmd);
 result<std::vector<ev::tenant_event>> decide(const documents& d, const void_invoice& cmd);
+result<std::vector<ev::tenant_event>> decide(const documents& d, const record_payment_intent& cmd);
 // Empty when the provider event was recorded before (a redelivered webhook).
 result<std::vector<ev::tenant_event>> decide(const documents& d, const record_payment& cmd);
 std::vector<ev::tenant_event> on_timer(const documents& d, const std::string& timer_id);

@@ -100,6 +100,7 @@ result<std::vector<ev::tenant_event>> decide(const state& s, const command& c) {
   if (auto* x = std::get_if<crm::create_invoice>(&c)) return crm::decide(s.docs, s.contacts, *x);
   if (auto* x = std::get_if<crm::void_invoice>(&c)) return crm::decide(s.docs, *x);
   if (auto* x = std::get_if<crm::record_payment>(&c)) return crm::decide(s.docs, *x);
+  if (auto* x = std::get_if<crm::record_payment_intent>(&c)) return crm::decide(s.docs, *x);
   if (auto* x = std::get_if<crm::create_deal>(&c)) return crm::decide(s.deals, s.contacts, *x);
   if (auto* x = std::get_if<crm::update_deal>(&c)) return crm::decide(s.deals, *x);
   if (auto* x = std::get_if<crm::set_pipeline>(&c)) return crm::decide(s.deals, *x);

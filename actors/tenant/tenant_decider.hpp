@@ -122,7 +122,8 @@ using command = std::variant<save_prompt, update_prompt, delete_prompt, set_time
                              crm::find_or_create_contact, crm::change_settings, crm::add_note, crm::create_task,
                              crm::complete_task, crm::reopen_task, crm::reschedule_task, crm::create_contract,
                              crm::move_contract, crm::record_signature, crm::create_invoice, crm::void_invoice,
-                             crm::record_payment, crm::create_deal, crm::update_deal, crm::set_pipeline>;
+                             crm::record_payment, crm::create_deal, crm::update_deal, crm::set_pipeline,
+                             crm::record_payment_intent>;
 
 bool valid_kind(const std::string& kind);
 // "p12" -> 12; nullopt for anything else.

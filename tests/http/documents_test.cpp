@@ -156,6 +156,7 @@ TEST_F(documents_test, stripe_payment_intent_then_a_signed_webhook_marks_the_inv
   EXPECT_NE(calls[0].body.find("currency=ils"), std::string::npos) << calls[0].body;
   EXPECT_NE(calls[0].body.find("metadata[invoice_id]=" + id), std::string::npos) << calls[0].body;
   EXPECT_NE(calls[0].body.find("metadata[tenant_id]=acme"), std::string::npos) << calls[0].body;
+  EXPECT_EQ(events_of("payment_intent_recorded"), 1u) << "the call's outcome is an event";
 
   std::string event = json{{"id", "evt_1"}, {"type", "payment_intent.succeeded"},
                            {"data", {{"object", {{"id", "pi_123"}, {"amount", 35000}, {"currency", "ils"},
