@@ -15,17 +15,16 @@
 #include "events/codec.hpp"
 #include "events/time_format.hpp"
 #include "projections/contacts_view.hpp"
+#include "projections/view_util.hpp"
 
 namespace crmd::views {
 namespace {
 
 using json = nlohmann::json;
+using util::bump;
+using util::dump;
+using util::upper_of;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-std::string upper_of(std::string prefix) {
-  prefix.back() = char(prefix.back() + 1);
-  return prefix;
-}
 std::string newest_first(uint64_t n) { return be64(~n); }
 
 struct keys {
@@ -36,11 +35,6 @@ struct keys {
   std::string count(const std::string& kind) const { return base + "#" + kind; }
 };
 
-void bump(view_txn& t, const std::string& key, int64_t by) {
-  auto v = t.get(key);
-  uint64_t n = v && v->size() == 8 ? read_be64(*v) : 0;
-  t.put(key, be64(static_cast<uint64_t>(static_cast<int64_t>(n) + by)));
-}
 
 class contacts_view : public projection {
  public:
@@ -164,21 +158,8 @@ result<page> list_contacts(kv_store& kv, const std::string& tenant, const std::s
   std::string prefix = view_key(tenant + "/k/" + kind + "/");
   uint64_t skip = (page_no - 1) * limit;
   bool plain = f.q.empty() && f.status.empty() && f.sort == "-created_at";
-  if (plain) {  // the key order is the answer: read one page
-    std::string c;
-    if (auto s = kv.get(cf::projections, view_key(tenant + "/#" + kind), &c); s.is_ok() && c.size() == 8)
-      out.total = read_be64(c);
-    auto it = kv.scan(cf::projections, prefix, upper_of(prefix));
-    for (; it->valid() && out.items.size() < limit; it->next()) {
-      if (skip > 0) {
-        --skip;
-        continue;
-      }
-      out.items.emplace_back(it->value());
-    }
-    if (auto e = it->error(); !e) return e;
-    return out;
-  }
+  if (plain)  // the key order is the answer: read one page
+    return util::scan_page(kv, prefix, view_key(tenant + "/#" + kind), page_no, limit);
   // Filtered or re-sorted: every contact of the kind is looked at.
   std::vector<std::pair<json, std::string>> hits;
   auto it = kv.scan(cf::projections, prefix, upper_of(prefix));

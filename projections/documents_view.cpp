@@ -10,21 +10,16 @@
 #include "events/codec.hpp"
 #include "events/time_format.hpp"
 #include "projections/documents_view.hpp"
+#include "projections/view_util.hpp"
 
 namespace crmd::views {
 namespace {
 
 using json = nlohmann::json;
+using util::bump;
+using util::dump;
+using util::upper_of;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-std::string upper_of(std::string prefix) {
-  prefix.back() = char(prefix.back() + 1);
-  return prefix;
-}
-void bump(view_txn& t, const std::string& key) {
-  auto v = t.get(key);
-  t.put(key, be64((v && v->size() == 8 ? read_be64(*v) : 0) + 1));
-}
 char prefix_of(const std::string& kind) {
   return kind == "contract" ? 'C' : kind == "invoice" ? 'I' : kind == "deal" ? 'D' : 'S';
 }

@@ -1,4 +1,5 @@
 #include "projections/views.hpp"
+#include "projections/view_util.hpp"
 #include "projections/contacts_view.hpp"
 #include "projections/work_view.hpp"
 #include "projections/documents_view.hpp"
@@ -17,18 +18,15 @@ namespace crmd::views {
 namespace {
 
 using json = nlohmann::json;
+using util::dump;
+using util::upper_of;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 uint64_t read_count(view_txn& t, std::string_view key) {
   auto v = t.get(key);
   return v && v->size() == 8 ? read_be64(*v) : 0;
 }
 
-std::string upper_of(std::string prefix) {
-  prefix.back() = char(prefix.back() + 1);
-  return prefix;
-}
 
 class tenants_view : public projection {
  public:
@@ -142,25 +140,6 @@ class prompts_view : public projection {
 
 std::string key(std::string_view view, const std::string& rest) { return view_prefix(view) + rest; }
 
-result<page> list_range(kv_store& kv, const std::string& prefix, const std::string& count_key,
-                        uint64_t page_no, uint64_t limit) {
-  page out;
-  std::string c;
-  auto s = kv.get(cf::projections, count_key, &c);
-  if (s.is_ok() && c.size() == 8) out.total = read_be64(c);
-  else if (!s.is_ok() && s.code() != errc::not_found) return s;
-  uint64_t skip = (page_no - 1) * limit;
-  auto it = kv.scan(cf::projections, prefix, upper_of(prefix));
-  for (; it->valid() && out.items.size() < limit; it->next()) {
-    if (skip > 0) {
-      --skip;
-      continue;
-    }
-    out.items.emplace_back(it->value());
-  }
-  if (auto e = it->error(); !e) return e;
-  return out;
-}
 
 result<std::optional<std::string>> get_opt(kv_store& kv, const std::string& k) {
   std::string v;
@@ -199,7 +178,7 @@ std::vector<std::string> names() {
 }
 
 result<page> list_tenants(kv_store& kv, uint64_t page_no, uint64_t limit) {
-  return list_range(kv, key("tenants", "t/"), key("tenants", "#count"), page_no, limit);
+  return util::scan_page(kv, key("tenants", "t/"), key("tenants", "#count"), page_no, limit);
 }
 
 result<std::optional<std::string>> get_tenant(kv_store& kv, const std::string& id) {
@@ -207,7 +186,7 @@ result<std::optional<std::string>> get_tenant(kv_store& kv, const std::string& i
 }
 
 result<page> list_prompts(kv_store& kv, const std::string& tenant, uint64_t page_no, uint64_t limit) {
-  return list_range(kv, key("prompts", tenant + "/l/"), key("prompts", tenant + "/#count"), page_no, limit);
+  return util::scan_page(kv, key("prompts", tenant + "/l/"), key("prompts", tenant + "/#count"), page_no, limit);
 }
 
 result<std::optional<std::string>> get_prompt(kv_store& kv, const std::string& tenant, const std::string& id) {

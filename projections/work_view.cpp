@@ -17,23 +17,18 @@
 #include "actors/crm/work.hpp"
 #include "events/codec.hpp"
 #include "events/time_format.hpp"
+#include "projections/view_util.hpp"
 #include "projections/work_view.hpp"
 
 namespace crmd::views {
 namespace {
 
 using json = nlohmann::json;
+using util::bump;
+using util::dump;
+using util::scan_page;
+using util::upper_of;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-std::string upper_of(std::string prefix) {
-  prefix.back() = char(prefix.back() + 1);
-  return prefix;
-}
-void bump(view_txn& t, const std::string& key, int64_t by) {
-  auto v = t.get(key);
-  uint64_t n = v && v->size() == 8 ? read_be64(*v) : 0;
-  t.put(key, be64(static_cast<uint64_t>(static_cast<int64_t>(n) + by)));
-}
 // Titles quote the user's text: cut long ones on a UTF-8 boundary.
 std::string excerpt(const std::string& s, size_t max = 200) {
   if (s.size() <= max) return s;
@@ -177,23 +172,6 @@ class timeline_view : public projection {
 
 std::string key(const char* view, const std::string& rest) { return view_prefix(view) + rest; }
 
-result<page> scan_page(kv_store& kv, const std::string& prefix, const std::string& count_key, uint64_t page_no,
-                       uint64_t limit) {
-  page out;
-  std::string c;
-  if (auto s = kv.get(cf::projections, count_key, &c); s.is_ok() && c.size() == 8) out.total = read_be64(c);
-  uint64_t skip = (page_no - 1) * limit;
-  auto it = kv.scan(cf::projections, prefix, upper_of(prefix));
-  for (; it->valid() && out.items.size() < limit; it->next()) {
-    if (skip > 0) {
-      --skip;
-      continue;
-    }
-    out.items.emplace_back(it->value());
-  }
-  if (auto e = it->error(); !e) return e;
-  return out;
-}
 
 }  // namespace
 
