@@ -291,7 +291,8 @@ api::impl::impl(api_deps d, api_options o)
       account_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),
       webhook_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),
       kdf_pool(std::make_unique<worker_pool>(opts.kdf_threads, opts.kdf_queue)),
-      io_pool(std::make_unique<worker_pool>(1, 256)) {}
+      io_pool(std::make_unique<worker_pool>(1, 256)),
+      query_pool(std::make_unique<worker_pool>(2, 64)) {}
 
 api::api(api_deps deps, api_options options) : impl_(std::make_unique<impl>(deps, std::move(options))) {
   impl_->add_routes();
@@ -311,8 +312,10 @@ void api::stop() {
   // refuses new ones; the runtime and the log are still up.
   impl_->kdf_pool.reset();
   impl_->io_pool.reset();
+  impl_->query_pool.reset();
   impl_->kdf_pool = std::make_unique<worker_pool>(0, 0);
   impl_->io_pool = std::make_unique<worker_pool>(0, 0);
+  impl_->query_pool = std::make_unique<worker_pool>(0, 0);
 }
 
 std::vector<route_info> api::routes() const { return route_table(); }

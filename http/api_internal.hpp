@@ -85,7 +85,10 @@ struct api::impl {
   // Last, so they are destroyed (and their queued jobs run) while
   // everything those jobs touch still exists; api::stop() drains them first.
   std::unique_ptr<worker_pool> kdf_pool;  // password hashing only
-  std::unique_ptr<worker_pool> io_pool;   // synced refresh-token writes
+  std::unique_ptr<worker_pool> io_pool;   // synced refresh-token writes, provider calls
+  // Reads that visit a whole keyspace (filtered lists, CSV exports): never
+  // on an HTTP thread, and not in the way of logins or payments.
+  std::unique_ptr<worker_pool> query_pool;
 
   impl(api_deps d, api_options o);
   void note_position(const std::string& principal, uint64_t pos);

@@ -58,10 +58,22 @@ void list(const call_ptr& c, const std::string& kind) {
   }
   if (f.q.size() > 200) return c->error(400, "invalid_field", "field 'q' is longer than 200 bytes");
   c->after_own_writes([c, kind, f, page, limit]() mutable {
-    // A q that is a phone number also finds it as typed locally ("050...").
-    if (!f.q.empty()) {
-      auto st = views::get_settings(c->ctx->deps.views, c->tenant);
-      if (auto e164 = crm::to_e164(f.q, st ? st->default_region : "IL")) f.q_phone = *e164;
+    // A plain page reads one page; a filter visits every contact: that runs
+    // on the query pool.
+    bool plain = f.q.empty() && f.status.empty() && f.sort == "-created_at";
+    if (!plain) {
+      bool queued = c->ctx->query_pool->try_submit([c, kind, f, page, limit]() mutable {
+        // A q that is a phone number also finds it as typed locally ("050...").
+        if (!f.q.empty()) {
+          auto st = views::get_settings(c->ctx->deps.views, c->tenant);
+          if (auto e164 = crm::to_e164(f.q, st ? st->default_region : "IL")) f.q_phone = *e164;
+        }
+        auto p = views::list_contacts(c->ctx->deps.views, c->tenant, kind, f, page, limit);
+        if (!p) return c->fail(p.error());
+        c->send_raw_json(200, page_json(p->items, p->total, page, limit));
+      });
+      if (!queued) c->error(503, "busy", "too many searches at once; retry shortly", {{"Retry-After", "1"}});
+      return;
     }
     auto p = views::list_contacts(c->ctx->deps.views, c->tenant, kind, f, page, limit);
     if (!p) return c->fail(p.error());
@@ -114,7 +126,7 @@ std::string csv_cell(const std::string& v) {
 // whole list is never held in memory, nor an HTTP thread held by the scan.
 void csv(const call_ptr& c, const std::string& kind) {
   c->after_own_writes([c, kind] {
-    bool queued = c->ctx->io_pool->try_submit([c, kind] {
+    bool queued = c->ctx->query_pool->try_submit([c, kind] {
       auto stream = c->out->start_stream(200, {{"Content-Type", "text/csv; charset=utf-8"},
                                                {"Content-Disposition", "attachment; filename=\"" + kind + "s.csv\""},
                                                {"X-Request-Id", c->request_id},

@@ -117,7 +117,6 @@ result<events> decide(const documents& d, const record_payment_intent& cmd) {
 }
 
 result<events> decide(const documents& d, const record_payment& cmd) {
-  if (!cmd.provider_event_id.empty() && d.paid_events.count(cmd.provider_event_id)) return events{};
   auto* i = find(d.invoices, cmd.invoice_id, 'I');
   if (!i) return status{errc::not_found, "no invoice '" + cmd.invoice_id + "'", "invoice_not_found"};
   if (i->status == "paid") return events{};  // paid already, by another event of the same payment
@@ -166,7 +165,6 @@ void apply(documents& d, const ev::tenant_event& e) {
       d.invoices[*n].status = "paid";
       d.dirty_invoices.insert(*n);
     }
-    if (!x->provider_event_id.empty()) d.paid_events.insert(x->provider_event_id);
   }
 }
 

@@ -2,7 +2,8 @@
 // keeps them: statuses and what payments need, not the documents' content.
 //   contracts: draft -> sent -> signed; draft|sent -> cancelled; else 409.
 //   invoices:  pending -> paid | overdue (timer at the due date) | void;
-//              overdue -> paid | void. A Stripe event id pays at most once.
+//              overdue -> paid | void. A paid invoice records no second
+//              payment, so a redelivered provider event changes nothing.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +43,6 @@ struct documents {
   std::map<uint64_t, contract_state> contracts;
   std::map<uint64_t, invoice_state> invoices;
   uint64_t next_contract = 1, next_invoice = 1, next_signature = 1;
-  std::set<std::string> paid_events;  // provider event ids already recorded (kept in the snapshot header)
   std::set<uint64_t> dirty_contracts, dirty_invoices;
 };
 
@@ -89,7 +89,7 @@ result<std::vector<ev::tenant_event>> decide(const documents& d, const record_si
 result<std::vector<ev::tenant_event>> decide(const documents& d, const contacts& c, const create_invoice& cmd);
 result<std::vector<ev::tenant_event>> decide(const documents& d, const void_invoice& cmd);
 result<std::vector<ev::tenant_event>> decide(const documents& d, const record_payment_intent& cmd);
-// Empty when the provider event was recorded before (a redelivered webhook).
+// Empty when the invoice is paid already (a redelivered webhook).
 result<std::vector<ev::tenant_event>> decide(const documents& d, const record_payment& cmd);
 std::vector<ev::tenant_event> on_timer(const documents& d, const std::string& timer_id);
 

@@ -9,6 +9,7 @@
 
 #include "identity/base64url.hpp"
 #include "identity/jwt.hpp"
+#include "tests/support/api_json.hpp"
 #include "tests/support/crmd_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -16,20 +17,14 @@ namespace crmd {
 namespace {
 
 using json = nlohmann::json;
+using test::body;
 using test::crmd_server;
+using test::expect_error;
 
 const char* admin_email = "root@crmd.test";
 const char* pw = "correct horse battery";
 
-json body(const test::http_result& r) { return json::parse(r.body, nullptr, false); }
 
-void expect_error(const test::http_result& r, long status, const std::string& code) {
-  EXPECT_EQ(r.status, status) << r.body;
-  auto j = body(r);
-  ASSERT_TRUE(j.is_object()) << r.body;
-  EXPECT_EQ(j["ok"], false) << r.body;
-  EXPECT_EQ(j["error"], code) << r.body;
-}
 
 class auth_test : public ::testing::Test {
  protected:

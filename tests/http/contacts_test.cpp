@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/api_json.hpp"
 #include "tests/support/crmd_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -10,17 +11,14 @@ namespace crmd {
 namespace {
 
 using json = nlohmann::json;
+using test::body;
 using test::crmd_server;
+using test::expect_error;
 
 const char* pw = "correct horse battery";
 const std::string dana = "\xd7\x93\xd7\xa0\xd7\x94 \xd7\x9b\xd7\x94\xd7\x9f";  // "Dana Cohen" in Hebrew
 
-json body(const test::http_result& r) { return json::parse(r.body, nullptr, false); }
 
-void expect_error(const test::http_result& r, long status, const std::string& code) {
-  EXPECT_EQ(r.status, status) << r.body;
-  EXPECT_EQ(body(r)["error"], code) << r.body;
-}
 
 class contacts_test : public ::testing::Test {
  protected:

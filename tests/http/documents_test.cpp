@@ -10,6 +10,7 @@
 
 #include "connectors/stripe_signature.hpp"
 #include "events/time_format.hpp"
+#include "tests/support/api_json.hpp"
 #include "tests/support/crmd_server.hpp"
 #include "tests/support/fake_http_server.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -18,16 +19,13 @@ namespace crmd {
 namespace {
 
 using json = nlohmann::json;
+using test::body;
 using test::crmd_server;
+using test::expect_error;
 using namespace std::chrono_literals;
 
 const char* webhook_secret = "whsec_test_0123456789";
 
-json body(const test::http_result& r) { return json::parse(r.body, nullptr, false); }
-void expect_error(const test::http_result& r, long status, const std::string& code) {
-  EXPECT_EQ(r.status, status) << r.body;
-  EXPECT_EQ(body(r)["error"], code) << r.body;
-}
 
 struct documents_test : ::testing::Test {
   test::fake_http_server stripe{[](const test::fake_request& r) {
@@ -54,13 +52,6 @@ struct documents_test : ::testing::Test {
     auto r = call("POST", "/api/crm/customers", R"({"name":"Dana","phone":"050-123-4567"})");
     ASSERT_EQ(r.status, 201) << r.body;
     customer = body(r)["id"];
-  }
-  size_t events_of(const std::string& type) {
-    auto ev = test::run({CRMD_BINARY, "events", "--data-dir", dir.sub("data")}, dir.path());
-    size_t n = 0;
-    std::istringstream lines(ev.out);
-    for (std::string line; std::getline(lines, line);) n += line.find("\"type\":\"" + type + "\"") != std::string::npos;
-    return n;
   }
   test::http_result webhook(const std::string& payload, const std::string& signature) {
     return test::http("POST", s.url("/webhook/stripe"), payload,
@@ -156,7 +147,7 @@ TEST_F(documents_test, stripe_payment_intent_then_a_signed_webhook_marks_the_inv
   EXPECT_NE(calls[0].body.find("currency=ils"), std::string::npos) << calls[0].body;
   EXPECT_NE(calls[0].body.find("metadata[invoice_id]=" + id), std::string::npos) << calls[0].body;
   EXPECT_NE(calls[0].body.find("metadata[tenant_id]=acme"), std::string::npos) << calls[0].body;
-  EXPECT_EQ(events_of("payment_intent_recorded"), 1u) << "the call's outcome is an event";
+  EXPECT_EQ(test::count_events(dir, "payment_intent_recorded"), 1u) << "the call's outcome is an event";
 
   std::string event = json{{"id", "evt_1"}, {"type", "payment_intent.succeeded"},
                            {"data", {{"object", {{"id", "pi_123"}, {"amount", 35000}, {"currency", "ils"},
@@ -181,7 +172,7 @@ TEST_F(documents_test, stripe_payment_intent_then_a_signed_webhook_marks_the_inv
     if (paid != "paid") std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(paid, "paid");
-  EXPECT_EQ(events_of("invoice_paid"), 1u);
+  EXPECT_EQ(test::count_events(dir, "invoice_paid"), 1u);
   expect_error(call("POST", "/api/invoices/" + id + "/payment_intent"), 409, "invalid_transition");
   std::string other_type = R"({"id":"evt_2","type":"customer.created","data":{"object":{}}})";
   EXPECT_EQ(webhook(other_type, connectors::stripe_signature_header(other_type, webhook_secret, now)).status, 200);

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/api_json.hpp"
 #include "tests/support/crmd_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -15,17 +16,11 @@ namespace crmd {
 namespace {
 
 using json = nlohmann::json;
+using test::body;
 using test::crmd_server;
+using test::expect_error;
 
-json body(const test::http_result& r) { return json::parse(r.body, nullptr, false); }
 
-size_t events_of(const test::temp_dir& dir, const std::string& type) {
-  auto ev = test::run({CRMD_BINARY, "events", "--data-dir", dir.sub("data")}, dir.path());
-  size_t n = 0;
-  std::istringstream lines(ev.out);
-  for (std::string line; std::getline(lines, line);) n += line.find("\"type\":\"" + type + "\"") != std::string::npos;
-  return n;
-}
 
 TEST(idempotency, a_retry_gets_the_first_answer_and_records_nothing_new_also_after_a_restart) {
   test::temp_dir dir;
@@ -43,7 +38,7 @@ TEST(idempotency, a_retry_gets_the_first_answer_and_records_nothing_new_also_aft
   EXPECT_EQ(again.status, 201);
   EXPECT_EQ(again.body, first.body);
   EXPECT_EQ(again.headers["idempotent-replayed"], "true");
-  EXPECT_EQ(events_of(dir, "lead_created"), 1u);
+  EXPECT_EQ(test::count_events(dir, "lead_created"), 1u);
 
   auto other = post("k-1", R"({"name":"Someone else"})");
   EXPECT_EQ(other.status, 422) << other.body;
@@ -77,7 +72,7 @@ TEST(idempotency, a_retry_gets_the_first_answer_and_records_nothing_new_also_aft
   auto after = post("k-1", lead);
   EXPECT_EQ(after.status, 201);
   EXPECT_EQ(after.body, first.body);
-  EXPECT_EQ(events_of(dir, "lead_created"), 2u) << "Dana once, Theirs once";
+  EXPECT_EQ(test::count_events(dir, "lead_created"), 2u) << "Dana once, Theirs once";
 
   auto bad = test::http("POST", s.url("/api/leads?business_id=acme"), lead,
                         {crmd_server::auth(), crmd_server::json(), "Idempotency-Key: " + std::string(300, 'k')});

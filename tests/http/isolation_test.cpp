@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "identity/jwt.hpp"
+#include "tests/support/api_json.hpp"
 #include "tests/support/crmd_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -20,7 +21,9 @@ namespace crmd {
 namespace {
 
 using json = nlohmann::json;
+using test::body;
 using test::crmd_server;
+using test::expect_error;
 
 const char* pw = "correct horse battery";
 // Tenant A's data: none of these may reach a caller outside tenant A.
@@ -28,7 +31,6 @@ const std::vector<std::string> secrets = {"Alpha Secret Co", "ALPHA-SECRET-TITLE
                                           "ALPHA-SECRET-LEAD", "+972501110001",
                                           "agent@alpha.test", "victim@alpha.test", "owner@alpha.test"};
 
-json body(const test::http_result& r) { return json::parse(r.body, nullptr, false); }
 
 std::vector<std::string> test_split(const std::string& pattern) {
   std::vector<std::string> out;
@@ -141,19 +143,30 @@ TEST(isolation, every_route_denies_outsiders_and_never_leaks_tenant_a) {
       ++checked;
       ASSERT_NE(res.status, 0) << what;
       // Everything is JSON but a CSV export answered to an insider.
-      if (res.status >= 300 || r.pattern.find(".csv") == std::string::npos) EXPECT_TRUE(body(res).is_object()) << what;
+      if (res.status >= 300 || r.pattern.find(".csv") == std::string::npos) {
+        EXPECT_TRUE(body(res).is_object()) << what;
+      }
       bool insider = c.name == "agent of A";
-      if (!insider)
+      if (!insider) {
         for (auto& secret_text : secrets) EXPECT_EQ(res.body.find(secret_text), std::string::npos) << what;
+      }
       if (r.scope == "open") continue;
       if (c.name == "no token" || c.name == "expired token" || c.name == "forged token") {
         EXPECT_EQ(res.status, 401) << what;
       } else if (c.name == "owner of B") {
-        if (r.scope == "system") EXPECT_EQ(res.status, 403) << what;
-        if (r.scope == "tenant") EXPECT_EQ(res.status, 404) << what;
+        if (r.scope == "system") {
+          EXPECT_EQ(res.status, 403) << what;
+        }
+        if (r.scope == "tenant") {
+          EXPECT_EQ(res.status, 404) << what;
+        }
       } else if (insider) {
-        if (r.scope == "system") EXPECT_EQ(res.status, 403) << what;
-        if (r.scope == "tenant" && !agent_may(r.perm)) EXPECT_EQ(res.status, 403) << what;
+        if (r.scope == "system") {
+          EXPECT_EQ(res.status, 403) << what;
+        }
+        if (r.scope == "tenant" && !agent_may(r.perm)) {
+          EXPECT_EQ(res.status, 403) << what;
+        }
         // Allowed: never turned away for who they are (a 4xx about the body,
         // or 503 for a provider crmd has no key for, is fine).
         if (r.scope == "tenant" && agent_may(r.perm)) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/support/api_json.hpp"
 #include "tests/support/crmd_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -15,10 +16,11 @@ namespace crmd {
 namespace {
 
 using json = nlohmann::json;
+using test::body;
 using test::crmd_server;
+using test::expect_error;
 using namespace std::chrono_literals;
 
-json body(const test::http_result& r) { return json::parse(r.body, nullptr, false); }
 
 // Reads an event stream on its own thread until stopped (or 20 s pass).
 class sse_client {

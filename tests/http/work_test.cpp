@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "events/time_format.hpp"
+#include "tests/support/api_json.hpp"
 #include "tests/support/crmd_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -15,14 +16,11 @@ namespace crmd {
 namespace {
 
 using json = nlohmann::json;
+using test::body;
 using test::crmd_server;
+using test::expect_error;
 using namespace std::chrono_literals;
 
-json body(const test::http_result& r) { return json::parse(r.body, nullptr, false); }
-void expect_error(const test::http_result& r, long status, const std::string& code) {
-  EXPECT_EQ(r.status, status) << r.body;
-  EXPECT_EQ(body(r)["error"], code) << r.body;
-}
 std::string in(std::chrono::milliseconds d) {
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                 std::chrono::system_clock::now().time_since_epoch() + d).count();
@@ -40,14 +38,6 @@ bool eventually(F&& done) {
     std::this_thread::sleep_for(50ms);
   }
   return false;
-}
-size_t count_events(const test::temp_dir& dir, const std::string& type, const std::string& needle) {
-  auto ev = test::run({CRMD_BINARY, "events", "--data-dir", dir.sub("data")}, dir.path());
-  size_t n = 0;
-  std::istringstream lines(ev.out);
-  for (std::string line; std::getline(lines, line);)
-    n += line.find("\"type\":\"" + type + "\"") != std::string::npos && line.find(needle) != std::string::npos;
-  return n;
 }
 
 struct work_test : ::testing::Test {
@@ -113,8 +103,8 @@ TEST_F(work_test, a_task_falls_due_once_and_moving_it_moves_the_due_time) {
   auto snoozed = body(call(s, "GET", "/api/tasks/" + later))["task"];
   EXPECT_EQ(snoozed["due"], false) << "its first timer is stale after the snooze";
   EXPECT_TRUE(snoozed["snoozed_until"].is_string());
-  EXPECT_EQ(count_events(dir, "task_due", "\"" + task + "\""), 1u);
-  EXPECT_EQ(count_events(dir, "task_due", "\"" + later + "\""), 0u);
+  EXPECT_EQ(test::count_events(dir, "task_due", "\"" + task + "\""), 1u);
+  EXPECT_EQ(test::count_events(dir, "task_due", "\"" + later + "\""), 0u);
 }
 
 TEST_F(work_test, a_task_due_while_crmd_was_down_fires_right_after_start_exactly_once) {
@@ -123,13 +113,13 @@ TEST_F(work_test, a_task_due_while_crmd_was_down_fires_right_after_start_exactly
   std::string task = body(t)["id"];
   ASSERT_EQ(s.terminate(), 0);
   std::this_thread::sleep_for(2s);  // due while nothing runs
-  EXPECT_EQ(count_events(dir, "task_due", "\"" + task + "\""), 0u);
+  EXPECT_EQ(test::count_events(dir, "task_due", "\"" + task + "\""), 0u);
   ASSERT_TRUE(s.start());
   EXPECT_TRUE(eventually([&] { return body(call(s, "GET", "/api/tasks/" + task))["task"]["due"] == true; }));
   ASSERT_EQ(s.terminate(), 0);  // and once more: nothing fires twice
   ASSERT_TRUE(s.start());
   std::this_thread::sleep_for(1s);
-  EXPECT_EQ(count_events(dir, "task_due", "\"" + task + "\""), 1u);
+  EXPECT_EQ(test::count_events(dir, "task_due", "\"" + task + "\""), 1u);
 }
 
 }  // namespace
