@@ -217,6 +217,7 @@ TEST_F(auth_test, refresh_rotates_and_a_replayed_refresh_token_revokes_the_whole
   expect_error(refresh(second.cookie("crmd_refresh")), 401, "refresh_invalid");  // the family is revoked
   expect_error(s().get("/api/auth/me", {crmd_server::bearer(access)}), 401, "session_revoked");
   expect_error(s().get("/api/auth/me", {crmd_server::bearer(body(second)["access_token"])}), 401, "session_revoked");
+  EXPECT_GE(test::count_events(*dir_, "session_revoked", "refresh_reused"), 1u) << "the revocation is an event";
   expect_error(refresh("made-up"), 401, "refresh_invalid");
   expect_error(test::http("POST", s().url("/api/auth/refresh")), 401, "refresh_invalid");
 }

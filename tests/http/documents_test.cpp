@@ -174,6 +174,12 @@ TEST_F(documents_test, stripe_payment_intent_then_a_signed_webhook_marks_the_inv
   EXPECT_EQ(paid, "paid");
   EXPECT_EQ(test::count_events(dir, "invoice_paid"), 1u);
   expect_error(call("POST", "/api/invoices/" + id + "/payment_intent"), 409, "invalid_transition");
+  // Correctly signed but malformed: refused, nothing recorded.
+  for (std::string bad : {std::string("not json"), std::string(R"({"type":"payment_intent.succeeded"})"),
+                          std::string(R"({"id":"evt_3","type":"payment_intent.succeeded","data":{"object":{"amount":"x"}}})")})
+    expect_error(webhook(bad, connectors::stripe_signature_header(bad, webhook_secret, now)), 400,
+                 bad == "not json" || bad.find("evt_3") == std::string::npos ? "invalid_json" : "invalid_field");
+  EXPECT_EQ(test::count_events(dir, "invoice_paid"), 1u);
   std::string other_type = R"({"id":"evt_2","type":"customer.created","data":{"object":{}}})";
   EXPECT_EQ(webhook(other_type, connectors::stripe_signature_header(other_type, webhook_secret, now)).status, 200);
 }
