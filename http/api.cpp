@@ -287,6 +287,7 @@ api::impl::impl(api_deps d, api_options o)
       sessions(d.views, std::chrono::duration_cast<std::chrono::microseconds>(opts.refresh_ttl).count()),
       requests(d.views),
       live(std::make_unique<live_hub>(d.log)),
+      contact_search(d.views),
       ip_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),
       account_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),
       webhook_failures({opts.auth_failures_per_minute, 60'000'000, 100'000}),

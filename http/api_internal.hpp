@@ -24,6 +24,7 @@
 #include "identity/rate_limiter.hpp"
 #include "identity/roles.hpp"
 #include "identity/session_store.hpp"
+#include "projections/contact_search.hpp"
 #include "storage/worker_pool.hpp"
 
 namespace crmd::http {
@@ -79,6 +80,7 @@ struct api::impl {
   identity::session_store sessions;
   idempotency_store requests;
   std::unique_ptr<live_hub> live;  // /api/stream
+  views::contact_search contact_search;  // q/status/sort lists
   identity::verified_tokens token_cache;
   identity::rate_limiter ip_failures, account_failures, webhook_failures;
   std::atomic<uint64_t> kdf_runs{0};  // logins that ran the KDF (tests: equal work)

@@ -57,27 +57,19 @@ void list(const call_ptr& c, const std::string& kind) {
     f.sort = it->second;
   }
   if (f.q.size() > 200) return c->error(400, "invalid_field", "field 'q' is longer than 200 bytes");
-  c->after_own_writes([c, kind, f, page, limit]() mutable {
-    // A plain page reads one page; a filter visits every contact: that runs
-    // on the query pool.
-    bool plain = f.q.empty() && f.status.empty() && f.sort == "-created_at";
-    if (!plain) {
-      bool queued = c->ctx->query_pool->try_submit([c, kind, f, page, limit]() mutable {
-        // A q that is a phone number also finds it as typed locally ("050...").
-        if (!f.q.empty()) {
-          auto st = views::get_settings(c->ctx->deps.views, c->tenant);
-          if (auto e164 = crm::to_e164(f.q, st ? st->default_region : "IL")) f.q_phone = *e164;
-        }
-        auto p = views::list_contacts(c->ctx->deps.views, c->tenant, kind, f, page, limit);
-        if (!p) return c->fail(p.error());
-        c->send_raw_json(200, page_json(p->items, p->total, page, limit));
-      });
-      if (!queued) c->error(503, "busy", "too many searches at once; retry shortly", {{"Retry-After", "1"}});
-      return;
+  c->after_own_writes([c, kind, f, page, limit] {
+    if (f.plain()) {
+      auto p = views::list_contacts(c->ctx->deps.views, c->tenant, kind, page, limit);
+      if (!p) return c->fail(p.error());
+      return c->send_raw_json(200, page_json(p->items, p->total, page, limit));
     }
-    auto p = views::list_contacts(c->ctx->deps.views, c->tenant, kind, f, page, limit);
-    if (!p) return c->fail(p.error());
-    c->send_raw_json(200, page_json(p->items, p->total, page, limit));
+    // A tenant's first search builds its index (one scan): never on an HTTP thread.
+    bool queued = c->ctx->query_pool->try_submit([c, kind, f, page, limit] {
+      auto p = c->ctx->contact_search.list(c->tenant, kind, f, page, limit);
+      if (!p) return c->fail(p.error());
+      c->send_raw_json(200, page_json(p->items, p->total, page, limit));
+    });
+    if (!queued) c->error(503, "busy", "too many searches at once; retry shortly", {{"Retry-After", "1"}});
   });
 }
 

@@ -5,6 +5,8 @@
 //   v/contacts/<t>/d/<be64(n)>           a deleted contact's last JSON
 //   v/contacts/<t>/#<kind>               live contacts of the kind (u64be)
 //   v/contacts/<t>/settings              the tenant's settings (JSON)
+//   v/contacts/<t>/c/<be64(position)>    be64(n): contact L<n> changed at that log position
+//                                        (how contact_search catches up; see contact_search.hpp)
 //
 // Erased subjects: the contact's entries are removed (its personal data must
 // not outlive its key); the envelope's subject names the id.
@@ -33,6 +35,7 @@ struct keys {
   std::string index(uint64_t n) const { return base + "i/" + be64(n); }
   std::string deleted(uint64_t n) const { return base + "d/" + be64(n); }
   std::string count(const std::string& kind) const { return base + "#" + kind; }
+  std::string changed(uint64_t position) const { return base + "c/" + be64(position); }
 };
 
 
@@ -75,6 +78,7 @@ class contacts_view : public projection {
       t.put(k.live("lead", *n), dump(j));
       t.put(k.index(*n), "lead");
       bump(t, k.count("lead"), 1);
+      t.put(k.changed(r.position), be64(*n));
       return status::ok();
     }
     std::string id = std::visit([](const auto& x) -> std::string {
@@ -90,6 +94,7 @@ class contacts_view : public projection {
     if (!kind) return status::ok();  // deleted or erased before
     auto cur = t.get(k.live(*kind, *n));
     if (!cur) return status::ok();
+    t.put(k.changed(r.position), be64(*n));
     auto j = json::parse(*cur, nullptr, false);
     if (!j.is_object()) return {errc::corruption, "malformed contact view entry"};
     j["updated_at"] = when;
@@ -127,6 +132,7 @@ class contacts_view : public projection {
       t.del(k.live(*kind, *n));
       t.del(k.index(*n));
       bump(t, k.count(*kind), -1);
+      t.put(k.changed(r.position), be64(*n));
     }
     t.del(k.deleted(*n));
     return status::ok();
@@ -135,50 +141,14 @@ class contacts_view : public projection {
 
 std::string view_key(const std::string& rest) { return view_prefix("contacts") + rest; }
 
-bool matches(const json& j, const contact_filter& f) {
-  if (!f.status.empty() && j.value("status", "") != f.status) return false;
-  if (f.q.empty()) return true;
-  auto lower = [](std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  };
-  std::string q = lower(f.q);
-  for (const char* field : {"name", "email", "phone"})
-    if (lower(j.value(field, "")).find(q) != std::string::npos) return true;
-  return !f.q_phone.empty() && j.value("phone", "") == f.q_phone;
-}
-
 }  // namespace
 
 std::unique_ptr<projection> make_contacts_view() { return std::make_unique<contacts_view>(); }
 
-result<page> list_contacts(kv_store& kv, const std::string& tenant, const std::string& kind, const contact_filter& f,
-                           uint64_t page_no, uint64_t limit) {
-  page out;
-  std::string prefix = view_key(tenant + "/k/" + kind + "/");
-  uint64_t skip = (page_no - 1) * limit;
-  bool plain = f.q.empty() && f.status.empty() && f.sort == "-created_at";
-  if (plain)  // the key order is the answer: read one page
-    return util::scan_page(kv, prefix, view_key(tenant + "/#" + kind), page_no, limit);
-  // Filtered or re-sorted: every contact of the kind is looked at.
-  std::vector<std::pair<json, std::string>> hits;
-  auto it = kv.scan(cf::projections, prefix, upper_of(prefix));
-  for (; it->valid(); it->next()) {
-    auto j = json::parse(it->value(), nullptr, false);
-    if (j.is_object() && matches(j, f)) hits.emplace_back(std::move(j), std::string(it->value()));
-  }
-  if (auto e = it->error(); !e) return e;
-  std::string field = f.sort.empty() || f.sort[0] != '-' ? f.sort : f.sort.substr(1);
-  bool desc = !f.sort.empty() && f.sort[0] == '-';
-  if (field != "created_at" || !desc) {
-    std::stable_sort(hits.begin(), hits.end(), [&](const auto& a, const auto& b) {
-      auto x = a.first.value(field, std::string()), y = b.first.value(field, std::string());
-      return desc ? y < x : x < y;
-    });
-  }
-  out.total = hits.size();
-  for (uint64_t i = skip; i < hits.size() && out.items.size() < limit; ++i) out.items.push_back(hits[i].second);
-  return out;
+result<page> list_contacts(kv_store& kv, const std::string& tenant, const std::string& kind, uint64_t page_no,
+                           uint64_t limit) {
+  // The key order is the answer: read one page.
+  return util::scan_page(kv, view_key(tenant + "/k/" + kind + "/"), view_key(tenant + "/#" + kind), page_no, limit);
 }
 
 result<std::optional<std::string>> get_contact(kv_store& kv, const std::string& tenant, const std::string& id) {

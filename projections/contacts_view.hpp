@@ -13,16 +13,20 @@ namespace crmd::views {
 
 std::unique_ptr<projection> make_contacts_view();
 
+// What contact_search (contact_search.hpp) filters and sorts by.
 struct contact_filter {
-  std::string q;        // case-insensitive substring of name, email or phone
-  std::string q_phone;  // q as an E.164 number, when it is one
-  std::string status;   // exact status, or empty
+  // Case-insensitive substring of name, email or phone; a q of digits and
+  // separators ("050-123") also matches the phone as dialled locally.
+  std::string q;
+  std::string status;                // exact status, or empty
   std::string sort = "-created_at";  // created_at|updated_at|name, '-' for descending
+
+  bool plain() const { return q.empty() && status.empty() && sort == "-created_at"; }
 };
 
-// kind: lead | customer. Newest first unless `sort` says otherwise.
-result<page> list_contacts(kv_store& kv, const std::string& tenant, const std::string& kind, const contact_filter& f,
-                           uint64_t page, uint64_t limit);
+// kind: lead | customer, newest first; reads only up to the page.
+result<page> list_contacts(kv_store& kv, const std::string& tenant, const std::string& kind, uint64_t page,
+                           uint64_t limit);
 // A live contact of either kind.
 result<std::optional<std::string>> get_contact(kv_store& kv, const std::string& tenant, const std::string& id);
 // The tenant's settings (defaults until it changed them).

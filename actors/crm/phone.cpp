@@ -20,6 +20,18 @@ std::optional<std::string> to_e164(std::string_view raw, const std::string& regi
   return out;
 }
 
+std::string national_digits(std::string_view e164) {
+  if (e164.size() < 2 || e164.size() > 20 || e164[0] != '+') return {};
+  auto* util = PhoneNumberUtil::GetInstance();
+  PhoneNumber pn;
+  if (util->Parse(std::string(e164), "ZZ", &pn) != PhoneNumberUtil::NO_PARSING_ERROR) return {};
+  std::string formatted, out;
+  util->Format(pn, PhoneNumberUtil::NATIONAL, &formatted);
+  for (char c : formatted)
+    if (c >= '0' && c <= '9') out.push_back(c);
+  return out;
+}
+
 bool known_region(const std::string& region) {
   std::set<std::string> regions;
   PhoneNumberUtil::GetInstance()->GetSupportedRegions(&regions);

@@ -1,0 +1,139 @@
+// Specifications of contact search: the in-memory index answers exactly
+// what a scan of the contacts view would, and follows every change.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "projections/contact_search.hpp"
+#include "projections/runner.hpp"
+#include "projections/views.hpp"
+#include "storage/kv.hpp"
+#include "tests/support/events.hpp"
+
+namespace crmd {
+namespace {
+
+using test::make_event;
+using test::one;
+
+const std::string dana = "\xd7\x93\xd7\xa0\xd7\x94 \xd7\x9b\xd7\x94\xd7\x9f";  // "Dana Cohen" in Hebrew
+const std::string kohen = "\xd7\x9b\xd7\x94\xd7\x9f";                         // "Cohen"
+
+struct contact_search_test : ::testing::Test {
+  std::shared_ptr<kv_store> kv = make_memory_kv();
+  std::unique_ptr<event_log> log = std::move(*open_event_log(kv));
+  projection_runner runner{*log, kv, views::all()};
+  views::contact_search search{*kv};
+
+  void given(const std::string& id, const ev::tenant_event& e, const std::string& tenant = "acme") {
+    ASSERT_TRUE(log->append(one(tenant + "/tenant/" + tenant, make_event(e, tenant + "/lead/" + id))));
+    ASSERT_TRUE(runner.catch_up());
+  }
+  void lead(const std::string& id, const std::string& name, const std::string& phone, const std::string& email = {},
+            const std::string& tenant = "acme") {
+    given(id, ev::lead_created{id, name, phone, email, "manual"}, tenant);
+  }
+  // The names of a search's hits, in order.
+  std::vector<std::string> names(const std::string& q, const std::string& kind = "lead", std::string sort = "-created_at",
+                                 const std::string& status = {}, const std::string& tenant = "acme") {
+    views::contact_filter f;
+    f.q = q;
+    f.sort = std::move(sort);
+    f.status = status;
+    auto p = search.list(tenant, kind, f, 1, 100);
+    EXPECT_TRUE(p) << p.error().message();
+    std::vector<std::string> out;
+    if (!p) return out;
+    EXPECT_EQ(p->total, p->items.size());
+    for (auto& j : p->items) out.push_back(nlohmann::json::parse(j)["name"]);
+    return out;
+  }
+};
+
+TEST_F(contact_search_test, q_matches_name_email_and_phone_case_insensitively_hebrew_included) {
+  lead("L1", "Avi Levi", "+972522000001", "avi@levi.test");
+  lead("L2", dana, "+972501234567", "DANA@Cohen.test");
+  lead("L3", "\xc3\x89lodie Martin", "+33612345678");  // "Élodie"
+  EXPECT_EQ(names("LEVI"), (std::vector<std::string>{"Avi Levi"}));
+  EXPECT_EQ(names("dana@cohen"), (std::vector<std::string>{dana}));
+  EXPECT_EQ(names(kohen), (std::vector<std::string>{dana}));
+  EXPECT_EQ(names("\xc3\xa9lodie"), (std::vector<std::string>{"\xc3\x89lodie Martin"})) << "É folds to é";
+  EXPECT_EQ(names("+9725"), (std::vector<std::string>{dana, "Avi Levi"})) << "newest first";
+  EXPECT_TRUE(names("nobody").empty());
+}
+
+TEST_F(contact_search_test, a_number_as_dialled_locally_finds_the_e164_phone_even_in_part) {
+  lead("L1", "Avi", "+972522000001");
+  lead("L2", "Dana", "+972501234567");
+  EXPECT_EQ(names("050-123"), (std::vector<std::string>{"Dana"}));
+  EXPECT_EQ(names("(050) 123-4567"), (std::vector<std::string>{"Dana"}));
+  EXPECT_EQ(names("0522000001"), (std::vector<std::string>{"Avi"}));
+  EXPECT_EQ(names("+972 50 123"), (std::vector<std::string>{"Dana"}));
+}
+
+TEST_F(contact_search_test, the_index_follows_updates_conversions_and_deletions) {
+  lead("L1", "Avi", "+972522000001");
+  lead("L2", "Bina", "+972522000002");
+  lead("L3", "Chen", "+972522000003");
+  EXPECT_EQ(names("i").size(), 2u) << "built on the first search";
+  given("L1", ev::lead_updated{"L1", std::string("Aviva"), {}, {}, std::string("qualified")});
+  EXPECT_EQ(names("aviva"), (std::vector<std::string>{"Aviva"}));
+  EXPECT_EQ(names("", "lead", "-created_at", "qualified"), (std::vector<std::string>{"Aviva"}));
+  given("L2", ev::lead_converted{"L2"});
+  EXPECT_EQ(names("bina", "lead"), (std::vector<std::string>{}));
+  EXPECT_EQ(names("bina", "customer"), (std::vector<std::string>{"Bina"}));
+  given("L3", ev::lead_deleted{"L3"});
+  EXPECT_TRUE(names("chen").empty());
+  EXPECT_EQ(names(""), (std::vector<std::string>{"Aviva"})) << "the only live lead";
+}
+
+TEST_F(contact_search_test, sorts_by_name_update_and_creation_either_way) {
+  lead("L1", "Bina", "+972522000001");
+  lead("L2", "Avi", "+972522000002");
+  lead("L3", "Chen", "+972522000003");
+  given("L1", ev::lead_updated{"L1", {}, {}, std::string("b@x.test"), {}});
+  EXPECT_EQ(names("", "lead", "name"), (std::vector<std::string>{"Avi", "Bina", "Chen"}));
+  EXPECT_EQ(names("", "lead", "-name"), (std::vector<std::string>{"Chen", "Bina", "Avi"}));
+  EXPECT_EQ(names("", "lead", "created_at"), (std::vector<std::string>{"Bina", "Avi", "Chen"}));
+  EXPECT_EQ(names("", "lead", "-updated_at").front(), "Bina");
+  EXPECT_EQ(names("", "lead", "updated_at").back(), "Bina");
+}
+
+TEST_F(contact_search_test, pages_count_every_hit_and_tenants_never_see_each_other) {
+  for (int i = 0; i < 30; ++i) lead("L" + std::to_string(i + 1), "Customer " + std::to_string(i), "");
+  lead("L1", "Customer of beta", "", "", "beta");
+  views::contact_filter f;
+  f.q = "customer";
+  auto p2 = search.list("acme", "lead", f, 2, 25);
+  ASSERT_TRUE(p2);
+  EXPECT_EQ(p2->total, 30u);
+  EXPECT_EQ(p2->items.size(), 5u);
+  EXPECT_EQ(names("of beta"), (std::vector<std::string>{}));
+  EXPECT_EQ(names("customer", "lead", "-created_at", "", "beta"), (std::vector<std::string>{"Customer of beta"}));
+}
+
+TEST_F(contact_search_test, an_erasure_and_rebuild_of_the_view_is_noticed_and_the_index_rebuilt) {
+  lead("L1", "Avi", "");
+  lead("L2", "Bina", "");
+  EXPECT_EQ(names("").size(), 2u);
+  // The subject is erased and the view rebuilt in place (crmd rebuild): its
+  // change log ends where the index's cursor already is, only counts differ.
+  ASSERT_TRUE(log->erase_subject("acme/lead/L1"));
+  auto view = views::by_name("contacts");
+  ASSERT_TRUE(rebuild_view(*log, *kv, *view));
+  EXPECT_EQ(names(""), (std::vector<std::string>{"Bina"}));
+  lead("L3", "Chen", "");
+  EXPECT_EQ(names(""), (std::vector<std::string>{"Chen", "Bina"}));
+}
+
+TEST(fold_case, lowers_latin_greek_and_cyrillic_and_leaves_hebrew) {
+  EXPECT_EQ(views::fold_case("ABC xyz"), "abc xyz");
+  EXPECT_EQ(views::fold_case("\xc3\x89\xc3\x97"), "\xc3\xa9\xc3\x97") << "É -> é; × stays";
+  EXPECT_EQ(views::fold_case("\xce\xa3\xce\x91"), "\xcf\x83\xce\xb1") << "ΣΑ -> σα";
+  EXPECT_EQ(views::fold_case("\xd0\x9f\xd0\xa0\xd0\x81"), "\xd0\xbf\xd1\x80\xd1\x91") << "ПРЁ -> прё";
+  EXPECT_EQ(views::fold_case(dana), dana);
+  EXPECT_EQ(views::fold_case("\xff\xc3"), "\xff\xc3") << "broken UTF-8 passes through";
+}
+
+}  // namespace
+}  // namespace crmd
