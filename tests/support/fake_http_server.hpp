@@ -4,8 +4,9 @@
 //
 // It reads the request line, the headers and a Content-Length body (no
 // chunked bodies, no keep-alive), records the request, and answers what the
-// handler returns. The handler runs on the server thread. The destructor
-// stops the accept loop and joins the thread. Loopback only: it never talks
+// handler returns: any body bytes, with Content-Length, plus any extra headers
+// (a Location for a redirect, say). The handler runs on the server thread.
+// The destructor stops the accept loop and joins the thread. Loopback only: it never talks
 // to anything but the test's own client.
 #pragma once
 
@@ -24,6 +25,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace crmd::test {
@@ -42,8 +44,9 @@ struct fake_request {
 
 struct fake_response {
   int status = 200;
-  std::string body;
+  std::string body;  // any bytes (binary is fine)
   std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers = {};  // extra response headers, e.g. {"Location", url}
 };
 
 class fake_http_server {
@@ -174,7 +177,9 @@ class fake_http_server {
   static void answer(int fd, const fake_response& r) {
     std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " + reason_phrase(r.status) +
                       "\r\nContent-Type: " + r.content_type +
-                      "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\nConnection: close\r\n\r\n" + r.body;
+                      "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\nConnection: close\r\n";
+    for (const auto& [name, value] : r.headers) out += name + ": " + value + "\r\n";
+    out += "\r\n" + r.body;
     size_t sent = 0;
     while (sent < out.size()) {
       ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
@@ -186,12 +191,17 @@ class fake_http_server {
   static const char* reason_phrase(int status) {
     switch (status) {
       case 200: return "OK";
+      case 302: return "Found";
       case 400: return "Bad Request";
+      case 401: return "Unauthorized";
       case 402: return "Payment Required";
+      case 403: return "Forbidden";
+      case 404: return "Not Found";
       case 409: return "Conflict";
       case 411: return "Length Required";
       case 429: return "Too Many Requests";
       case 500: return "Internal Server Error";
+      case 503: return "Service Unavailable";
       default: return "Status";
     }
   }

@@ -1,0 +1,73 @@
+#include "connectors/curl_common.hpp"
+
+#include <mutex>
+
+namespace crmd::connectors::detail {
+
+void init_curl_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+easy_ptr new_easy() {
+  init_curl_once();
+  return easy_ptr(curl_easy_init());
+}
+
+bool add_header(slist_ptr& list, const std::string& line) {
+  curl_slist* grown = curl_slist_append(list.get(), line.c_str());
+  if (!grown) return false;  // the old list is still owned by `list`
+  (void)list.release();
+  list.reset(grown);
+  return true;
+}
+
+bool header_safe(std::string_view s) {
+  for (unsigned char c : s)
+    if (c <= 0x20 || c >= 0x7f) return false;
+  return true;
+}
+
+bool is_http_url(std::string_view s) {
+  size_t scheme = s.rfind("https://", 0) == 0 ? 8 : s.rfind("http://", 0) == 0 ? 7 : 0;
+  if (scheme == 0 || s.size() <= scheme) return false;
+  return header_safe(s);
+}
+
+std::string with_path(std::string base, std::string_view path) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  if (base.size() >= path.size() && base.compare(base.size() - path.size(), path.size(), path) == 0) return base;
+  return base.append(path);
+}
+
+size_t collect_bounded(char* p, size_t size, size_t n, void* out) {
+  auto* body = static_cast<bounded_body*>(out);
+  if (body->data.size() + size * n > body->limit) {
+    body->overflow = true;
+    return 0;  // makes curl fail the transfer with CURLE_WRITE_ERROR
+  }
+  body->data.append(p, size * n);
+  return size * n;
+}
+
+std::string transport_detail(CURLcode rc, const char* error_buffer) {
+  return error_buffer && error_buffer[0] ? std::string(error_buffer) : std::string(curl_easy_strerror(rc));
+}
+
+std::string redact(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 10))
+    text.replace(at, secret.size(), "[redacted]");
+  return text;
+}
+
+void common_options(CURL* c, const std::string& url, long timeout_ms, char* error_buffer) {
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM from a worker thread
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
+}
+
+}  // namespace crmd::connectors::detail
