@@ -38,6 +38,10 @@ run() {  # name url
 echo "wrk -t2 -c32 -d${secs}s, 127.0.0.1, $(nproc) cores shared by client and server"
 run customers_list_page "http://127.0.0.1:18098/api/crm/customers?business_id=t0&limit=25&page=7"
 run timeline_page "http://127.0.0.1:18098/api/customers/$cust/timeline?business_id=t0&limit=25&page=3"
+# A tenant's first search builds its index (one scan of its contacts): timed
+# on its own, then the steady state.
+cold=$(curl -s -o /dev/null -w "%{time_total}" "localhost:18098/api/crm/customers?business_id=t0&limit=25&q=warm" -H "$auth")
+echo "first search of the tenant (builds the index): ${cold} s"
 run search_q "http://127.0.0.1:18098/api/crm/customers?business_id=t0&limit=25&q=Customer%20123"
 
 rss() { awk '/VmRSS/ {print $2}' /proc/$crmd/status; }

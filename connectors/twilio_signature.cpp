@@ -199,14 +199,21 @@ std::vector<std::string> url_variants(std::string_view url) {
 bool valid_signature(std::string_view auth_token, std::string_view url, const form& params,
                      std::string_view signature) {
   if (auth_token.empty() || signature.empty()) return false;
-  std::string suffix = signed_params(params);
+  std::vector<std::string> suffixes{signed_params(params)};
+  // A name repeated with one value twice: twilio-python signs each pair,
+  // twilio-node each distinct value; both forms still need the token.
+  form distinct = params;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  if (distinct.size() != params.size()) suffixes.push_back(signed_params(distinct));
   bool match = false;
   // Every variant is compared (no early exit), each in constant time.
-  for (const auto& variant : url_variants(url)) {
-    std::string expected = sign(auth_token, variant + suffix);
-    // An empty expectation means OpenSSL failed; it must never match anything.
-    if (!expected.empty()) match |= crypto::constant_time_equal(signature, expected);
-  }
+  for (const auto& variant : url_variants(url))
+    for (const auto& suffix : suffixes) {
+      std::string expected = sign(auth_token, variant + suffix);
+      // An empty expectation means OpenSSL failed; it must never match anything.
+      if (!expected.empty()) match |= crypto::constant_time_equal(signature, expected);
+    }
   return match;
 }
 

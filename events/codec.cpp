@@ -1,4 +1,5 @@
 #include "events/codec_impl.hpp"
+#include "events/call_events.hpp"
 #include "events/identity_events.hpp"
 
 CRMD_CODEC_INSTANTIATE(crmd::ev::tenant_created)
@@ -42,3 +43,17 @@ CRMD_CODEC_INSTANTIATE(crmd::ev::deal_updated)
 CRMD_CODEC_INSTANTIATE(crmd::ev::deal_closed)
 CRMD_CODEC_INSTANTIATE(crmd::ev::pipeline_changed)
 CRMD_CODEC_INSTANTIATE(crmd::ev::payment_intent_recorded)
+CRMD_CODEC_INSTANTIATE(crmd::ev::phone_numbers_assigned)
+CRMD_CODEC_INSTANTIATE(crmd::ev::voice_configured)
+CRMD_CODEC_INSTANTIATE(crmd::ev::call_started)
+CRMD_CODEC_INSTANTIATE(crmd::ev::call_status_changed)
+CRMD_CODEC_INSTANTIATE(crmd::ev::recording_available)
+CRMD_CODEC_INSTANTIATE(crmd::ev::recording_failed)
+CRMD_CODEC_INSTANTIATE(crmd::ev::recording_downloaded)
+CRMD_CODEC_INSTANTIATE(crmd::ev::recording_download_failed)
+CRMD_CODEC_INSTANTIATE(crmd::ev::call_transcribed)
+CRMD_CODEC_INSTANTIATE(crmd::ev::call_transcription_failed)
+CRMD_CODEC_INSTANTIATE(crmd::ev::call_summarized)
+CRMD_CODEC_INSTANTIATE(crmd::ev::call_summary_failed)
+CRMD_CODEC_INSTANTIATE(crmd::ev::transcription_retry_requested)
+CRMD_CODEC_INSTANTIATE(crmd::ev::call_unrouted)

@@ -100,9 +100,40 @@ struct tenant_name_changed {
   }
 };
 
+// The tenant's phone numbers (the full set after the change, E.164): the
+// Twilio `To` of a call picks the tenant by them.
+struct phone_numbers_assigned {
+  static constexpr const char* type_name = "phone_numbers_assigned";
+  static constexpr uint16_t schema_version = 1;
+  std::string tenant_id;
+  std::vector<std::string> numbers;
+  template <class F> void fields(F&& f) {
+    f("tenant_id", tenant_id);
+    f("numbers", numbers);
+  }
+};
+
+// How the tenant answers calls (the full setting after the change).
+struct voice_configured {
+  static constexpr const char* type_name = "voice_configured";
+  static constexpr uint16_t schema_version = 1;
+  std::string tenant_id;
+  std::string greeting_text;  // spoken with <Say language>; empty when greeting_url is used
+  std::string language;       // BCP 47 for <Say>, e.g. he-IL
+  std::string greeting_url;   // audio played with <Play>, or empty
+  int64_t max_recording_s = 120;
+  template <class F> void fields(F&& f) {
+    f("tenant_id", tenant_id);
+    f("greeting_text", greeting_text);
+    f("language", language);
+    f("greeting_url", greeting_url);
+    f("max_recording_s", max_recording_s);
+  }
+};
+
 using registry_event = std::variant<tenant_created, tenant_suspended, tenant_reactivated, tenant_deleted,
                                     tenant_modules_changed, user_created, user_role_changed, user_deleted,
-                                    tenant_name_changed>;
+                                    tenant_name_changed, phone_numbers_assigned, voice_configured>;
 
 struct user_logged_in {
   static constexpr const char* type_name = "user_logged_in";

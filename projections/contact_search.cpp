@@ -21,21 +21,20 @@ namespace {
 using json = nlohmann::json;
 
 struct row {
+  uint64_t n = 0;  // contact L<n>
+  bool live = true;
   bool customer = false;
   std::string status;
   uint64_t updated = 0;  // log position of the last change: orders like updated_at, without ties
-  std::string name;  // as stored: sort=name orders by it
-  std::string text;  // fold(name) \x1f fold(email) \x1f phone \x1f national digits
+  std::string name;      // as stored: sort=name orders by it
+  std::string text;      // fold(name) \x1f fold(email) \x1f phone \x1f national digits
 };
 
-size_t row_bytes(const row& r) {
-  return sizeof(row) + 48 /* map node */ + r.status.capacity() + r.name.capacity() + r.text.capacity();
-}
-
-std::optional<row> row_of(std::string_view value) {
+std::optional<row> row_of(uint64_t n, std::string_view value) {
   auto j = json::parse(value, nullptr, false);
   if (!j.is_object()) return std::nullopt;
   row r;
+  r.n = n;
   r.customer = j.value("kind", "") == "customer";
   r.status = j.value("status", "");
   r.name = j.value("name", "");
@@ -44,6 +43,20 @@ std::optional<row> row_of(std::string_view value) {
   r.text = fold_case(r.name) + '\x1f' + fold_case(j.value("email", "")) + '\x1f' + phone + '\x1f' +
            crm::national_digits(phone);
   return r;
+}
+
+uint32_t trigram(const char* p) {
+  return uint32_t(uint8_t(p[0])) << 16 | uint32_t(uint8_t(p[1])) << 8 | uint8_t(p[2]);
+}
+
+// Byte trigrams: a UTF-8 needle of three bytes or more is in a text only if
+// all its byte trigrams are, whatever the script.
+std::vector<uint32_t> trigrams_of(const std::string& s) {
+  std::vector<uint32_t> out;
+  for (size_t i = 0; i + 3 <= s.size(); ++i) out.push_back(trigram(s.data() + i));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 bool contains(const std::string& hay, const std::string& needle) {
@@ -60,14 +73,86 @@ std::string phone_digits(const std::string& q) {
   return out;
 }
 
+// One tenant's rows and a trigram index over their text. Rows are only
+// appended: a changed contact gets a new slot and its old one dies, so
+// posting lists stay sorted by slot; dead slots are compacted away once they
+// outnumber the living.
 struct tenant_index {
   std::shared_mutex mu;
-  std::map<uint64_t, row> rows;  // by contact number; newest is last
+  std::vector<row> slots;
+  std::unordered_map<uint64_t, uint32_t> slot_of;  // live contact -> slot
+  std::unordered_map<uint32_t, std::vector<uint32_t>> postings;
   uint64_t leads = 0, customers = 0;
   uint64_t cursor = 0;  // the last change-log position applied
   bool built = false;
   std::atomic<size_t> bytes{0};  // read by eviction without the lock
   std::atomic<uint64_t> last_used{0};
+
+  void clear() {
+    slots.clear();
+    slot_of.clear();
+    postings.clear();
+    leads = customers = 0;
+    bytes = 0;
+  }
+
+  void remove(uint64_t n) {
+    auto it = slot_of.find(n);
+    if (it == slot_of.end()) return;
+    row& r = slots[it->second];
+    r.live = false;
+    (r.customer ? customers : leads) -= 1;
+    slot_of.erase(it);
+    if (slots.size() > 4096 && slot_of.size() < slots.size() / 2) compact();
+  }
+
+  void add(row r) {
+    remove(r.n);
+    auto slot = static_cast<uint32_t>(slots.size());
+    auto grams = trigrams_of(r.text);
+    for (uint32_t g : grams) postings[g].push_back(slot);
+    bytes += sizeof(row) + 32 + r.status.capacity() + r.name.capacity() + r.text.capacity() + 4 * grams.size();
+    (r.customer ? customers : leads) += 1;
+    slot_of[r.n] = slot;
+    slots.push_back(std::move(r));
+  }
+
+  void compact() {
+    std::vector<row> live;
+    for (auto& r : slots)
+      if (r.live) live.push_back(std::move(r));
+    std::sort(live.begin(), live.end(), [](const row& a, const row& b) { return a.n < b.n; });
+    clear();
+    for (auto& r : live) add(std::move(r));
+  }
+
+  // Slots whose text holds `needle`, ascending.
+  std::vector<uint32_t> find(const std::string& needle) const {
+    std::vector<uint32_t> out;
+    if (needle.empty()) return out;
+    if (needle.size() < 3) {  // too short for trigrams: look at every row
+      for (uint32_t i = 0; i < slots.size(); ++i)
+        if (slots[i].live && contains(slots[i].text, needle)) out.push_back(i);
+      return out;
+    }
+    std::vector<const std::vector<uint32_t>*> lists;
+    for (uint32_t g : trigrams_of(needle)) {
+      auto it = postings.find(g);
+      if (it == postings.end()) return out;
+      lists.push_back(&it->second);
+    }
+    std::sort(lists.begin(), lists.end(), [](auto* a, auto* b) { return a->size() < b->size(); });
+    std::vector<uint32_t> cand = *lists[0];
+    // Narrow by the next-rarest lists while that still pays, then verify.
+    for (size_t l = 1; l < lists.size() && l < 4 && cand.size() > 64; ++l) {
+      std::vector<uint32_t> next;
+      std::set_intersection(cand.begin(), cand.end(), lists[l]->begin(), lists[l]->end(), std::back_inserter(next));
+      cand.swap(next);
+    }
+    for (uint32_t i : cand)
+      if (slots[i].live && contains(slots[i].text, needle)) out.push_back(i);
+    return out;
+  }
 };
 
 std::string key(const std::string& rest) { return view_prefix("contacts") + rest; }
@@ -149,27 +234,15 @@ struct contact_search::impl {
     return read_be64(std::string_view(k).substr(lo.size()));
   }
 
-  void put(tenant_index& ix, uint64_t n, std::optional<row> r) {
-    if (auto it = ix.rows.find(n); it != ix.rows.end()) {
-      ix.bytes -= row_bytes(it->second);
-      (it->second.customer ? ix.customers : ix.leads) -= 1;
-      ix.rows.erase(it);
-    }
-    if (!r) return;
-    ix.bytes += row_bytes(*r);
-    (r->customer ? ix.customers : ix.leads) += 1;
-    ix.rows.emplace(n, std::move(*r));
-  }
-
   status full_build(tenant_index& ix, const std::string& tenant, uint64_t at) {
-    ix.rows.clear();
-    ix.leads = ix.customers = 0;
-    ix.bytes = 0;
+    ix.clear();
     for (const char* kind : {"lead", "customer"}) {
       std::string lo = key(tenant + "/k/" + kind + "/");
       auto it = kv.scan(cf::projections, lo, util::upper_of(lo));
-      for (; it->valid(); it->next())
-        put(ix, ~read_be64(it->key().substr(lo.size())), row_of(it->value()));
+      for (; it->valid(); it->next()) {
+        uint64_t n = ~read_be64(it->key().substr(lo.size()));
+        if (auto r = row_of(n, it->value())) ix.add(std::move(*r));
+      }
       if (auto e = it->error(); !e) return e;
     }
     ix.cursor = at;
@@ -186,9 +259,10 @@ struct contact_search::impl {
       std::string kind, v;
       auto s = kv.get(cf::projections, key(tenant + "/i/" + be64(n)), &kind);
       if (s.is_ok()) s = kv.get(cf::projections, key(tenant + "/k/" + kind + "/" + be64(~n)), &v);
-      if (s.code() == errc::not_found) put(ix, n, std::nullopt);
-      else if (!s) return s;
-      else put(ix, n, row_of(v));
+      if (!s && s.code() != errc::not_found) return s;
+      ix.remove(n);
+      if (s)
+        if (auto r = row_of(n, v)) ix.add(std::move(*r));
       ix.cursor = read_be64(it->key().substr(lo.size()));
     }
     return it->error();
@@ -236,12 +310,27 @@ result<page> contact_search::list(const std::string& tenant, const std::string& 
   std::vector<uint64_t> wanted;
   {
     std::shared_lock<std::shared_mutex> lock(ix->mu);
-    for (auto it = ix->rows.rbegin(); it != ix->rows.rend(); ++it) {
-      const row& r = it->second;
-      if (r.customer != customers || (!f.status.empty() && r.status != f.status)) continue;
-      if (!q.empty() && !contains(r.text, q) && !contains(r.text, digits)) continue;
-      hits.emplace_back(it->first, &r);
+    auto keep = [&](const row& r) {
+      return r.live && r.customer == customers && (f.status.empty() || r.status == f.status);
+    };
+    if (q.empty()) {
+      for (auto& r : ix->slots)
+        if (keep(r)) hits.emplace_back(r.n, &r);
+    } else {
+      auto found = ix->find(q);
+      if (digits.size() >= 3 && digits != q) {  // "050-123" also as "050123"
+        auto more = ix->find(digits);
+        std::vector<uint32_t> both;
+        std::set_union(found.begin(), found.end(), more.begin(), more.end(), std::back_inserter(both));
+        found.swap(both);
+      }
+      for (uint32_t i : found)
+        if (keep(ix->slots[i])) hits.emplace_back(ix->slots[i].n, &ix->slots[i]);
     }
+    // Newest first: slots are mostly in contact order already.
+    auto newer = [](const auto& a, const auto& b) { return a.first > b.first; };
+    std::reverse(hits.begin(), hits.end());
+    if (!std::is_sorted(hits.begin(), hits.end(), newer)) std::sort(hits.begin(), hits.end(), newer);
     std::string field = f.sort.empty() || f.sort[0] != '-' ? f.sort : f.sort.substr(1);
     bool desc = !f.sort.empty() && f.sort[0] == '-';
     // Hits are newest first; stable sorts keep that order among equals.

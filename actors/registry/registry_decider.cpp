@@ -1,5 +1,9 @@
 #include "actors/registry/registry_decider.hpp"
 
+#include <cctype>
+
+#include "actors/crm/phone.hpp"
+
 #include "events/envelope.hpp"
 
 namespace crmd::registry {
@@ -101,6 +105,45 @@ result<decision> decide_delete(const state& s, const delete_tenant& c) {
   return decision{stream, "", {ev::tenant_deleted{c.id}}, c.id};
 }
 
+result<decision> decide_numbers(const state& s, const assign_numbers& c) {
+  auto t = existing_tenant(s, c.id);
+  if (!t) return t.error();
+  if (c.numbers.size() > 100)
+    return status{errc::invalid_argument, "field 'phone_numbers' holds at most 100 numbers", "invalid_field"};
+  std::set<std::string> wanted;
+  for (auto& raw : c.numbers) {
+    auto e164 = raw.empty() || raw[0] != '+' ? std::nullopt : crm::to_e164(raw, "ZZ");
+    if (!e164)
+      return status{errc::invalid_argument, "'" + raw.substr(0, 40) + "' is not a phone number in E.164 form (+...)",
+                    "invalid_field"};
+    if (auto it = s.numbers.find(*e164); it != s.numbers.end() && it->second != c.id)
+      return status{errc::conflict, *e164 + " belongs to another tenant", "number_taken"};
+    wanted.insert(*e164);
+  }
+  decision d{stream, "", {}, c.id};
+  std::vector<std::string> sorted(wanted.begin(), wanted.end());
+  if (sorted != (*t)->phone_numbers) d.events.push_back(ev::phone_numbers_assigned{c.id, sorted});
+  return d;
+}
+
+result<decision> decide_voice(const state& s, const configure_voice& c) {
+  auto t = existing_tenant(s, c.id);
+  if (!t) return t.error();
+  const auto& v = c.voice;
+  auto bad = [](const std::string& why) { return status{errc::invalid_argument, why, "invalid_field"}; };
+  if (v.greeting_text.size() > 2000) return bad("field 'greeting_text' is longer than 2000 bytes");
+  if (v.language.empty() || v.language.size() > 20) return bad("field 'language' must be a language tag such as he-IL");
+  for (char ch : v.language)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-') return bad("field 'language' must be a language tag such as he-IL");
+  if (!v.greeting_url.empty() && v.greeting_url.rfind("https://", 0) != 0 && v.greeting_url.rfind("http://", 0) != 0)
+    return bad("field 'greeting_url' must be an http(s) URL");
+  if (v.greeting_url.size() > 2000) return bad("field 'greeting_url' is longer than 2000 bytes");
+  if (v.max_recording_s < 1 || v.max_recording_s > 14400) return bad("field 'max_recording_s' must be 1..14400");
+  ev::voice_configured e = v;
+  e.tenant_id = c.id;
+  return decision{stream, "", {e}, c.id};
+}
+
 }  // namespace
 
 // In users_decider.cpp.
@@ -110,6 +153,8 @@ result<decision> decide(const state& s, const command& c) {
   if (auto* x = std::get_if<create_tenant>(&c)) return decide_create(s, *x);
   if (auto* x = std::get_if<update_tenant>(&c)) return decide_update(s, *x);
   if (auto* x = std::get_if<delete_tenant>(&c)) return decide_delete(s, *x);
+  if (auto* x = std::get_if<assign_numbers>(&c)) return decide_numbers(s, *x);
+  if (auto* x = std::get_if<configure_voice>(&c)) return decide_voice(s, *x);
   return decide_user(s, c);
 }
 
@@ -142,6 +187,14 @@ void apply(state& s, const std::string& from, const ev::registry_event& e) {
           if (auto* t = tenant(x.tenant_id)) t->modules = {x.enabled.begin(), x.enabled.end()};
         } else if constexpr (std::is_same_v<T, ev::tenant_name_changed>) {
           if (auto* t = tenant(x.tenant_id)) t->name = x.name;
+        } else if constexpr (std::is_same_v<T, ev::phone_numbers_assigned>) {
+          if (auto* t = tenant(x.tenant_id)) {
+            for (auto& n : t->phone_numbers) s.numbers.erase(n);
+            t->phone_numbers = x.numbers;
+            for (auto& n : x.numbers) s.numbers[n] = x.tenant_id;
+          }
+        } else if constexpr (std::is_same_v<T, ev::voice_configured>) {
+          if (auto* t = tenant(x.tenant_id)) t->voice = x;
         } else if constexpr (std::is_same_v<T, ev::user_created>) {
           s.users[x.user_id] = user_info{x.user_id, x.tenant_id, x.email, x.role, x.password_hash, false, 0};
           s.emails[x.email] = x.user_id;

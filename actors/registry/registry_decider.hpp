@@ -33,6 +33,8 @@ struct tenant_info {
   std::vector<std::string> aliases;
   std::string status = "active";  // active | suspended | deleted
   std::set<std::string> modules{"calls", "crm", "whatsapp"};  // enabled
+  std::vector<std::string> phone_numbers;  // E.164, sorted
+  ev::voice_configured voice;              // tenant_id empty until configured
 };
 
 struct user_info {
@@ -52,6 +54,7 @@ struct state {
   std::map<std::string, std::string> aliases;  // alias -> canonical id
   std::map<std::string, user_info> users;      // by id, deleted ones too
   std::map<std::string, std::string> emails;   // e-mail of a live user -> id
+  std::map<std::string, std::string> numbers;  // E.164 phone number -> tenant owning it
   uint64_t next_user = 1;                      // ids "u<n>", never reused
   std::map<std::string, uint64_t> versions;    // stream -> version, for appends
   uint64_t version = 0;                        // of the tenants stream
@@ -101,7 +104,19 @@ struct delete_user {
   actor by;
   std::string user_id;
 };
-using command = std::variant<create_tenant, update_tenant, delete_tenant, create_user, change_role, delete_user>;
+// Replaces the tenant's numbers; each is normalised to E.164 (a leading +
+// is required) and may belong to one tenant only.
+struct assign_numbers {
+  std::string id;
+  std::vector<std::string> numbers;
+};
+// Replaces the tenant's voice settings (tenant_id is taken from `id`).
+struct configure_voice {
+  std::string id;
+  ev::voice_configured voice;
+};
+using command = std::variant<create_tenant, update_tenant, delete_tenant, create_user, change_role, delete_user,
+                             assign_numbers, configure_voice>;
 
 struct decision {
   std::string stream;
@@ -112,7 +127,7 @@ struct decision {
 
 // Rejections: errc::invalid_argument (invalid_tenant_id, reserved_tenant_id,
 // invalid_name, invalid_alias, invalid_field), errc::conflict (tenant_exists,
-// alias_taken, email_taken, last_owner, cannot_delete_self, tenant_deleted),
+// alias_taken, email_taken, number_taken, last_owner, cannot_delete_self, tenant_deleted),
 // errc::not_found (tenant_not_found, user_not_found), errc::forbidden
 // (forbidden: rank rules).
 result<decision> decide(const state& s, const command& c);

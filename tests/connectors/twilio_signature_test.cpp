@@ -81,6 +81,15 @@ TEST(twilio_signature, a_repeated_name_is_signed_once_per_value_with_values_sort
   EXPECT_FALSE(valid_signature(token, u, f, openssl_hmac_sha1_b64(token, u + "FromxTobToa")));
 }
 
+TEST(twilio_signature, a_name_repeated_with_one_value_validates_signed_either_way) {
+  form f = {{"To", "a"}, {"To", "a"}, {"From", "x"}};
+  const std::string u = "https://example.com/voice";
+  // twilio-python signs every pair; twilio-node each distinct value once.
+  EXPECT_TRUE(valid_signature(token, u, f, openssl_hmac_sha1_b64(token, u + "FromxToaToa")));
+  EXPECT_TRUE(valid_signature(token, u, f, openssl_hmac_sha1_b64(token, u + "FromxToa")));
+  EXPECT_FALSE(valid_signature(token, u, f, openssl_hmac_sha1_b64(token, u + "Fromx")));
+}
+
 TEST(twilio_signature, an_empty_form_signs_the_url_alone) {
   const std::string u = "https://example.com/status?bodySHA256=abc";
   EXPECT_EQ(signing_string(u, {}), u);

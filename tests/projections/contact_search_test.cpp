@@ -126,6 +126,23 @@ TEST_F(contact_search_test, an_erasure_and_rebuild_of_the_view_is_noticed_and_th
   EXPECT_EQ(names(""), (std::vector<std::string>{"Chen", "Bina"}));
 }
 
+TEST_F(contact_search_test, many_changes_to_few_contacts_compact_the_index_without_losing_any) {
+  for (int i = 1; i <= 10; ++i) lead("L" + std::to_string(i), "Name " + std::to_string(i), "");
+  EXPECT_EQ(names("name").size(), 10u);
+  for (int round = 0; round < 500; ++round)
+    for (int i = 1; i <= 10; ++i) {
+      std::string id = "L" + std::to_string(i);
+      ASSERT_TRUE(log->append(one("acme/tenant/acme", make_event(ev::lead_updated{id, "Name " + std::to_string(i) +
+                                                                                       " r" + std::to_string(round)},
+                                                                 "acme/lead/" + id))));
+    }
+  ASSERT_TRUE(runner.catch_up());
+  EXPECT_EQ(names("r499").size(), 10u);
+  EXPECT_TRUE(names("r498").empty()) << "old text is gone";
+  EXPECT_EQ(names("name 10 r499"), (std::vector<std::string>{"Name 10 r499"}));
+  EXPECT_LT(search.bytes(), 100'000u) << "dead slots were compacted away";
+}
+
 TEST(fold_case, lowers_latin_greek_and_cyrillic_and_leaves_hebrew) {
   EXPECT_EQ(views::fold_case("ABC xyz"), "abc xyz");
   EXPECT_EQ(views::fold_case("\xc3\x89\xc3\x97"), "\xc3\xa9\xc3\x97") << "É -> é; × stays";
