@@ -5,6 +5,7 @@
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/actor_system.hpp>
 #include <caf/behavior.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -43,6 +44,13 @@ struct tenant_request {
   command_done done;
 };
 
+struct call_request {
+  std::string tenant, call_sid;
+  call::command cmd;
+  event_metadata who;
+  command_done done;
+};
+
 struct registry_request {
   registry::command cmd;
   event_metadata who;
@@ -64,6 +72,8 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 // Spawned by the directory, which monitors it.
 caf::actor spawn_tenant_actor(caf::local_actor* parent, std::string tenant, context_ptr ctx);
 caf::behavior tenant_directory(caf::event_based_actor* self, context_ptr ctx);
+// One actor per live call; idle ones stop (actors/call_actor.cpp).
+caf::actor spawn_call_directory(caf::actor_system& sys, context_ptr ctx);
 // Recovers the registry stream before it handles anything.
 caf::behavior registry_actor(caf::event_based_actor* self, context_ptr ctx);
 
@@ -84,5 +94,6 @@ void append_to(caf::actor self, context& ctx, const std::string& stream, uint64_
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::tenant_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::registry_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::call_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::appended)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::context_ptr)

@@ -245,6 +245,7 @@ class caf_runtime : public runtime {
     directory_ = sys_.spawn(directory_behavior, ctx_);
     registry_ = sys_.spawn(registry_behavior, ctx_);
     ctx_->directory = directory_;
+    calls_ = spawn_call_directory(sys_, ctx_);
     scheduler_ = sys_.spawn(scheduler_actor, ctx_);
     ctx_->scheduler = scheduler_;
     return status::ok();
@@ -261,6 +262,12 @@ class caf_runtime : public runtime {
 
   void tenant_command(std::string tenant, tenant::command cmd, event_metadata who, command_done done) override {
     caf::anon_send(directory_, tenant_request{std::move(tenant), std::move(cmd), std::move(who), std::move(done)});
+  }
+
+  void call_command(std::string tenant, std::string call_sid, call::command cmd, event_metadata who,
+                    command_done done) override {
+    caf::anon_send(calls_, call_request{std::move(tenant), std::move(call_sid), std::move(cmd), std::move(who),
+                                        std::move(done)});
   }
 
   std::optional<std::string> resolve_tenant(std::string_view id_or_alias) const override {
@@ -283,6 +290,7 @@ class caf_runtime : public runtime {
     caf::anon_send(scheduler_, stop_atom::value);
     caf::anon_send(directory_, stop_atom::value);
     caf::anon_send(registry_, stop_atom::value);
+    caf::anon_send(calls_, stop_atom::value);
     sys_.await_all_actors_done();
     ctx_->recovery_pool.reset();  // runs what is queued; their actors are gone
     ctx_->directory = nullptr;
@@ -293,7 +301,7 @@ class caf_runtime : public runtime {
   context_ptr ctx_;
   caf_config cfg_;
   caf::actor_system sys_;
-  caf::actor directory_, registry_, scheduler_;
+  caf::actor directory_, registry_, scheduler_, calls_;
   bool stopped_ = false;
 };
 

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/call/call_decider.hpp"
 #include "actors/registry/registry_decider.hpp"
 #include "actors/tenant/tenant_decider.hpp"
 #include "events/envelope.hpp"
@@ -63,6 +64,10 @@ class runtime {
   }
   virtual void tenant_command(std::string tenant, tenant::command cmd, event_metadata who,
                               command_done done) = 0;
+  // One actor per call (stream "<tenant>/call/<CallSid>") decides it; an
+  // answer with position 0 decided nothing new (a repeat).
+  virtual void call_command(std::string tenant, std::string call_sid, call::command cmd, event_metadata who,
+                            command_done done) = 0;
 
   // The canonical id for an id or alias; thread-safe, current as of the last
   // acknowledged registry command.

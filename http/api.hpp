@@ -44,6 +44,15 @@ struct api_options {
   // STRIPE_API_BASE / STRIPE_SECRET_KEY / STRIPE_WEBHOOK_SECRET.
   std::string stripe_api_base = "https://api.stripe.com";
   std::string stripe_secret_key, stripe_webhook_secret;
+  // The data directory: call recordings live under <data_dir>/recordings/<tenant>/.
+  std::string data_dir;
+  // TWILIO_AUTH_TOKEN / TWILIO_ACCOUNT_SID: webhook signatures and recording downloads.
+  std::string twilio_auth_token, twilio_account_sid;
+  // PUBLIC_HOST: scheme and host Twilio calls ("https://crm.example.com"); the
+  // signed URL is this + path + query. Empty: the request's own Host.
+  std::string public_host;
+  // VALIDATE_TWILIO_SIGNATURE=false: development only, and loudly.
+  bool validate_twilio = true;
   std::string revision;     // the build's git revision, sent as X-Revision
   // CRMD_MAX_BODY_BYTES: larger bodies get 413 JSON.
   size_t max_body = 1u << 20;

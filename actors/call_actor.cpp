@@ -1,0 +1,193 @@
+// One actor per call (key "<tenant>/<CallSid>"), spawned by the call
+// directory: decide, append, answer on the durable ack, one command at a
+// time (a call sees a handful of callbacks, so no pipelining).
+//
+// Recovery reads the call's stream on the actor's thread: a call has tens of
+// events at most, unlike a tenant, so it is not worth a trip to the pool.
+// An idle call actor asks the directory to stop it; the directory forgets it
+// first, so a later callback spawns a fresh actor that recovers from the log.
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <chrono>
+#include <unordered_map>
+
+#include "actors/actor_context.hpp"
+#include "events/codec.hpp"
+
+namespace crmd::actors {
+namespace {
+
+struct call_state {
+  static inline const char* name = "crmd.call";
+  std::string tenant, call_sid, stream;
+  call::state agg;
+  uint64_t version = 0;
+  bool recovered = false;
+  std::deque<call_request> queue;
+  std::optional<call_request> current;
+  std::vector<ev::call_event> pending;
+  std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
+  caf::actor parent;
+};
+using call_ptr = caf::stateful_actor<call_state>*;
+
+status recover(call_state& s, context& ctx) {
+  s.agg = {};
+  s.version = 0;
+  uint64_t from = 1;
+  for (;;) {
+    auto evs = ctx.log.read_stream(s.stream, from, 1000);
+    if (!evs) return evs.error();
+    if (evs->empty()) break;
+    for (auto& e : *evs) {
+      from = e.env.stream_seq + 1;
+      s.version = e.env.stream_seq;
+      if (e.erased) continue;  // the contact was erased: what it said is gone
+      auto dec = codec::decode<ev::call_event>(e.env.type, e.env.schema_version, e.payload);
+      if (!dec) return dec.error();
+      call::apply(s.agg, *dec);
+    }
+  }
+  s.recovered = true;
+  return status::ok();
+}
+
+void pump(call_ptr self, context& ctx) {
+  auto& s = self->state;
+  while (!s.current && !s.queue.empty()) {
+    auto req = std::move(s.queue.front());
+    s.queue.pop_front();
+    s.last_active = std::chrono::steady_clock::now();
+    if (!s.recovered) {
+      if (auto st = recover(s, ctx); !st) {
+        req.done(st);
+        continue;
+      }
+    }
+    auto decided = call::decide(s.agg, req.cmd);
+    if (!decided) {
+      req.done(decided.error());
+      continue;
+    }
+    if (decided->empty()) {
+      req.done(command_ok{0, s.call_sid, 0});
+      continue;
+    }
+    // The call's contact is the data subject: transcripts are personal data.
+    std::string contact = s.agg.contact_id;
+    if (auto* st = std::get_if<ev::call_started>(&decided->front())) contact = st->contact_id;
+    std::vector<new_event> encoded;
+    for (auto& e : *decided) {
+      auto enc = codec::encode(e);
+      encoded.push_back(new_event{enc.type, enc.schema_version, std::move(enc.payload),
+                                  call::subject_of(s.tenant, contact)});
+    }
+    s.pending = std::move(*decided);
+    append_to(caf::actor_cast<caf::actor>(self), ctx, s.stream, s.version, std::move(encoded), req.who);
+    s.current = std::move(req);
+  }
+}
+
+caf::behavior call_actor(call_ptr self, std::string tenant, std::string call_sid, context_ptr ctx, caf::actor parent) {
+  auto& s = self->state;
+  s.tenant = tenant;
+  s.call_sid = call_sid;
+  s.stream = call::stream_of(tenant, call_sid);
+  s.parent = parent;
+  self->delayed_send(self, ctx->opts.idle, check_atom::value);
+  return {
+      [=](call_request& r) {
+        self->state.queue.push_back(std::move(r));
+        pump(self, *ctx);
+      },
+      [=](appended& a) {
+        auto& s = self->state;
+        auto req = std::move(*s.current);
+        s.current.reset();
+        if (!a.outcome) {
+          s.recovered = false;  // re-read before deciding again
+          req.done(a.outcome.error());
+        } else {
+          for (auto& e : s.pending) call::apply(s.agg, e);
+          s.version += s.pending.size();
+          req.done(command_ok{a.outcome->last_position, s.call_sid, 0});
+        }
+        s.pending.clear();
+        pump(self, *ctx);
+      },
+      [=](check_atom) {
+        auto& s = self->state;
+        if (!s.current && s.queue.empty() && std::chrono::steady_clock::now() - s.last_active >= ctx->opts.idle)
+          self->send(s.parent, idle_atom::value, s.tenant + "/" + s.call_sid);
+        else
+          self->delayed_send(self, ctx->opts.idle, check_atom::value);
+      },
+      [=](stop_atom) {
+        // Sent by the directory after it forgot us: nothing more can arrive.
+        auto& s = self->state;
+        if (s.current || !s.queue.empty()) {
+          self->delayed_send(self, std::chrono::milliseconds(10), stop_atom::value);
+          return;
+        }
+        self->quit();
+      },
+  };
+}
+
+struct call_directory_state {
+  static inline const char* name = "crmd.call_directory";
+  std::unordered_map<std::string, caf::actor> live;  // "<tenant>/<CallSid>"
+  size_t stopping_children = 0;
+  bool stopping = false;
+};
+using call_directory_ptr = caf::stateful_actor<call_directory_state>*;
+
+caf::behavior call_directory_behavior(call_directory_ptr self, context_ptr ctx) {
+  self->set_down_handler([=](const caf::down_msg&) {
+    auto& s = self->state;
+    if (s.stopping_children > 0) --s.stopping_children;
+    if (s.stopping && s.stopping_children == 0 && s.live.empty()) self->quit();
+  });
+  return {
+      [=](call_request& r) {
+        auto& s = self->state;
+        if (s.stopping) return r.done(status{errc::shutting_down, "crmd is stopping"});
+        std::string key = r.tenant + "/" + r.call_sid;
+        auto it = s.live.find(key);
+        if (it == s.live.end()) {
+          auto child = self->spawn(call_actor, r.tenant, r.call_sid, ctx, caf::actor_cast<caf::actor>(self));
+          self->monitor(child);
+          it = s.live.emplace(key, child).first;
+        }
+        self->send(it->second, std::move(r));
+      },
+      [=](idle_atom, const std::string& key) {
+        auto& s = self->state;
+        auto it = s.live.find(key);
+        auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
+        if (it == s.live.end() || it->second.address() != sender) return;
+        // Everything sent to it so far arrives before this stop.
+        self->send(it->second, stop_atom::value);
+        s.live.erase(it);
+        ++s.stopping_children;
+      },
+      [=](stop_atom) {
+        auto& s = self->state;
+        s.stopping = true;
+        for (auto& [key, child] : s.live) self->send(child, stop_atom::value);
+        s.stopping_children += s.live.size();
+        s.live.clear();
+        if (s.stopping_children == 0) self->quit();
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_call_directory(caf::actor_system& sys, context_ptr ctx) {
+  return sys.spawn(call_directory_behavior, std::move(ctx));
+}
+
+}  // namespace crmd::actors
