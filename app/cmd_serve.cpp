@@ -95,6 +95,21 @@ int run_serve(const argv_t& argv) {
   ao.stripe_api_base = cfg->stripe_api_base;
   ao.stripe_secret_key = cfg->stripe_secret_key;
   ao.stripe_webhook_secret = cfg->stripe_webhook_secret;
+  ao.data_dir = cfg->data_dir;
+  ao.public_host = cfg->public_host;
+  ao.twilio_auth_token = cfg->twilio_auth_token;
+  ao.twilio_account_sid = cfg->twilio_account_sid;
+  ao.validate_twilio = cfg->validate_twilio;
+  if (!cfg->validate_twilio)
+    std::cerr << "crmd serve: WARNING: Twilio signatures are NOT checked (VALIDATE_TWILIO_SIGNATURE=false); "
+                 "anyone can post fake calls. Development only."
+              << std::endl;
+  ao.calls.data_dir = cfg->data_dir;
+  ao.calls.media.account_sid = cfg->twilio_account_sid;
+  ao.calls.media.auth_token = cfg->twilio_auth_token;
+  ao.calls.stt = {{"primary", cfg->stt_primary_url, cfg->stt_primary_key, cfg->stt_primary_model},
+                  {"fallback", cfg->stt_fallback_url, cfg->stt_fallback_key, cfg->stt_fallback_model}};
+  ao.calls.llm = {cfg->llm_url, cfg->llm_key, cfg->llm_model};
   ao.revision = CRMD_REVISION;
   ao.max_body = cfg->max_body;
   ao.consistency_wait = cfg->consistency_wait;

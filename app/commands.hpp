@@ -12,6 +12,7 @@ using argv_t = std::vector<std::string>;
 int run_serve(const argv_t& argv);
 int run_events(const argv_t& argv);
 int run_verify(const argv_t& argv);
+int run_twilio_sign(const argv_t& argv);
 int run_rebuild(const argv_t& argv);
 int run_status(const argv_t& argv);
 int run_admin(const argv_t& argv);

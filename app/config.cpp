@@ -87,6 +87,25 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env) {
   if (c.bootstrap_email.empty() != c.bootstrap_password.empty())
     return status{errc::invalid_argument,
                   "set both CRMD_BOOTSTRAP_ADMIN_EMAIL and CRMD_BOOTSTRAP_ADMIN_PASSWORD, or neither"};
+  c.twilio_auth_token = env("TWILIO_AUTH_TOKEN");
+  c.twilio_account_sid = env("TWILIO_ACCOUNT_SID");
+  if (auto v = env("VALIDATE_TWILIO_SIGNATURE"); !v.empty()) {
+    if (v != "true" && v != "false")
+      return status{errc::invalid_argument, "VALIDATE_TWILIO_SIGNATURE must be true or false, not '" + v + "'"};
+    c.validate_twilio = v == "true";
+  }
+  auto set = [&](const char* name, std::string& field) {
+    if (auto v = env(name); !v.empty()) field = v;
+  };
+  set("CRMD_STT_PRIMARY_URL", c.stt_primary_url);
+  set("CRMD_STT_PRIMARY_KEY", c.stt_primary_key);
+  set("CRMD_STT_PRIMARY_MODEL", c.stt_primary_model);
+  set("CRMD_STT_FALLBACK_URL", c.stt_fallback_url);
+  set("CRMD_STT_FALLBACK_KEY", c.stt_fallback_key);
+  set("CRMD_STT_FALLBACK_MODEL", c.stt_fallback_model);
+  set("CRMD_LLM_URL", c.llm_url);
+  set("CRMD_LLM_KEY", c.llm_key);
+  set("CRMD_LLM_MODEL", c.llm_model);
   c.public_host = env("PUBLIC_HOST");
   if (c.public_host.empty()) c.public_host = env("PUBLIC_BASE_URL");
 
@@ -94,11 +113,14 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env) {
     std::vector<std::string> missing;
     if (c.public_host.empty()) missing.push_back("PUBLIC_HOST (or PUBLIC_BASE_URL)");
     if (c.jwt_secret.empty()) missing.push_back("JWT_SECRET");
+    if (c.twilio_auth_token.empty()) missing.push_back("TWILIO_AUTH_TOKEN");
     if (!missing.empty()) {
       std::string list;
       for (auto& m : missing) list += (list.empty() ? "" : ", ") + m;
       return status{errc::invalid_argument, "production mode needs these settings: " + list};
     }
+    if (!c.validate_twilio)
+      return status{errc::invalid_argument, "VALIDATE_TWILIO_SIGNATURE=false is refused in production"};
     if (c.kdf_iterations < 600'000)
       return status{errc::invalid_argument, "CRMD_KDF_ITERATIONS must be at least 600000 in production"};
   }

@@ -36,6 +36,13 @@ struct serve_config {
   std::string stripe_api_base = "https://api.stripe.com";  // STRIPE_API_BASE
   std::string stripe_secret_key;      // STRIPE_SECRET_KEY
   std::string stripe_webhook_secret;  // STRIPE_WEBHOOK_SECRET
+  std::string twilio_auth_token;      // TWILIO_AUTH_TOKEN (production: required)
+  std::string twilio_account_sid;     // TWILIO_ACCOUNT_SID (recording downloads)
+  bool validate_twilio = true;        // VALIDATE_TWILIO_SIGNATURE=false: development only
+  // Speech-to-text, primary then fallback: CRMD_STT_{PRIMARY,FALLBACK}_{URL,KEY,MODEL}.
+  std::string stt_primary_url, stt_primary_key, stt_primary_model = "whisper-1";
+  std::string stt_fallback_url, stt_fallback_key, stt_fallback_model = "whisper-1";
+  std::string llm_url, llm_key, llm_model = "gpt-4o-mini";  // CRMD_LLM_{URL,KEY,MODEL}
 };
 
 using env_fn = std::function<std::string(const char*)>;

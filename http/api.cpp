@@ -251,6 +251,7 @@ route_list all_routes() {
   add_work_routes(r);
   add_document_routes(r);
   add_live_routes(r);
+  add_twilio_routes(r);
   return r;
 }
 
@@ -304,11 +305,14 @@ status api::start() {
   if (auto s = impl_->sessions.load(); !s) return s;
   if (auto s = impl_->requests.purge(); !s) return s;
   impl_->live->start();
+  impl_->calls = std::make_unique<call_pipeline>(impl_->deps.rt, impl_->deps.log, impl_->deps.views, impl_->opts.calls);
+  impl_->calls->resume();  // recordings a restart interrupted
   return status::ok();
 }
 
 void api::stop() {
   impl_->live->stop();
+  impl_->calls.reset();  // finishes the step in hand; resume() picks up the rest next start
   // Runs the jobs already accepted (their callers are owed an answer) and
   // refuses new ones; the runtime and the log are still up.
   impl_->kdf_pool.reset();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "events/status.hpp"
+#include "http/call_pipeline.hpp"
 #include "http/http_types.hpp"
 
 namespace crmd {
@@ -53,6 +54,8 @@ struct api_options {
   std::string public_host;
   // VALIDATE_TWILIO_SIGNATURE=false: development only, and loudly.
   bool validate_twilio = true;
+  // Recording downloads, speech-to-text and summaries (http/call_pipeline.hpp).
+  call_pipeline_options calls;
   std::string revision;     // the build's git revision, sent as X-Revision
   // CRMD_MAX_BODY_BYTES: larger bodies get 413 JSON.
   size_t max_body = 1u << 20;

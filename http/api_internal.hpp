@@ -31,6 +31,7 @@ namespace crmd::http {
 
 using json = nlohmann::json;
 
+class call_pipeline;
 struct call;
 using call_ptr = std::shared_ptr<call>;
 using handler_fn = std::function<void(const call_ptr&)>;
@@ -80,6 +81,7 @@ struct api::impl {
   identity::session_store sessions;
   idempotency_store requests;
   std::unique_ptr<live_hub> live;  // /api/stream
+  std::unique_ptr<call_pipeline> calls;  // recordings -> transcripts -> summaries; null in tests without it
   views::contact_search contact_search;  // q/status/sort lists
   identity::verified_tokens token_cache;
   identity::rate_limiter ip_failures, account_failures, webhook_failures;
@@ -148,6 +150,7 @@ struct call : std::enable_shared_from_this<call> {
 
 // Fields of a JSON body: a missing or mistyped field is a 400 naming it.
 std::optional<std::string> string_field(const call_ptr& c, const json& body, const char* name, bool required);
+std::optional<std::vector<std::string>> string_array(const call_ptr& c, const json& v, const char* name);
 
 // {"ok":true,"results":[<items>],"page":P,"pages":N,"total":T}: the one
 // pagination shape of every list in crmd. Items are stored JSON objects.
@@ -173,5 +176,6 @@ void add_contact_routes(route_list& r);
 void add_work_routes(route_list& r);
 void add_document_routes(route_list& r);
 void add_live_routes(route_list& r);
+void add_twilio_routes(route_list& r);
 
 }  // namespace crmd::http

@@ -22,21 +22,6 @@ command_done tenant_answer(const call_ptr& c, int status_code) {
   });
 }
 
-std::optional<std::vector<std::string>> string_array(const call_ptr& c, const json& v, const char* name) {
-  std::vector<std::string> out;
-  if (!v.is_array()) {
-    c->error(400, "invalid_field", std::string("field '") + name + "' must be an array of strings");
-    return std::nullopt;
-  }
-  for (auto& x : v) {
-    if (!x.is_string()) {
-      c->error(400, "invalid_field", std::string("field '") + name + "' must be an array of strings");
-      return std::nullopt;
-    }
-    out.push_back(x.get<std::string>());
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -152,6 +137,22 @@ void add_tenant_routes(route_list& r) {
     if (!id) return;
     c->ctx->deps.rt.registry_command(registry::delete_tenant{*id}, c->who(), tenant_answer(c, 200));
   }});
+}
+
+std::optional<std::vector<std::string>> string_array(const call_ptr& c, const json& v, const char* name) {
+  std::vector<std::string> out;
+  if (!v.is_array()) {
+    c->error(400, "invalid_field", std::string("field '") + name + "' must be an array of strings");
+    return std::nullopt;
+  }
+  for (auto& x : v) {
+    if (!x.is_string()) {
+      c->error(400, "invalid_field", std::string("field '") + name + "' must be an array of strings");
+      return std::nullopt;
+    }
+    out.push_back(x.get<std::string>());
+  }
+  return out;
 }
 
 }  // namespace crmd::http
