@@ -1,0 +1,209 @@
+// Twilio voice end to end on the real crmd serve, with fake Twilio media,
+// two fake speech-to-text providers (the primary failing) and a fake LLM on
+// 127.0.0.1. Requests are signed the way Twilio signs them.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "connectors/twilio_signature.hpp"
+#include "tests/support/api_json.hpp"
+#include "tests/support/crmd_server.hpp"
+#include "tests/support/fake_http_server.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace crmd {
+namespace {
+
+using json = nlohmann::json;
+using test::body;
+using test::crmd_server;
+using test::fake_http_server;
+using test::fake_request;
+using test::fake_response;
+
+const std::string token = "test-twilio-auth-token";
+const std::string host = "https://crm.example.test";
+const std::string shalom = "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d";  // "shalom"
+
+std::atomic<int> media_calls{0};
+std::atomic<int> media_404s_left{1};  // the file "does not exist yet" at first
+
+class twilio_test : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    media_ = new fake_http_server([](const fake_request& r) {
+      ++media_calls;
+      // Basic auth ACtest:test-twilio-auth-token.
+      if (r.header("authorization") != "Basic QUN0ZXN0OnRlc3QtdHdpbGlvLWF1dGgtdG9rZW4=") return fake_response{401, "", "text/plain"};
+      if (media_404s_left-- > 0) return fake_response{404, "", "text/plain"};
+      return fake_response{200, "ID3-fake-mp3-bytes", "audio/mpeg"};
+    });
+    primary_ = new fake_http_server([](const fake_request&) { return fake_response{500, "{}", "application/json"}; });
+    fallback_ = new fake_http_server([](const fake_request& r) {
+      if (r.body.find("name=\"language\"") == std::string::npos) return fake_response{400, "{}", "application/json"};
+      return fake_response{200, json{{"text", shalom + " I need a quote"}}.dump(), "application/json"};
+    });
+    llm_ = new fake_http_server([](const fake_request&) {
+      return fake_response{200, json{{"choices", {{{"message", {{"content", "Wants a quote."}}}}}}}.dump(),
+                           "application/json"};
+    });
+    dir_ = new test::temp_dir;
+    env_ = {{"TWILIO_AUTH_TOKEN", token},
+            {"TWILIO_ACCOUNT_SID", "ACtest"},
+            {"PUBLIC_HOST", host},
+            {"CRMD_STT_PRIMARY_URL", primary_->base_url()},
+            {"CRMD_STT_FALLBACK_URL", fallback_->base_url()},
+            {"CRMD_LLM_URL", llm_->base_url()}};
+    server_ = new crmd_server(dir_->sub("data"), env_);
+    ASSERT_TRUE(server_->start());
+    ASSERT_EQ(server_->post("/api/admin/tenants", R"({"id":"acme","name":"Acme"})").status, 201);
+    auto n = server_->put("/api/admin/tenants/acme/phone_numbers", R"({"phone_numbers":["+972 3-376-3805"]})");
+    ASSERT_EQ(n.status, 200) << n.body;
+    ASSERT_EQ(body(n)["phone_numbers"][0], "+97233763805");
+    auto v = server_->put("/api/admin/tenants/acme/voice",
+                          json{{"greeting_text", "Hi <& welcome>"}, {"language", "he-IL"}, {"max_recording_s", 60}}.dump());
+    ASSERT_EQ(v.status, 200) << v.body;
+  }
+  static void TearDownTestSuite() {
+    server_->terminate();
+    delete server_;
+    delete dir_;
+    delete media_;
+    delete primary_;
+    delete fallback_;
+    delete llm_;
+  }
+  // POSTs `form` to `path` signed as Twilio signs it for `signed_url` (by default the public URL).
+  static test::http_result twilio(const std::string& path, const std::string& form, std::string signed_url = "",
+                                  bool sign = true) {
+    if (signed_url.empty()) signed_url = host + path;
+    std::vector<std::string> h{"Content-Type: application/x-www-form-urlencoded"};
+    if (sign) h.push_back("X-Twilio-Signature: " + connectors::twilio::compute_signature(
+                                                         token, signed_url, *connectors::twilio::parse_form(form)));
+    return test::http("POST", server_->url(path), form, h);
+  }
+  static size_t events(const std::string& type, const std::string& needle = "") {
+    return test::count_events(*dir_, type, needle);
+  }
+  static test::temp_dir* dir_;
+  static crmd_server* server_;
+  static fake_http_server *media_, *primary_, *fallback_, *llm_;
+  static std::vector<std::pair<std::string, std::string>> env_;
+};
+test::temp_dir* twilio_test::dir_ = nullptr;
+crmd_server* twilio_test::server_ = nullptr;
+fake_http_server *twilio_test::media_ = nullptr, *twilio_test::primary_ = nullptr, *twilio_test::fallback_ = nullptr,
+                 *twilio_test::llm_ = nullptr;
+std::vector<std::pair<std::string, std::string>> twilio_test::env_;
+
+const std::string incoming = "CallSid=CA100&From=%2B972501234567&To=%2B97233763805&CallStatus=ringing&Direction=inbound";
+
+TEST_F(twilio_test, a_signed_incoming_call_gets_the_tenants_greeting_and_a_record_verb) {
+  auto r = twilio("/webhook/incoming_call", incoming);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["content-type"], "text/xml; charset=utf-8");
+  EXPECT_EQ(r.body.rfind("<?xml", 0), 0u) << "nothing may precede <?xml";
+  EXPECT_NE(r.body.find("<Say language=\"he-IL\">Hi &lt;&amp; welcome&gt;</Say>"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("<Record action=\"https://crm.example.test/webhook/handle_recording?tenant=acme\""),
+            std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("maxLength=\"60\""), std::string::npos);
+  EXPECT_NE(r.body.find("recordingStatusCallback=\"https://crm.example.test/webhook/recording_status?tenant=acme\""),
+            std::string::npos);
+  // Twilio retries: the same webhook again starts nothing new.
+  ASSERT_EQ(twilio("/webhook/incoming_call", incoming).status, 200);
+  EXPECT_EQ(events("call_started", "CA100"), 1u);
+  // The caller became a lead with source phone.
+  auto leads = body(server_->get("/api/leads?business_id=acme&q=0501234567"));
+  ASSERT_EQ(leads["total"], 1) << leads.dump();
+  EXPECT_EQ(leads["results"][0]["source"], "phone");
+}
+
+TEST_F(twilio_test, the_go_no_go_check_works_on_the_voice_alias_with_an_unencoded_plus) {
+  // curl -d "CallSid=CA_test&From=+1555000&To=+1555001": '+' arrives as a space,
+  // and the signature is over what Twilio (here: the test) sent.
+  auto r = twilio("/webhook/twilio/voice", "CallSid=CA_test&From=+1555000&To=+97233763805");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("<Record"), std::string::npos);
+  EXPECT_EQ(events("call_started", "+1555000"), 1u) << "the space was read as the '+' it was";
+}
+
+TEST_F(twilio_test, missing_or_wrong_signatures_get_403_and_other_methods_405) {
+  EXPECT_EQ(twilio("/webhook/incoming_call", incoming, "", false).status, 403);
+  EXPECT_EQ(twilio("/webhook/incoming_call", incoming, "https://evil.example/webhook/incoming_call").status, 403);
+  EXPECT_EQ(twilio("/webhook/incoming_call", incoming, host + "/webhook/incoming_call/").status, 403)
+      << "a trailing slash changes the hash";
+  EXPECT_EQ(twilio("/webhook/incoming_call", incoming, "https://crm.example.test:443/webhook/incoming_call").status, 200)
+      << "signed with the default port";
+  EXPECT_EQ(twilio("/webhook/incoming_call", incoming + "&Digits=1", host + "/webhook/incoming_call").status, 200);
+  for (const char* path : {"/webhook/incoming_call", "/webhook/call_status", "/webhook/recording_status",
+                           "/webhook/handle_recording", "/webhook/twilio/voice"})
+    EXPECT_EQ(test::http("GET", server_->url(path)).status, 405) << path;
+}
+
+TEST_F(twilio_test, a_signed_request_missing_a_field_gets_twiml_not_json) {
+  auto r = twilio("/webhook/incoming_call", "From=%2B972501234567&To=%2B97233763805");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["content-type"], "text/xml; charset=utf-8");
+  EXPECT_NE(r.body.find("<Say"), std::string::npos);
+  EXPECT_EQ(r.body.find("\"ok\""), std::string::npos);
+}
+
+TEST_F(twilio_test, an_unknown_number_gets_a_polite_message_and_an_event_never_a_5xx) {
+  auto r = twilio("/webhook/incoming_call", "CallSid=CA200&From=%2B972501111111&To=%2B12025550123");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("not connected"), std::string::npos);
+  EXPECT_EQ(events("call_unrouted", "CA200"), 1u);
+  EXPECT_EQ(events("call_started", "CA200"), 0u);
+}
+
+TEST_F(twilio_test, a_number_belongs_to_one_tenant) {
+  ASSERT_EQ(server_->post("/api/admin/tenants", R"({"id":"beta","name":"Beta"})").status, 201);
+  test::expect_error(server_->put("/api/admin/tenants/beta/phone_numbers", R"({"phone_numbers":["+97233763805"]})"),
+                     409, "number_taken");
+  test::expect_error(server_->put("/api/admin/tenants/beta/phone_numbers", R"({"phone_numbers":["not a number"]})"),
+                     400, "invalid_field");
+}
+
+TEST_F(twilio_test, repeated_and_out_of_order_status_callbacks_never_move_a_call_back) {
+  std::string base = "CallSid=CA300&From=%2B972502222222&To=%2B97233763805&Direction=inbound";
+  ASSERT_EQ(twilio("/webhook/incoming_call", base + "&CallStatus=ringing").status, 200);
+  auto done = twilio("/webhook/call_status", base + "&CallStatus=completed&SequenceNumber=3&CallDuration=42");
+  ASSERT_EQ(done.status, 200);
+  EXPECT_EQ(done.headers["content-type"], "text/plain; charset=utf-8");
+  EXPECT_EQ(done.body, "OK");
+  ASSERT_EQ(twilio("/webhook/call_status", base + "&CallStatus=completed&SequenceNumber=3&CallDuration=42").status, 200);
+  ASSERT_EQ(twilio("/webhook/call_status", base + "&CallStatus=in-progress&SequenceNumber=1").status, 200);
+  ASSERT_EQ(twilio("/webhook/call_status", base + "&CallStatus=ringing&SequenceNumber=0").status, 200);
+  EXPECT_EQ(events("call_status_changed", "CA300"), 1u);
+  EXPECT_EQ(events("call_status_changed", "\"completed\""), 1u);
+}
+
+TEST_F(twilio_test, a_recording_is_downloaded_transcribed_by_the_fallback_and_summarised) {
+  std::string base = "CallSid=CA400&From=%2B972503333333&To=%2B97233763805&Direction=inbound";
+  ASSERT_EQ(twilio("/webhook/incoming_call", base + "&CallStatus=ringing").status, 200);
+  std::string rec = "CallSid=CA400&RecordingSid=RE400&RecordingStatus=completed&RecordingDuration=7&RecordingUrl=" +
+                    media_->base_url() + "/2010-04-01/Accounts/ACtest/Recordings/RE400";
+  auto r = twilio("/webhook/recording_status?tenant=acme", rec, host + "/webhook/recording_status?tenant=acme");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "OK");
+  auto h = twilio("/webhook/handle_recording?tenant=acme", base + "&RecordingUrl=x",
+                  host + "/webhook/handle_recording?tenant=acme");
+  EXPECT_NE(h.body.find("<Hangup/>"), std::string::npos);
+  // The pipeline runs after the answer: wait for its last step.
+  for (int i = 0; i < 150 && events("call_summarized", "CA400") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(events("recording_downloaded", "RE400"), 1u);
+  EXPECT_EQ(events("call_transcribed", "\"provider\":\"fallback\""), 1u);
+  EXPECT_EQ(events("call_transcribed", "primary: "), 1u) << "the primary's failure is kept with the transcript";
+  EXPECT_EQ(events("call_summarized", "Wants a quote."), 1u);
+  EXPECT_GE(media_calls.load(), 2) << "the first 404 was retried";
+  // A repeated recording callback starts nothing again.
+  ASSERT_EQ(twilio("/webhook/recording_status?tenant=acme", rec, host + "/webhook/recording_status?tenant=acme").status, 200);
+  EXPECT_EQ(events("recording_available", "RE400"), 1u);
+}
+
+}  // namespace
+}  // namespace crmd
