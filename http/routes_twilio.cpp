@@ -278,6 +278,20 @@ void add_twilio_routes(route_list& r) {
   r.push_back({"POST", "/webhook/handle_recording", scope::open, {}, {}, handle_recording});
   r.push_back({"POST", "/webhook/recording_status", scope::open, {}, {}, recording_status});
 
+  // Owners and admins: transcribe (and summarise) the call's recording again,
+  // e.g. after a provider was fixed; a failed download is fetched again too.
+  r.push_back({"POST", "/api/calls/:sid/retry_transcription", scope::tenant, identity::perm::tenant_settings,
+               identity::module::calls, [](const call_ptr& c) {
+    std::string sid = c->params["sid"];
+    if (!crmd::call::valid_sid(sid)) return c->error(404, "call_not_found", "no such call");
+    c->ctx->deps.rt.call_command(c->tenant, sid, crmd::call::retry_transcription{}, c->who(), [c, sid](result<command_ok> r) {
+      if (!r) return c->fail(r.error());
+      c->ctx->note_position(c->principal_key(), r->position);
+      if (c->ctx->calls) c->ctx->calls->kick(c->tenant, sid);
+      c->send_json(202, {{"ok", true}, {"call_sid", sid}, {"position", r->position}});
+    });
+  }});
+
   // {"phone_numbers":["+97233763805"]}: the full set, each number one tenant's.
   r.push_back({"PUT", "/api/admin/tenants/:id/phone_numbers", scope::system, {}, {}, [](const call_ptr& c) {
     auto id = c->tenant_param("id");

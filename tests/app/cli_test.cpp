@@ -212,6 +212,28 @@ TEST_F(cli, production_mode_names_every_missing_setting) {
   EXPECT_EQ(lines(r.err), 1u) << r.err;
   EXPECT_NE(r.err.find("PUBLIC_HOST"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("JWT_SECRET"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("TWILIO_AUTH_TOKEN"), std::string::npos) << r.err;
+}
+
+TEST_F(cli, production_refuses_to_switch_twilio_signatures_off) {
+  setenv("CRMD_ENV", "production", 1);
+  setenv("PUBLIC_HOST", "https://crm.example.com", 1);
+  setenv("JWT_SECRET", "0123456789abcdef0123456789abcdef", 1);
+  setenv("TWILIO_AUTH_TOKEN", "tok", 1);
+  setenv("VALIDATE_TWILIO_SIGNATURE", "false", 1);
+  auto r = crmd({"serve", "--data-dir", data(), "--port", "0"});
+  for (auto* v : {"CRMD_ENV", "PUBLIC_HOST", "JWT_SECRET", "TWILIO_AUTH_TOKEN", "VALIDATE_TWILIO_SIGNATURE"}) unsetenv(v);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("VALIDATE_TWILIO_SIGNATURE"), std::string::npos) << r.err;
+}
+
+TEST_F(cli, twilio_sign_prints_the_signature_of_twilios_documented_example) {
+  auto r = crmd({"twilio-sign", "--token", "12345", "--url", "https://example.com/myapp.php?foo=1&bar=2", "-d",
+                 "CallSid=CA1234567890ABCDE&Caller=%2B14158675310&Digits=1234", "-d",
+                 "From=%2B14158675310&To=%2B18005551212"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "L/OH5YylLD5NRKLltdqwSvS0BnU=\n");
+  EXPECT_EQ(crmd({"twilio-sign", "-d", "A=1"}).exit_code, 2) << "--url is required";
 }
 
 TEST_F(cli, production_refuses_weak_password_hashing_and_short_jwt_secrets) {
@@ -219,6 +241,7 @@ TEST_F(cli, production_refuses_weak_password_hashing_and_short_jwt_secrets) {
   setenv("PUBLIC_HOST", "https://crm.example.com", 1);
   setenv("JWT_SECRET", "0123456789abcdef0123456789abcdef", 1);
   setenv("CRMD_KDF_ITERATIONS", "100000", 1);
+  setenv("TWILIO_AUTH_TOKEN", "tok", 1);
   auto weak = crmd({"serve", "--data-dir", data(), "--port", "0"});
   setenv("JWT_SECRET", "short", 1);
   unsetenv("CRMD_KDF_ITERATIONS");
@@ -226,6 +249,7 @@ TEST_F(cli, production_refuses_weak_password_hashing_and_short_jwt_secrets) {
   unsetenv("CRMD_ENV");
   unsetenv("PUBLIC_HOST");
   unsetenv("JWT_SECRET");
+  unsetenv("TWILIO_AUTH_TOKEN");
   EXPECT_EQ(weak.exit_code, 2);
   EXPECT_NE(weak.err.find("CRMD_KDF_ITERATIONS"), std::string::npos) << weak.err;
   EXPECT_EQ(short_secret.exit_code, 2);

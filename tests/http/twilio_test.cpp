@@ -205,5 +205,32 @@ TEST_F(twilio_test, a_recording_is_downloaded_transcribed_by_the_fallback_and_su
   EXPECT_EQ(events("recording_available", "RE400"), 1u);
 }
 
+// Behind a proxy without PUBLIC_HOST: the forwarded scheme and host are the
+// URL Twilio called, but only when crmd is told to trust the proxy.
+TEST(twilio_proxy, forwarded_headers_name_the_signed_url_only_when_trusted) {
+  auto check = [](bool trusted) {
+    test::temp_dir dir;
+    crmd_server server(dir.sub("data"), {{"TWILIO_AUTH_TOKEN", token}, {"CRMD_TRUST_PROXY", trusted ? "true" : "false"}});
+    EXPECT_TRUE(server.start());
+    EXPECT_EQ(server.post("/api/admin/tenants", R"({"id":"acme","name":"Acme"})").status, 201);
+    EXPECT_EQ(server.put("/api/admin/tenants/acme/phone_numbers", R"({"phone_numbers":["+97233763805"]})").status, 200);
+    auto post = [&](const std::string& signed_url, bool forwarded) {
+      std::vector<std::string> h{"Content-Type: application/x-www-form-urlencoded",
+                                 "X-Twilio-Signature: " + connectors::twilio::compute_signature(
+                                                              token, signed_url, *connectors::twilio::parse_form(incoming))};
+      if (forwarded) h.insert(h.end(), {"X-Forwarded-Proto: https", "X-Forwarded-Host: crm.example.test"});
+      return test::http("POST", server.url("/webhook/incoming_call"), incoming, h).status;
+    };
+    std::string own = server.url("/webhook/incoming_call");  // http://127.0.0.1:<port>/...
+    std::string pub = "https://crm.example.test/webhook/incoming_call";
+    EXPECT_EQ(post(own, false), 200) << "the request's own Host";
+    EXPECT_EQ(post(pub, true), trusted ? 200 : 403);
+    EXPECT_EQ(post(own, true), trusted ? 403 : 200);
+    server.terminate();
+  };
+  check(true);
+  check(false);
+}
+
 }  // namespace
 }  // namespace crmd
