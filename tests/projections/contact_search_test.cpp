@@ -140,7 +140,9 @@ TEST_F(contact_search_test, many_changes_to_few_contacts_compact_the_index_witho
   EXPECT_EQ(names("r499").size(), 10u);
   EXPECT_TRUE(names("r498").empty()) << "old text is gone";
   EXPECT_EQ(names("name 10 r499"), (std::vector<std::string>{"Name 10 r499"}));
-  EXPECT_LT(search.bytes(), 100'000u) << "dead slots were compacted away";
+  // 5000 changes went in; dead slots are compacted once they pass 4096 and
+  // outnumber the living, so at most ~4096 stale rows (~55 bytes each) remain.
+  EXPECT_LT(search.bytes(), 400'000u) << "dead slots were compacted away";
 }
 
 TEST(fold_case, lowers_latin_greek_and_cyrillic_and_leaves_hebrew) {
