@@ -55,9 +55,14 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
 // --- call ------------------------------------------------------------------------
 
 void call::send_raw_json(int status, std::string body, std::vector<std::pair<std::string, std::string>> extra) {
+  send_body(status, std::move(body), json_type, std::move(extra));
+}
+
+void call::send_body(int status, std::string body, std::string content_type,
+                     std::vector<std::pair<std::string, std::string>> extra) {
   http_response r;
   r.status = status;
-  r.headers = {{"Content-Type", json_type}, {"X-Request-Id", request_id}, {"X-Revision", ctx->opts.revision},
+  r.headers = {{"Content-Type", std::move(content_type)}, {"X-Request-Id", request_id}, {"X-Revision", ctx->opts.revision},
                {"Cache-Control", "no-store"}};
   if (!cors_origin.empty()) {
     r.headers.emplace_back("Access-Control-Allow-Origin", cors_origin);
@@ -252,6 +257,7 @@ route_list all_routes() {
   add_document_routes(r);
   add_live_routes(r);
   add_twilio_routes(r);
+  add_call_routes(r);
   return r;
 }
 

@@ -122,6 +122,9 @@ struct call : std::enable_shared_from_this<call> {
 
   void send_json(int status, const json& body, std::vector<std::pair<std::string, std::string>> extra = {});
   void send_raw_json(int status, std::string body, std::vector<std::pair<std::string, std::string>> extra = {});
+  // Any other body (recordings): the same headers as JSON answers, but `content_type`.
+  void send_body(int status, std::string body, std::string content_type,
+                 std::vector<std::pair<std::string, std::string>> extra = {});
   void error(int status, const std::string& code, const std::string& message,
              std::vector<std::pair<std::string, std::string>> extra = {});
   // Maps a rejection or failure to its status code and answers it.
@@ -177,5 +180,6 @@ void add_work_routes(route_list& r);
 void add_document_routes(route_list& r);
 void add_live_routes(route_list& r);
 void add_twilio_routes(route_list& r);
+void add_call_routes(route_list& r);
 
 }  // namespace crmd::http

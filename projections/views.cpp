@@ -3,6 +3,7 @@
 #include "projections/contacts_view.hpp"
 #include "projections/work_view.hpp"
 #include "projections/documents_view.hpp"
+#include "projections/calls_view.hpp"
 
 #include <ctime>
 #include <functional>
@@ -162,6 +163,7 @@ std::vector<std::unique_ptr<projection>> all() {
   v.push_back(make_tasks_view());
   v.push_back(make_timeline_view());
   v.push_back(make_documents_view());
+  v.push_back(make_calls_view());
   return v;
 }
 

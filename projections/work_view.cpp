@@ -5,16 +5,20 @@
 //           v/timeline/<t>/<contact>/#                   items (u64be)
 //           v/timeline/<t>/task/<task id>                the contact a task is about
 //           v/timeline/<t>/doc/<contract or invoice id>  the customer it belongs to
+//           v/timeline/<t>/call/<CallSid>                the contact a call reached
 //
 // Items: {"type","title","ts","ref_id","position"}; types lead.created,
 // lead.updated, lead.converted, lead.deleted, note, task.created, task.done,
 // task.reopened, task.rescheduled, task.due, contract.created, contract.<status>,
-// signature, invoice.created, invoice.<status>, payment. When a contact's subject is
-// erased its timeline is removed (its items quote its personal data).
+// signature, invoice.created, invoice.<status>, payment, call, call_transcribed,
+// call_summary (which also carries {"summary"}). When a contact's subject is
+// erased its timeline is removed (its items quote its personal data); call
+// events carry that subject too, so once erased they add nothing.
 #include <nlohmann/json.hpp>
 
 #include "actors/crm/contacts.hpp"
 #include "actors/crm/work.hpp"
+#include "events/call_events.hpp"
 #include "events/codec.hpp"
 #include "events/time_format.hpp"
 #include "projections/view_util.hpp"
@@ -91,6 +95,7 @@ class timeline_view : public projection {
   const char* name() const override { return "timeline"; }
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
+    if (codec::knows_type<ev::call_event>(r.type)) return apply_call(e, t);
     bool lead = r.type.rfind("lead_", 0) == 0, task = r.type.rfind("task_", 0) == 0, note = r.type == "note_added";
     bool doc = r.type.rfind("contract_", 0) == 0 || r.type.rfind("invoice_", 0) == 0 || r.type == "signature_recorded";
     if (!lead && !task && !note && !doc) return status::ok();
@@ -150,15 +155,47 @@ class timeline_view : public projection {
     if (contact.empty() && doc && !ref.empty())
       if (auto owner = t.get(base + "doc/" + ref)) contact = *owner;
     if (contact.empty() || type.empty()) return status::ok();
-    std::string prefix = base + contact + "/";
-    t.put(prefix + "i/" + be64(~r.position),
-          dump(json{{"type", type}, {"title", title}, {"ts", rfc3339(r.recorded_at_us)}, {"ref_id", ref},
-                    {"position", r.position}}));
-    bump(t, prefix + "#", 1);
+    put_item(t, base + contact + "/", r, json{{"type", type}, {"title", title}, {"ref_id", ref}});
     return status::ok();
   }
 
  private:
+  // `item` gains its time and position.
+  static void put_item(view_txn& t, const std::string& prefix, const record_view& r, json item) {
+    item["ts"] = rfc3339(r.recorded_at_us);
+    item["position"] = r.position;
+    t.put(prefix + "i/" + be64(~r.position), dump(item));
+    bump(t, prefix + "#", 1);
+  }
+
+  // Calls (streams "<t>/call/<CallSid>"): only call_started names the
+  // contact, so later events find it through call/<CallSid>.
+  static status apply_call(const log_entry& e, view_txn& t) {
+    const auto& r = e.record;
+    bool started = r.type == ev::call_started::type_name, transcribed = r.type == ev::call_transcribed::type_name,
+         summarized = r.type == ev::call_summarized::type_name;
+    if ((!started && !transcribed && !summarized) || e.erased) return status::ok();
+    auto at = r.stream.find("/call/");
+    if (at == std::string_view::npos) return status::ok();
+    std::string base = std::string(r.tenant) + "/", sid(r.stream.substr(at + 6));
+    auto ev = codec::decode<ev::call_event>(r.type, r.schema_version, e.payload);
+    if (!ev) return ev.error();
+    if (auto* s = std::get_if<ev::call_started>(&*ev)) {
+      if (s->contact_id.empty()) return status::ok();
+      t.put(base + "call/" + sid, s->contact_id);
+      std::string title = s->direction == "inbound" ? "Incoming call from " + s->from : "Outgoing call to " + s->to;
+      put_item(t, base + s->contact_id + "/", r, json{{"type", "call"}, {"title", title}, {"ref_id", sid}});
+      return status::ok();
+    }
+    auto contact = t.get(base + "call/" + sid);
+    if (!contact) return status::ok();
+    json item = {{"type", "call_transcribed"}, {"title", "Call transcribed"}, {"ref_id", sid}};
+    if (auto* s = std::get_if<ev::call_summarized>(&*ev))
+      item = {{"type", "call_summary"}, {"title", excerpt(s->summary)}, {"summary", s->summary}, {"ref_id", sid}};
+    put_item(t, base + *contact + "/", r, std::move(item));
+    return status::ok();
+  }
+
   static status forget(const std::string& base, std::string_view subject, view_txn& t) {
     auto slash = subject.rfind('/');
     std::string contact(subject.substr(slash == std::string_view::npos ? 0 : slash + 1));
