@@ -99,6 +99,8 @@ fake_http_server *twilio_test::media_ = nullptr, *twilio_test::primary_ = nullpt
                  *twilio_test::llm_ = nullptr;
 std::vector<std::pair<std::string, std::string>> twilio_test::env_;
 
+std::string call_contact(const test::http_result& r) { return body(r)["call"]["contact_id"]; }
+
 const std::string incoming = "CallSid=CA100&From=%2B972501234567&To=%2B97233763805&CallStatus=ringing&Direction=inbound";
 
 TEST_F(twilio_test, a_signed_incoming_call_gets_the_tenants_greeting_and_a_record_verb) {
@@ -203,6 +205,40 @@ TEST_F(twilio_test, a_recording_is_downloaded_transcribed_by_the_fallback_and_su
   // A repeated recording callback starts nothing again.
   ASSERT_EQ(twilio("/webhook/recording_status?tenant=acme", rec, host + "/webhook/recording_status?tenant=acme").status, 200);
   EXPECT_EQ(events("recording_available", "RE400"), 1u);
+}
+
+TEST_F(twilio_test, a_pipeline_cut_by_a_crash_resumes_after_restart_and_the_call_is_readable) {
+  std::string base = "CallSid=CA500&From=%2B972504444444&To=%2B97233763805&Direction=inbound";
+  ASSERT_EQ(twilio("/webhook/incoming_call", base + "&CallStatus=ringing").status, 200);
+  media_404s_left = 1000;  // the file keeps "not existing yet" while crmd dies
+  std::string rec = "CallSid=CA500&RecordingSid=RE500&RecordingStatus=completed&RecordingDuration=7&RecordingUrl=" +
+                    media_->base_url() + "/2010-04-01/Accounts/ACtest/Recordings/RE500";
+  ASSERT_EQ(twilio("/webhook/recording_status?tenant=acme", rec, host + "/webhook/recording_status?tenant=acme").status, 200);
+  int before = media_calls.load();
+  for (int i = 0; i < 50 && media_calls.load() == before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  server_->kill_now();  // SIGKILL in the middle of the download's retries
+  EXPECT_EQ(events("recording_downloaded", "RE500"), 0u);
+  media_404s_left = 0;
+  ASSERT_TRUE(server_->start());
+  for (int i = 0; i < 150 && events("call_summarized", "CA500") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(events("recording_downloaded", "RE500"), 1u) << "resumed once, not twice";
+  EXPECT_EQ(events("call_summarized", "CA500"), 1u);
+  // The read side: the call, its transcript and its recording (byte ranges).
+  auto call = server_->get("/api/calls/CA500?business_id=acme");
+  ASSERT_EQ(call.status, 200) << call.body;
+  EXPECT_EQ(body(call)["call"]["from"], "+972504444444");
+  auto tr = body(server_->get("/api/calls/CA500/transcript?business_id=acme"));
+  EXPECT_EQ(tr["provider"], "fallback") << tr.dump();
+  EXPECT_EQ(tr["summary"], "Wants a quote.");
+  auto part = test::http("GET", server_->url("/api/calls/CA500/recording?business_id=acme"), {},
+                         {crmd_server::auth(), "Range: bytes=0-2"});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, "ID3");
+  EXPECT_EQ(part.headers["content-type"], "audio/mpeg");
+  auto listed = body(server_->get("/api/calls?business_id=acme&customer_id=" + call_contact(call)));
+  EXPECT_GE(listed["total"].get<int>(), 1) << listed.dump();
+  EXPECT_EQ(server_->get("/api/calls/CA999?business_id=acme").status, 404);
 }
 
 // Behind a proxy without PUBLIC_HOST: the forwarded scheme and host are the
