@@ -33,6 +33,12 @@ struct call_state {
 };
 using call_ptr = caf::stateful_actor<call_state>*;
 
+// A call hears from Twilio for a few minutes at most, and recovering it reads
+// a handful of events: idle call actors stop sooner than tenants do.
+std::chrono::milliseconds call_idle(const context& ctx) {
+  return std::min<std::chrono::milliseconds>(ctx.opts.idle, std::chrono::seconds(30));
+}
+
 status recover(call_state& s, context& ctx) {
   s.agg = {};
   s.version = 0;
@@ -96,7 +102,7 @@ caf::behavior call_actor(call_ptr self, std::string tenant, std::string call_sid
   s.call_sid = call_sid;
   s.stream = call::stream_of(tenant, call_sid);
   s.parent = parent;
-  self->delayed_send(self, ctx->opts.idle, check_atom::value);
+  self->delayed_send(self, call_idle(*ctx), check_atom::value);
   return {
       [=](call_request& r) {
         self->state.queue.push_back(std::move(r));
@@ -119,10 +125,10 @@ caf::behavior call_actor(call_ptr self, std::string tenant, std::string call_sid
       },
       [=](check_atom) {
         auto& s = self->state;
-        if (!s.current && s.queue.empty() && std::chrono::steady_clock::now() - s.last_active >= ctx->opts.idle)
+        if (!s.current && s.queue.empty() && std::chrono::steady_clock::now() - s.last_active >= call_idle(*ctx))
           self->send(s.parent, idle_atom::value, s.tenant + "/" + s.call_sid);
         else
-          self->delayed_send(self, ctx->opts.idle, check_atom::value);
+          self->delayed_send(self, call_idle(*ctx), check_atom::value);
       },
       [=](stop_atom) {
         // Sent by the directory after it forgot us: nothing more can arrive.

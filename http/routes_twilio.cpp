@@ -13,6 +13,7 @@
 #include "events/codec.hpp"
 #include "http/api_internal.hpp"
 #include "http/call_pipeline.hpp"
+#include "projections/contacts_view.hpp"
 #include "storage/event_log.hpp"
 
 namespace crmd::http {
@@ -209,8 +210,12 @@ void incoming_call(const call_ptr& c) {
       twiml(c, greeting_twiml(c, t));
     });
   };
-  // The caller becomes a lead (source phone) unless the number is known;
-  // a withheld or non-phone caller ("anonymous", "client:x") stays unmatched.
+  // A known caller is found in the contacts view without asking the tenant's
+  // actor; an unknown one becomes a lead (source phone) through it, so two
+  // first calls from one number make one lead. A withheld or non-phone caller
+  // ("anonymous", "client:x") stays unmatched.
+  if (auto known = views::contact_by_phone(c->ctx->deps.views, target->tenant, normalized(from)); known && *known)
+    return start(**known);
   c->ctx->deps.rt.tenant_command(target->tenant, crm::find_or_create_contact{from, "", "phone"},
                                  twilio_who(c, sid), [start](result<command_ok> r) {
                                    start(r ? r->id : std::string());

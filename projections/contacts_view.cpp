@@ -5,6 +5,7 @@
 //   v/contacts/<t>/d/<be64(n)>           a deleted contact's last JSON
 //   v/contacts/<t>/#<kind>               live contacts of the kind (u64be)
 //   v/contacts/<t>/settings              the tenant's settings (JSON)
+//   v/contacts/<t>/p/<e164>              id of the live contact with that phone (webhooks find callers by it)
 //   v/contacts/<t>/c/<be64(position)>    be64(n): contact L<n> changed at that log position
 //                                        (how contact_search catches up; see contact_search.hpp)
 //
@@ -36,6 +37,7 @@ struct keys {
   std::string deleted(uint64_t n) const { return base + "d/" + be64(n); }
   std::string count(const std::string& kind) const { return base + "#" + kind; }
   std::string changed(uint64_t position) const { return base + "c/" + be64(position); }
+  std::string phone(const std::string& e164) const { return base + "p/" + e164; }
 };
 
 
@@ -79,6 +81,7 @@ class contacts_view : public projection {
       t.put(k.index(*n), "lead");
       bump(t, k.count("lead"), 1);
       t.put(k.changed(r.position), be64(*n));
+      if (!c->phone.empty()) t.put(k.phone(c->phone), c->lead_id);
       return status::ok();
     }
     std::string id = std::visit([](const auto& x) -> std::string {
@@ -101,7 +104,11 @@ class contacts_view : public projection {
     j["position"] = r.position;
     if (auto* u = std::get_if<ev::lead_updated>(&*ev)) {
       if (u->name) j["name"] = *u->name;
-      if (u->phone) j["phone"] = *u->phone;
+      if (u->phone) {
+        if (auto old = j.value("phone", ""); !old.empty()) t.del(k.phone(old));
+        if (!u->phone->empty()) t.put(k.phone(*u->phone), id);
+        j["phone"] = *u->phone;
+      }
       if (u->email) j["email"] = *u->email;
       if (u->status) j["status"] = *u->status;
       t.put(k.live(*kind, *n), dump(j));
@@ -114,6 +121,7 @@ class contacts_view : public projection {
       bump(t, k.count(*kind), -1);
       bump(t, k.count("customer"), 1);
     } else {  // deleted
+      if (auto old = j.value("phone", ""); !old.empty()) t.del(k.phone(old));
       j["deleted"] = true;
       t.del(k.live(*kind, *n));
       t.del(k.index(*n));
@@ -129,6 +137,10 @@ class contacts_view : public projection {
     auto n = crm::parse_contact_id(std::string(r.subject.substr(slash == std::string_view::npos ? 0 : slash + 1)));
     if (!n) return status::ok();
     if (auto kind = t.get(k.index(*n))) {
+      if (auto cur = t.get(k.live(*kind, *n))) {
+        auto j = json::parse(*cur, nullptr, false);
+        if (j.is_object() && !j.value("phone", "").empty()) t.del(k.phone(j.value("phone", "")));
+      }
       t.del(k.live(*kind, *n));
       t.del(k.index(*n));
       bump(t, k.count(*kind), -1);
@@ -162,6 +174,14 @@ result<std::optional<std::string>> get_contact(kv_store& kv, const std::string& 
   if (s.code() == errc::not_found) return std::optional<std::string>{};
   if (!s) return s;
   return std::optional<std::string>{std::move(v)};
+}
+
+result<std::optional<std::string>> contact_by_phone(kv_store& kv, const std::string& tenant, const std::string& e164) {
+  std::string id;
+  auto s = kv.get(cf::projections, view_key(tenant + "/p/" + e164), &id);
+  if (s.code() == errc::not_found) return std::optional<std::string>{};
+  if (!s) return s;
+  return std::optional<std::string>{std::move(id)};
 }
 
 result<crm::settings> get_settings(kv_store& kv, const std::string& tenant) {

@@ -29,6 +29,8 @@ result<page> list_contacts(kv_store& kv, const std::string& tenant, const std::s
                            uint64_t limit);
 // A live contact of either kind.
 result<std::optional<std::string>> get_contact(kv_store& kv, const std::string& tenant, const std::string& id);
+// The id of the live contact whose phone is `e164`, as of the view.
+result<std::optional<std::string>> contact_by_phone(kv_store& kv, const std::string& tenant, const std::string& e164);
 // The tenant's settings (defaults until it changed them).
 result<crm::settings> get_settings(kv_store& kv, const std::string& tenant);
 // The tenant's deal pipeline stages, in order.

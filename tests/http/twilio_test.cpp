@@ -117,6 +117,9 @@ TEST_F(twilio_test, a_signed_incoming_call_gets_the_tenants_greeting_and_a_recor
   // Twilio retries: the same webhook again starts nothing new.
   ASSERT_EQ(twilio("/webhook/incoming_call", incoming).status, 200);
   EXPECT_EQ(events("call_started", "CA100"), 1u);
+  // A second call from the same number reaches the same lead.
+  ASSERT_EQ(twilio("/webhook/incoming_call", "CallSid=CA101&From=%2B972501234567&To=%2B97233763805").status, 200);
+  EXPECT_EQ(events("lead_created", "+972501234567"), 1u);
   // The caller became a lead with source phone.
   auto leads = body(server_->get("/api/leads?business_id=acme&q=0501234567"));
   ASSERT_EQ(leads["total"], 1) << leads.dump();

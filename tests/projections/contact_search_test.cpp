@@ -145,6 +145,24 @@ TEST_F(contact_search_test, many_changes_to_few_contacts_compact_the_index_witho
   EXPECT_LT(search.bytes(), 400'000u) << "dead slots were compacted away";
 }
 
+TEST_F(contact_search_test, the_view_finds_a_live_contact_by_its_phone) {
+  lead("L1", "Avi", "+972522000001");
+  auto by = [&](const std::string& phone) {
+    auto r = views::contact_by_phone(*kv, "acme", phone);
+    EXPECT_TRUE(r);
+    return r && *r ? **r : std::string("-");
+  };
+  EXPECT_EQ(by("+972522000001"), "L1");
+  given("L1", ev::lead_updated{"L1", {}, std::string("+972522000009"), {}, {}});
+  EXPECT_EQ(by("+972522000001"), "-") << "the old number is free";
+  EXPECT_EQ(by("+972522000009"), "L1");
+  given("L1", ev::lead_converted{"L1"});
+  EXPECT_EQ(by("+972522000009"), "L1") << "a customer keeps its number";
+  given("L1", ev::lead_deleted{"L1"});
+  EXPECT_EQ(by("+972522000009"), "-");
+  EXPECT_EQ(by("+972522000009"), "-");
+}
+
 TEST(fold_case, lowers_latin_greek_and_cyrillic_and_leaves_hebrew) {
   EXPECT_EQ(views::fold_case("ABC xyz"), "abc xyz");
   EXPECT_EQ(views::fold_case("\xc3\x89\xc3\x97"), "\xc3\xa9\xc3\x97") << "É -> é; × stays";
