@@ -205,6 +205,21 @@ TEST_F(twilio_test, a_recording_is_downloaded_transcribed_by_the_fallback_and_su
   EXPECT_EQ(events("call_transcribed", "primary: "), 1u) << "the primary's failure is kept with the transcript";
   EXPECT_EQ(events("call_summarized", "Wants a quote."), 1u);
   EXPECT_GE(media_calls.load(), 2) << "the first 404 was retried";
+  // The call is on the caller's timeline.
+  auto call = body(server_->get("/api/calls/CA400?business_id=acme"));
+  std::string lead = call["call"]["contact_id"];
+  auto timeline = body(server_->get("/api/leads/" + lead + "/timeline?business_id=acme"));
+  std::string items = timeline["items"].dump();
+  EXPECT_NE(items.find("\"type\":\"call\""), std::string::npos) << items;
+  EXPECT_NE(items.find("Wants a quote."), std::string::npos) << items;
+  // An admin has it transcribed again: a second transcript and summary follow.
+  auto retry = test::http("POST", server_->url("/api/calls/CA400/retry_transcription?business_id=acme"), "{}",
+                          {crmd_server::auth(), crmd_server::json()});
+  EXPECT_EQ(retry.status, 202) << retry.body;
+  for (int i = 0; i < 100 && events("call_summarized", "CA400") < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(events("call_transcribed", "CA400"), 2u);
+  EXPECT_EQ(events("call_summarized", "CA400"), 2u);
   // A repeated recording callback starts nothing again.
   ASSERT_EQ(twilio("/webhook/recording_status?tenant=acme", rec, host + "/webhook/recording_status?tenant=acme").status, 200);
   EXPECT_EQ(events("recording_available", "RE400"), 1u);
@@ -242,6 +257,20 @@ TEST_F(twilio_test, a_pipeline_cut_by_a_crash_resumes_after_restart_and_the_call
   auto listed = body(server_->get("/api/calls?business_id=acme&customer_id=" + call_contact(call)));
   EXPECT_GE(listed["total"].get<int>(), 1) << listed.dump();
   EXPECT_EQ(server_->get("/api/calls/CA999?business_id=acme").status, 404);
+}
+
+// Development only: with signatures off, the business's go/no-go check works
+// exactly as written (unsigned, '+' unencoded), and an unknown To is polite.
+TEST(twilio_unsigned, validation_off_lets_the_plain_curl_check_through) {
+  test::temp_dir dir;
+  crmd_server server(dir.sub("data"), {{"VALIDATE_TWILIO_SIGNATURE", "false"}});
+  ASSERT_TRUE(server.start());
+  auto r = test::http("POST", server.url("/webhook/twilio/voice"), "CallSid=CA_test&From=+1555000&To=+1555001",
+                      {"Content-Type: application/x-www-form-urlencoded"});
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["content-type"], "text/xml; charset=utf-8");
+  EXPECT_NE(r.body.find("<Response>"), std::string::npos);
+  server.terminate();
 }
 
 // Behind a proxy without PUBLIC_HOST: the forwarded scheme and host are the
