@@ -6,6 +6,7 @@
 #include "events/codec.hpp"
 #include "events/call_events.hpp"
 #include "events/identity_events.hpp"
+#include "events/whatsapp_events.hpp"
 
 namespace crmd::catalog {
 namespace {
@@ -42,7 +43,8 @@ std::optional<result<std::string>> try_render(std::string_view type, uint16_t sc
 
 bool knows_type(std::string_view type) {
   return codec::knows_type<ev::tenant_event>(type) || codec::knows_type<ev::registry_event>(type) ||
-         codec::knows_type<ev::auth_event>(type) || codec::knows_type<ev::call_event>(type);
+         codec::knows_type<ev::auth_event>(type) || codec::knows_type<ev::call_event>(type) ||
+         codec::knows_type<ev::whatsapp_event>(type);
 }
 
 result<std::string> payload_to_json(std::string_view type, uint16_t schema_version,
@@ -51,6 +53,7 @@ result<std::string> payload_to_json(std::string_view type, uint16_t schema_versi
   if (auto r = try_render<ev::registry_event>(type, schema_version, payload)) return std::move(*r);
   if (auto r = try_render<ev::auth_event>(type, schema_version, payload)) return std::move(*r);
   if (auto r = try_render<ev::call_event>(type, schema_version, payload)) return std::move(*r);
+  if (auto r = try_render<ev::whatsapp_event>(type, schema_version, payload)) return std::move(*r);
   return status{errc::unsupported, "unknown event type '" + std::string(type) + "'"};
 }
 

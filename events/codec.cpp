@@ -1,6 +1,7 @@
 #include "events/codec_impl.hpp"
 #include "events/call_events.hpp"
 #include "events/identity_events.hpp"
+#include "events/whatsapp_events.hpp"
 
 CRMD_CODEC_INSTANTIATE(crmd::ev::tenant_created)
 CRMD_CODEC_INSTANTIATE(crmd::ev::tenant_renamed)
@@ -57,3 +58,12 @@ CRMD_CODEC_INSTANTIATE(crmd::ev::call_summarized)
 CRMD_CODEC_INSTANTIATE(crmd::ev::call_summary_failed)
 CRMD_CODEC_INSTANTIATE(crmd::ev::transcription_retry_requested)
 CRMD_CODEC_INSTANTIATE(crmd::ev::call_unrouted)
+CRMD_CODEC_INSTANTIATE(crmd::ev::wa_start_requested)
+CRMD_CODEC_INSTANTIATE(crmd::ev::wa_qr_shown)
+CRMD_CODEC_INSTANTIATE(crmd::ev::wa_scanned)
+CRMD_CODEC_INSTANTIATE(crmd::ev::wa_connected)
+CRMD_CODEC_INSTANTIATE(crmd::ev::wa_disconnected)
+CRMD_CODEC_INSTANTIATE(crmd::ev::wa_retry_scheduled)
+CRMD_CODEC_INSTANTIATE(crmd::ev::wa_stopped)
+CRMD_CODEC_INSTANTIATE(crmd::ev::wa_logged_out)
+CRMD_CODEC_INSTANTIATE(crmd::ev::wa_failed)
