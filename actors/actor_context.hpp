@@ -49,6 +49,15 @@ struct call_request {
   call::command cmd;
   event_metadata who;
   command_done done;
+  std::string key() const { return tenant + "/" + call_sid; }
+};
+
+struct wa_request {
+  std::string tenant, session;
+  std::optional<wa::command> cmd;  // empty: a read
+  event_metadata who;
+  wa_done done;
+  std::string key() const { return tenant + "/" + session; }
 };
 
 struct registry_request {
@@ -72,6 +81,8 @@ using stop_atom = caf::atom_constant<caf::atom("stop")>;
 // Spawned by the directory, which monitors it.
 caf::actor spawn_tenant_actor(caf::local_actor* parent, std::string tenant, context_ptr ctx);
 caf::behavior tenant_directory(caf::event_based_actor* self, context_ptr ctx);
+// One actor per WhatsApp session in use (actors/whatsapp_actor.cpp).
+caf::actor spawn_wa_directory(caf::actor_system& sys, context_ptr ctx);
 // One actor per live call; idle ones stop (actors/call_actor.cpp).
 caf::actor spawn_call_directory(caf::actor_system& sys, context_ptr ctx);
 // Recovers the registry stream before it handles anything.
@@ -95,5 +106,6 @@ void append_to(caf::actor self, context& ctx, const std::string& stream, uint64_
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::tenant_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::registry_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::call_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::wa_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::appended)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crmd::actors::context_ptr)

@@ -11,9 +11,9 @@
 #include <caf/stateful_actor.hpp>
 
 #include <chrono>
-#include <unordered_map>
 
 #include "actors/actor_context.hpp"
+#include "actors/keyed_directory.hpp"
 #include "events/codec.hpp"
 
 namespace crmd::actors {
@@ -144,58 +144,13 @@ caf::behavior call_actor(call_ptr self, std::string tenant, std::string call_sid
   };
 }
 
-struct call_directory_state {
-  static inline const char* name = "crmd.call_directory";
-  std::unordered_map<std::string, caf::actor> live;  // "<tenant>/<CallSid>"
-  size_t stopping_children = 0;
-  bool stopping = false;
-};
-using call_directory_ptr = caf::stateful_actor<call_directory_state>*;
-
-caf::behavior call_directory_behavior(call_directory_ptr self, context_ptr ctx) {
-  self->set_down_handler([=](const caf::down_msg&) {
-    auto& s = self->state;
-    if (s.stopping_children > 0) --s.stopping_children;
-    if (s.stopping && s.stopping_children == 0 && s.live.empty()) self->quit();
-  });
-  return {
-      [=](call_request& r) {
-        auto& s = self->state;
-        if (s.stopping) return r.done(status{errc::shutting_down, "crmd is stopping"});
-        std::string key = r.tenant + "/" + r.call_sid;
-        auto it = s.live.find(key);
-        if (it == s.live.end()) {
-          auto child = self->spawn(call_actor, r.tenant, r.call_sid, ctx, caf::actor_cast<caf::actor>(self));
-          self->monitor(child);
-          it = s.live.emplace(key, child).first;
-        }
-        self->send(it->second, std::move(r));
-      },
-      [=](idle_atom, const std::string& key) {
-        auto& s = self->state;
-        auto it = s.live.find(key);
-        auto sender = caf::actor_cast<caf::actor_addr>(self->current_sender());
-        if (it == s.live.end() || it->second.address() != sender) return;
-        // Everything sent to it so far arrives before this stop.
-        self->send(it->second, stop_atom::value);
-        s.live.erase(it);
-        ++s.stopping_children;
-      },
-      [=](stop_atom) {
-        auto& s = self->state;
-        s.stopping = true;
-        for (auto& [key, child] : s.live) self->send(child, stop_atom::value);
-        s.stopping_children += s.live.size();
-        s.live.clear();
-        if (s.stopping_children == 0) self->quit();
-      },
-  };
-}
-
 }  // namespace
 
 caf::actor spawn_call_directory(caf::actor_system& sys, context_ptr ctx) {
-  return sys.spawn(call_directory_behavior, std::move(ctx));
+  auto spawn = [ctx](caf::stateful_actor<keyed_directory_state>* dir, const call_request& r) {
+    return dir->spawn(call_actor, r.tenant, r.call_sid, ctx, caf::actor_cast<caf::actor>(dir));
+  };
+  return sys.spawn(keyed_directory<call_request, decltype(spawn)>, spawn);
 }
 
 }  // namespace crmd::actors

@@ -246,6 +246,7 @@ class caf_runtime : public runtime {
     registry_ = sys_.spawn(registry_behavior, ctx_);
     ctx_->directory = directory_;
     calls_ = spawn_call_directory(sys_, ctx_);
+    whatsapp_ = spawn_wa_directory(sys_, ctx_);
     scheduler_ = sys_.spawn(scheduler_actor, ctx_);
     ctx_->scheduler = scheduler_;
     return status::ok();
@@ -270,6 +271,16 @@ class caf_runtime : public runtime {
                                         std::move(done)});
   }
 
+  void whatsapp_command(std::string tenant, std::string session, wa::command cmd, event_metadata who,
+                        wa_done done) override {
+    caf::anon_send(whatsapp_, wa_request{std::move(tenant), std::move(session), std::move(cmd), std::move(who),
+                                         std::move(done)});
+  }
+
+  void read_whatsapp(std::string tenant, std::string session, wa_done done) override {
+    caf::anon_send(whatsapp_, wa_request{std::move(tenant), std::move(session), std::nullopt, {}, std::move(done)});
+  }
+
   std::optional<std::string> resolve_tenant(std::string_view id_or_alias) const override {
     std::shared_lock lock(ctx_->registry_mu);
     return ctx_->registry.resolve(id_or_alias);
@@ -291,6 +302,7 @@ class caf_runtime : public runtime {
     caf::anon_send(directory_, stop_atom::value);
     caf::anon_send(registry_, stop_atom::value);
     caf::anon_send(calls_, stop_atom::value);
+    caf::anon_send(whatsapp_, stop_atom::value);
     sys_.await_all_actors_done();
     ctx_->recovery_pool.reset();  // runs what is queued; their actors are gone
     ctx_->directory = nullptr;
@@ -301,7 +313,7 @@ class caf_runtime : public runtime {
   context_ptr ctx_;
   caf_config cfg_;
   caf::actor_system sys_;
-  caf::actor directory_, registry_, scheduler_, calls_;
+  caf::actor directory_, registry_, scheduler_, calls_, whatsapp_;
   bool stopped_ = false;
 };
 

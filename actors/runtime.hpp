@@ -20,6 +20,8 @@
 
 #include "actors/call/call_decider.hpp"
 #include "actors/registry/registry_decider.hpp"
+#include "actors/whatsapp/bridge.hpp"
+#include "actors/whatsapp/session_decider.hpp"
 #include "actors/tenant/tenant_decider.hpp"
 #include "events/envelope.hpp"
 #include "events/status.hpp"
@@ -36,7 +38,19 @@ struct runtime_options {
   uint64_t snapshot_every = 1000;
   // CAF scheduler threads; the machine has two cores.
   size_t threads = 2;
+  // WhatsApp: the bridge (null: sessions cannot start; start answers an error
+  // state) and the reconnect policy (WA_* settings).
+  std::shared_ptr<wa::bridge> bridge;
+  wa::policy wa_policy;
 };
+
+// A WhatsApp session as its actor holds it (the QR text lives only here).
+struct wa_view {
+  wa::state state;
+  std::string qr;  // the current QR text, empty when none is showing
+  uint64_t position = 0;  // of the last event the command appended (0: none)
+};
+using wa_done = std::function<void(result<wa_view>)>;
 
 // What a command was answered with.
 struct command_ok {
@@ -64,6 +78,11 @@ class runtime {
   }
   virtual void tenant_command(std::string tenant, tenant::command cmd, event_metadata who,
                               command_done done) = 0;
+  // One actor per WhatsApp session (stream "<tenant>/wa/<session>"); the
+  // answer is the session after the command. read_whatsapp only reads.
+  virtual void whatsapp_command(std::string tenant, std::string session, wa::command cmd, event_metadata who,
+                                wa_done done) = 0;
+  virtual void read_whatsapp(std::string tenant, std::string session, wa_done done) = 0;
   // One actor per call (stream "<tenant>/call/<CallSid>") decides it; an
   // answer with position 0 decided nothing new (a repeat).
   virtual void call_command(std::string tenant, std::string call_sid, call::command cmd, event_metadata who,
