@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   librocksdb-dev libcereal-dev libssl-dev zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libbz2-dev
   libcaf-dev librestinio-dev libfmt-dev libhttp-parser-dev libasio-dev
-  nlohmann-json3-dev libcurl4-openssl-dev libphonenumber-dev
+  nlohmann-json3-dev libcurl4-openssl-dev libphonenumber-dev libqrencode-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
