@@ -382,5 +382,25 @@ TEST(whatsapp_cloud, media_and_refusals) {
   EXPECT_EQ(parse_cloud_webhook("<xml/>").error().reason(), "malformed_body");
 }
 
+// Every prefix of a real body, and the body with each byte replaced by a
+// structural character, parses or is refused: never a throw or a crash.
+TEST(whatsapp_cloud, cut_and_corrupted_bodies_never_throw) {
+  const std::string bridge = R"({"seq":3,"event":"messages.upsert","data":{"type":"notify","messages":[
+    {"key":{"remoteJid":"972501234567@s.whatsapp.net","id":"A","fromMe":false},"messageTimestamp":{"low":5,"high":0},
+     "message":{"ephemeralMessage":{"message":{"imageMessage":{"fileLength":"12","caption":"שלום"}}}}}]}})";
+  for (const std::string* body : {&bridge, &cloud_body}) {
+    for (size_t n = 0; n <= body->size(); ++n) {
+      std::string_view cut(body->data(), n);
+      EXPECT_NO_THROW({ (void)parse_bridge_event(cut); (void)parse_cloud_webhook(cut); (void)parse_legacy_incoming(cut); });
+    }
+    for (size_t i = 0; i < body->size(); ++i)
+      for (char c : {'"', '{', '[', '0', 'n', '\\'}) {
+        std::string b = *body;
+        b[i] = c;
+        EXPECT_NO_THROW({ (void)parse_bridge_event(b); (void)parse_cloud_webhook(b); });
+      }
+  }
+}
+
 }  // namespace
 }  // namespace crmd::connectors::wa
