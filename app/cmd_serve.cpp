@@ -11,6 +11,7 @@
 #include "app/data_dir.hpp"
 #include "app/server_file.hpp"
 #include "app/users.hpp"
+#include "connectors/bridge_client.hpp"
 #include "http/api.hpp"
 #include "http/http_types.hpp"
 #include "projections/runner.hpp"
@@ -29,6 +30,26 @@ flags override them.
   --bind ADDR    listen address (default $CRMD_BIND, else 127.0.0.1)
   --port N       listen port (default $CRMD_PORT, else 8080; 0 = any free port)
 )";
+}  // namespace
+
+namespace {
+
+// The session actors' bridge, on the libcurl client.
+class bridge_adapter : public wa::bridge {
+ public:
+  explicit bridge_adapter(connectors::bridge_options o) : o_(std::move(o)) {}
+  status start(const std::string& tenant) override { return connectors::bridge_start(o_, tenant); }
+  status logout(const std::string& tenant) override { return connectors::bridge_logout(o_, tenant); }
+  result<wa::bridge_status> status_of(const std::string& tenant) override {
+    auto a = connectors::bridge_status(o_, tenant);
+    if (!a) return a.error();
+    return wa::bridge_status{a->state, a->me_id, a->me_name, 0};
+  }
+
+ private:
+  connectors::bridge_options o_;
+};
+
 }  // namespace
 
 int run_serve(const argv_t& argv) {
@@ -65,6 +86,12 @@ int run_serve(const argv_t& argv) {
   if (auto s = runner.start(); !s) return fail("serve", "projections: " + s.to_string(), exit_failure);
   runtime_options ro;
   ro.idle = cfg->actor_idle;
+  if (!cfg->baileys_base_url.empty())
+    ro.bridge = std::make_shared<bridge_adapter>(connectors::bridge_options{cfg->baileys_base_url, cfg->internal_secret});
+  ro.wa_policy.max_qr = cfg->wa_max_qr;
+  ro.wa_policy.backoff_cap_ms = cfg->wa_backoff_cap_ms;
+  ro.wa_policy.max_failures = cfg->wa_max_failures;
+  ro.wa_policy.start_timeout_ms = cfg->wa_start_timeout_ms;
   auto rt = start_runtime(*store->log, store->kv, ro);
   if (!rt) return fail("serve", "actors: " + rt.error().to_string(), exit_failure);
 
@@ -96,6 +123,7 @@ int run_serve(const argv_t& argv) {
   ao.stripe_secret_key = cfg->stripe_secret_key;
   ao.stripe_webhook_secret = cfg->stripe_webhook_secret;
   ao.data_dir = cfg->data_dir;
+  ao.internal_secret = cfg->internal_secret;
   ao.public_host = cfg->public_host;
   ao.twilio_auth_token = cfg->twilio_auth_token;
   ao.twilio_account_sid = cfg->twilio_account_sid;

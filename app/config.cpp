@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include <tuple>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,6 +108,21 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env) {
   set("CRMD_LLM_URL", c.llm_url);
   set("CRMD_LLM_KEY", c.llm_key);
   set("CRMD_LLM_MODEL", c.llm_model);
+  c.baileys_base_url = env("BAILEYS_BASE_URL");
+  c.internal_secret = env("INTERNAL_SECRET");
+  for (auto [name, field, lo, hi] : {std::tuple{"WA_MAX_QR", &c.wa_max_qr, int64_t{1}, int64_t{100}},
+                                     std::tuple{"WA_BACKOFF_CAP_MS", &c.wa_backoff_cap_ms, int64_t{1000}, int64_t{3'600'000}},
+                                     std::tuple{"WA_MAX_FAILURES", &c.wa_max_failures, int64_t{1}, int64_t{1000}},
+                                     std::tuple{"WA_START_TIMEOUT_MS", &c.wa_start_timeout_ms, int64_t{1000}, int64_t{3'600'000}}}) {
+    auto v = env(name);
+    if (v.empty()) continue;
+    char* end = nullptr;
+    long long n = std::strtoll(v.c_str(), &end, 10);
+    if (*end != '\0' || n < lo || n > hi)
+      return status{errc::invalid_argument, std::string(name) + " must be an integer in " + std::to_string(lo) + ".." +
+                                                std::to_string(hi) + ", not '" + v + "'"};
+    *field = n;
+  }
   c.public_host = env("PUBLIC_HOST");
   if (c.public_host.empty()) c.public_host = env("PUBLIC_BASE_URL");
 

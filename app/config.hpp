@@ -43,6 +43,12 @@ struct serve_config {
   std::string stt_primary_url, stt_primary_key, stt_primary_model = "whisper-1";
   std::string stt_fallback_url, stt_fallback_key, stt_fallback_model = "whisper-1";
   std::string llm_url, llm_key, llm_model = "gpt-4o-mini";  // CRMD_LLM_{URL,KEY,MODEL}
+  std::string baileys_base_url;       // BAILEYS_BASE_URL: the WhatsApp bridge
+  std::string internal_secret;        // INTERNAL_SECRET: shared with the bridge, both ways
+  int64_t wa_max_qr = 6;              // WA_MAX_QR: QR codes per start without a scan
+  int64_t wa_backoff_cap_ms = 60000;  // WA_BACKOFF_CAP_MS: the longest reconnect delay
+  int64_t wa_max_failures = 8;        // WA_MAX_FAILURES: failed reconnects in a row, then failed
+  int64_t wa_start_timeout_ms = 60000;  // WA_START_TIMEOUT_MS: starting this long -> reconcile
 };
 
 using env_fn = std::function<std::string(const char*)>;

@@ -258,6 +258,7 @@ route_list all_routes() {
   add_live_routes(r);
   add_twilio_routes(r);
   add_call_routes(r);
+  add_whatsapp_routes(r);
   return r;
 }
 

@@ -54,6 +54,8 @@ struct api_options {
   std::string public_host;
   // VALIDATE_TWILIO_SIGNATURE=false: development only, and loudly.
   bool validate_twilio = true;
+  // INTERNAL_SECRET: the WhatsApp bridge's X-Internal-Secret (empty: its webhook refuses everything).
+  std::string internal_secret;
   // Recording downloads, speech-to-text and summaries (http/call_pipeline.hpp).
   call_pipeline_options calls;
   std::string revision;     // the build's git revision, sent as X-Revision

@@ -1,0 +1,151 @@
+// WhatsApp sessions: the client API (/api/whatsapp/...) and the bridge's
+// webhook (/webhook/whatsapp/{tenant}/events). The session actor decides
+// everything (actors/whatsapp/session_decider.hpp); these routes translate.
+//
+// Routes take `session` from the query (default "main"). The bridge protocol
+// addresses a tenant's one session, so for now only "main" reaches a bridge.
+#include <cstdio>
+
+#include "connectors/qr_svg.hpp"
+#include "connectors/whatsapp_parse.hpp"
+#include "events/catalog.hpp"
+#include "events/clock.hpp"
+#include "events/time_format.hpp"
+#include "http/api_internal.hpp"
+#include "storage/crypto.hpp"
+#include "storage/event_log.hpp"
+
+namespace crmd::http {
+namespace {
+
+using identity::perm;
+constexpr auto wa_module = identity::module::whatsapp;
+
+std::optional<std::string> session_param(const call_ptr& c) {
+  std::string s = c->query.count("session") ? c->query["session"] : "main";
+  if (!wa::valid_session(s)) {
+    c->error(400, "invalid_field", "field 'session' must be 1..32 of a-z, 0-9, '_' and '-'");
+    return std::nullopt;
+  }
+  return s;
+}
+
+json status_json(const wa_view& v) {
+  const auto& s = v.state;
+  json last = nullptr;
+  if (s.last_disconnect)
+    last = {{"code", s.last_disconnect->code}, {"reason", s.last_disconnect->reason}, {"at", s.last_disconnect->at}};
+  return {{"ok", true},
+          {"state", s.status},
+          {"connected", s.status == "connected"},
+          {"hasQR", !v.qr.empty()},
+          {"pushName", s.push_name.empty() ? json(nullptr) : json(s.push_name)},
+          {"jid", s.jid.empty() ? json(nullptr) : json(s.jid)},
+          {"lastDisconnect", last}};
+}
+
+// Runs `cmd` on the session and answers {"ok":true,"state":...}.
+void command(const call_ptr& c, wa::command cmd) {
+  auto session = session_param(c);
+  if (!session) return;
+  c->ctx->deps.rt.whatsapp_command(c->tenant, *session, std::move(cmd), c->who(), [c](result<wa_view> r) {
+    if (!r) return c->fail(r.error());
+    if (r->position) c->ctx->note_position(c->principal_key(), r->position);
+    c->send_json(200, {{"ok", true}, {"state", r->state.status}});
+  });
+}
+
+void read(const call_ptr& c, std::function<json(const wa_view&)> render) {
+  auto session = session_param(c);
+  if (!session) return;
+  c->ctx->deps.rt.read_whatsapp(c->tenant, *session, [c, render](result<wa_view> r) {
+    if (!r) return c->fail(r.error());
+    c->send_json(200, render(*r));
+  });
+}
+
+// The session's history, newest first: every transition with its cause.
+void history(const call_ptr& c) {
+  uint64_t page = 1, limit = 25;
+  if (!c->paging(page, limit)) return;
+  auto session = session_param(c);
+  if (!session) return;
+  auto evs = c->ctx->deps.log.read_stream(wa::stream_of(c->tenant, *session), 1, 100000);
+  if (!evs) return c->fail(evs.error());
+  std::vector<std::string> items;
+  uint64_t total = evs->size();
+  for (uint64_t i = (page - 1) * limit; i < total && items.size() < limit; ++i) {
+    auto& e = (*evs)[total - 1 - i];
+    auto payload = catalog::payload_to_json(e.env.type, e.env.schema_version, e.payload);
+    json item = {{"type", e.env.type}, {"at", rfc3339(e.env.recorded_at_us)}, {"position", e.env.position},
+                 {"by", e.env.meta.causer}};
+    if (payload) item["data"] = json::parse(*payload, nullptr, false);
+    items.push_back(item.dump());
+  }
+  c->send_raw_json(200, page_json(items, total, page, limit));
+}
+
+// The bridge's webhook: secret (401), tenant (404), body (400), then the session decides.
+void bridge_events(const call_ptr& c) {
+  const auto& secret = c->ctx->opts.internal_secret;
+  if (secret.empty() || !crypto::constant_time_equal(c->req.header("X-Internal-Secret"), secret))
+    return c->reject_signature(401, R"({"ok":false,"error":"unauthorized","message":"missing or wrong X-Internal-Secret"})",
+                               "application/json; charset=utf-8");
+  auto tenant = c->ctx->deps.rt.resolve_tenant(c->params["tenant"]);
+  if (!tenant) return c->error(404, "tenant_not_found", "no tenant '" + c->params["tenant"].substr(0, 64) + "'");
+  auto ev = connectors::wa::parse_bridge_event(c->req.body);
+  if (!ev) return c->error(400, ev.error().reason(), ev.error().message());
+  auto* cu = std::get_if<connectors::wa::connection_update>(&ev->data);
+  if (!cu) {
+    // Messages come with the messaging part of issue 7; refusing them (not
+    // acknowledging and dropping) lets the bridge keep them for later.
+    return c->error(501, "not_implemented", "crmd does not store WhatsApp messages yet");
+  }
+  wa::bridge_update u;
+  u.seq = ev->seq;
+  u.connection = cu->connection;
+  u.qr = cu->qr;
+  u.is_new_login = cu->is_new_login;
+  if (cu->last_disconnect) {
+    u.code = cu->last_disconnect->code;
+    u.reason = cu->last_disconnect->message;
+    u.at = cu->last_disconnect->date;
+  }
+  u.me_id = cu->me_id;
+  u.me_name = cu->me_name;
+  u.now_us = system_clock().now_us();
+  event_metadata who = c->who();
+  who.causer = "bridge";
+  c->ctx->deps.rt.whatsapp_command(*tenant, "main", std::move(u), who, [c](result<wa_view> r) {
+    if (!r) return c->fail(r.error());
+    c->send_json(200, {{"ok", true}, {"state", r->state.status}});
+  });
+}
+
+}  // namespace
+
+void add_whatsapp_routes(route_list& r) {
+  r.push_back({"POST", "/api/whatsapp/start", scope::tenant, perm::tenant_settings, wa_module,
+               [](const call_ptr& c) { command(c, wa::start{"user", system_clock().now_us()}); }});
+  r.push_back({"POST", "/api/whatsapp/restart", scope::tenant, perm::tenant_settings, wa_module,
+               [](const call_ptr& c) { command(c, wa::start{"restart", system_clock().now_us()}); }});
+  r.push_back({"POST", "/api/whatsapp/logout", scope::tenant, perm::tenant_settings, wa_module,
+               [](const call_ptr& c) { command(c, wa::logout{}); }});
+  r.push_back({"GET", "/api/whatsapp/status", scope::tenant, perm::crm_read, wa_module,
+               [](const call_ptr& c) { read(c, status_json); }});
+  // 200 always: a QR or nulls, never an empty body.
+  r.push_back({"GET", "/api/whatsapp/qr", scope::tenant, perm::crm_read, wa_module, [](const call_ptr& c) {
+    read(c, [](const wa_view& v) {
+      json out = {{"ok", true}, {"qrText", nullptr}, {"dataUrl", nullptr}, {"state", v.state.status}};
+      if (!v.qr.empty()) {
+        out["qrText"] = v.qr;
+        if (auto url = connectors::qr_data_url(v.qr)) out["dataUrl"] = *url;
+      }
+      return out;
+    });
+  }});
+  r.push_back({"GET", "/api/whatsapp/history", scope::tenant, perm::crm_read, wa_module, history});
+  r.push_back({"POST", "/webhook/whatsapp/:tenant/events", scope::open, {}, {}, bridge_events});
+}
+
+}  // namespace crmd::http

@@ -1,0 +1,166 @@
+// WhatsApp sessions end to end on the real crmd serve against a fake bridge
+// on 127.0.0.1: single-flight start, the QR route, the pairing sequence,
+// disconnect policy, stale deliveries, and a restart in the middle of a
+// reconnect backoff.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/support/api_json.hpp"
+#include "tests/support/crmd_server.hpp"
+#include "tests/support/fake_http_server.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace crmd {
+namespace {
+
+using json = nlohmann::json;
+using test::body;
+using test::crmd_server;
+using test::fake_http_server;
+using test::fake_request;
+using test::fake_response;
+
+const std::string secret = "bridge-secret-0123456789";
+std::atomic<int> starts{0}, logouts{0};
+
+class whatsapp_test : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    bridge_ = new fake_http_server([](const fake_request& r) {
+      if (r.header("x-internal-secret") != secret) return fake_response{401, R"({"error":"unauthorized"})"};
+      if (r.target == "/sessions/acme/start") ++starts;
+      if (r.target == "/sessions/acme/logout") ++logouts;
+      if (r.target == "/sessions/acme/status") return fake_response{200, R"({"state":"connecting","qr":null,"me":null})"};
+      return fake_response{200, R"({"ok":true})"};
+    });
+    dir_ = new test::temp_dir;
+    server_ = new crmd_server(dir_->sub("data"), {{"BAILEYS_BASE_URL", bridge_->base_url()}, {"INTERNAL_SECRET", secret}});
+    ASSERT_TRUE(server_->start());
+    ASSERT_EQ(server_->post("/api/admin/tenants", R"({"id":"acme","name":"Acme","aliases":["1"]})").status, 201);
+  }
+  static void TearDownTestSuite() {
+    server_->terminate();
+    delete server_;
+    delete dir_;
+    delete bridge_;
+  }
+  static test::http_result api(const std::string& method, const std::string& path) {
+    std::string sep = path.find('?') == std::string::npos ? "?" : "&";
+    return test::http(method, server_->url(path + sep + "business_id=acme"), "{}",
+                      {crmd_server::auth(), crmd_server::json()});
+  }
+  // A delivery from the bridge, to the tenant spelled `tenant`.
+  static test::http_result deliver(const json& event, const std::string& tenant = "acme",
+                                   const std::string& with_secret = secret) {
+    return test::http("POST", server_->url("/webhook/whatsapp/" + tenant + "/events"), event.dump(),
+                      {"Content-Type: application/json", "X-Internal-Secret: " + with_secret});
+  }
+  static json update(int seq, json data) { return {{"seq", seq}, {"event", "connection.update"}, {"data", data}}; }
+  static void wait_for(const std::function<bool()>& done) {
+    for (int i = 0; i < 100 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  static test::temp_dir* dir_;
+  static crmd_server* server_;
+  static fake_http_server* bridge_;
+};
+test::temp_dir* whatsapp_test::dir_ = nullptr;
+crmd_server* whatsapp_test::server_ = nullptr;
+fake_http_server* whatsapp_test::bridge_ = nullptr;
+
+TEST_F(whatsapp_test, fifty_concurrent_starts_send_one_start_to_the_bridge_and_the_qr_survives) {
+  int before = starts;
+  std::vector<std::future<test::http_result>> calls;
+  for (int i = 0; i < 50; ++i) calls.push_back(std::async(std::launch::async, [] { return api("POST", "/api/whatsapp/start"); }));
+  for (auto& f : calls) {
+    auto r = f.get();
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(body(r)["ok"], true);
+  }
+  wait_for([&] { return starts > before; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(starts - before, 1) << "single flight";
+
+  // No QR yet: 200 with nulls, never an empty body.
+  auto none = api("GET", "/api/whatsapp/qr");
+  ASSERT_EQ(none.status, 200);
+  EXPECT_TRUE(body(none)["qrText"].is_null());
+  // The bridge shows a QR (to the tenant's alias, as older services spelled it).
+  ASSERT_EQ(deliver(update(1, {{"qr", "2@first-qr"}}), "1").status, 200);
+  auto qr = body(api("GET", "/api/whatsapp/qr"));
+  EXPECT_EQ(qr["qrText"], "2@first-qr");
+  EXPECT_EQ(qr["dataUrl"].get<std::string>().rfind("data:image/svg+xml;base64,", 0), 0u);
+  // Starting again while the QR is on screen changes nothing.
+  ASSERT_EQ(api("POST", "/api/whatsapp/start").status, 200);
+  EXPECT_EQ(body(api("GET", "/api/whatsapp/qr"))["qrText"], "2@first-qr");
+  EXPECT_EQ(starts - before, 1);
+  // A stale delivery is ignored.
+  ASSERT_EQ(deliver(update(1, {{"qr", "2@stale"}})).status, 200);
+  EXPECT_EQ(body(api("GET", "/api/whatsapp/qr"))["qrText"], "2@first-qr");
+
+  // Scan, restart required (515, Baileys' nested form), open.
+  ASSERT_EQ(deliver(update(2, {{"isNewLogin", true}})).status, 200);
+  json close515 = {{"connection", "close"},
+                   {"lastDisconnect", {{"error", {{"output", {{"statusCode", 515}}}, {"message", "restart required"}}},
+                                       {"date", "2026-11-30T04:00:00Z"}}}};
+  ASSERT_EQ(deliver(update(3, close515)).status, 200);
+  wait_for([&] { return starts - before == 2; });
+  EXPECT_EQ(starts - before, 2) << "515 restarts at once";
+  ASSERT_EQ(deliver(update(4, {{"connection", "open"}, {"me", {{"id", "972501234567:3@s.whatsapp.net"}, {"name", "Acme"}}}})).status, 200);
+  auto st = body(api("GET", "/api/whatsapp/status"));
+  EXPECT_EQ(st["state"], "connected");
+  EXPECT_EQ(st["connected"], true);
+  EXPECT_EQ(st["hasQR"], false);
+  EXPECT_EQ(st["jid"], "972501234567:3@s.whatsapp.net");
+  EXPECT_EQ(st["pushName"], "Acme");
+  EXPECT_EQ(st["lastDisconnect"]["code"], 515);
+
+  // WhatsApp logs the device out: a new QR is needed and the bridge drops its auth.
+  int out_before = logouts;
+  json close401 = {{"connection", "close"}, {"lastDisconnect", {{"statusCode", 401}, {"message", "logged out"}, {"date", ""}}}};
+  ASSERT_EQ(deliver(update(5, close401)).status, 200);
+  EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "logged_out");
+  wait_for([&] { return logouts > out_before; });
+  EXPECT_EQ(logouts - out_before, 1);
+
+  auto hist = body(api("GET", "/api/whatsapp/history?limit=100"));
+  ASSERT_GE(hist["total"].get<int>(), 7) << hist.dump();
+  EXPECT_EQ(hist["results"][0]["type"], "wa_logged_out") << "newest first";
+}
+
+TEST_F(whatsapp_test, the_bridge_webhook_refuses_bad_secrets_unknown_tenants_and_malformed_bodies) {
+  test::expect_error(deliver(update(1, {{"qr", "x"}}), "acme", "wrong"), 401, "unauthorized");
+  auto missing = test::http("POST", server_->url("/webhook/whatsapp/acme/events"), update(1, {}).dump(),
+                            {"Content-Type: application/json"});
+  EXPECT_EQ(missing.status, 401);
+  test::expect_error(deliver(update(1, {{"qr", "x"}}), "nobody"), 404, "tenant_not_found");
+  auto bad = test::http("POST", server_->url("/webhook/whatsapp/acme/events"), "{not json",
+                        {"Content-Type: application/json", "X-Internal-Secret: " + secret});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(deliver({{"seq", 9}, {"event", "connection.update"}, {"data", "open"}}).status, 400);
+  EXPECT_EQ(test::http("GET", server_->url("/webhook/whatsapp/acme/events")).status, 405);
+}
+
+TEST_F(whatsapp_test, a_restart_in_the_middle_of_a_backoff_re_arms_the_retry) {
+  ASSERT_EQ(api("POST", "/api/whatsapp/restart").status, 200);
+  ASSERT_EQ(deliver(update(100, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "A"}}}})).status, 200);
+  json lost = {{"connection", "close"}, {"lastDisconnect", {{"statusCode", 428}, {"message", "connection closed"}}}};
+  ASSERT_EQ(deliver(update(101, lost)).status, 200);
+  EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "reconnecting");
+  int before = starts;
+  server_->kill_now();  // the retry is due in 1-1.2 s
+  ASSERT_TRUE(server_->start());
+  // The restarted crmd does not know the session until something touches it;
+  // reading its status recovers it, which re-arms the retry.
+  EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "reconnecting");
+  wait_for([&] { return starts > before; });
+  EXPECT_EQ(starts - before, 1);
+  EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "starting");
+}
+
+}  // namespace
+}  // namespace crmd
