@@ -130,7 +130,54 @@ struct wa_failed {
   }
 };
 
+// A WhatsApp message, in or out (stream "<tenant>/wamsg/<session>"), stored
+// once for ever: appended with the idempotency key
+// "wa/<tenant>/<session>/<remote_jid>/<from_me>/<message_id>". The contact is
+// its data subject, so erasing the person erases what they wrote.
+struct wa_message_received {
+  static constexpr const char* type_name = "wa_message_received";
+  static constexpr uint16_t schema_version = 1;
+  std::string session, remote_jid, message_id;
+  bool from_me = false;     // outgoing (sent from the business's phone or by crmd)
+  bool history = false;     // delivered as history (upsert type "append"): no notifications
+  std::string contact_id;   // the lead or customer of the sender's number; empty for groups and hidden numbers
+  std::string push_name, text;
+  std::string media_type, mimetype, caption;  // media_type empty for text
+  int64_t size = -1;
+  int64_t sent_at = 0;      // messageTimestamp, seconds
+  template <class F> void fields(F&& f) {
+    f("session", session);
+    f("remote_jid", remote_jid);
+    f("message_id", message_id);
+    f("from_me", from_me);
+    f("history", history);
+    f("contact_id", contact_id);
+    f("push_name", push_name);
+    f("text", text);
+    f("media_type", media_type);
+    f("mimetype", mimetype);
+    f("caption", caption);
+    f("size", size);
+    f("sent_at", sent_at);
+  }
+};
+
+// A delivery status of a message: sent, delivered, read, played, failed
+// (views keep only forward moves).
+struct wa_message_status {
+  static constexpr const char* type_name = "wa_message_status";
+  static constexpr uint16_t schema_version = 1;
+  std::string session, remote_jid, message_id, status;
+  template <class F> void fields(F&& f) {
+    f("session", session);
+    f("remote_jid", remote_jid);
+    f("message_id", message_id);
+    f("status", status);
+  }
+};
+
 using whatsapp_event = std::variant<wa_start_requested, wa_qr_shown, wa_scanned, wa_connected, wa_disconnected,
-                                    wa_retry_scheduled, wa_stopped, wa_logged_out, wa_failed>;
+                                    wa_retry_scheduled, wa_stopped, wa_logged_out, wa_failed, wa_message_received,
+                                    wa_message_status>;
 
 }  // namespace crmd::ev

@@ -19,13 +19,24 @@ std::string live_event_name(std::string_view type) {
       {"invoice_status_changed", "invoice.changed"}, {"invoice_paid", "invoice.paid"},
       {"prompt_saved", "prompt.saved"},         {"prompt_deleted", "prompt.deleted"},
       {"settings_changed", "settings.changed"}, {"deal_created", "deal.created"},
-      {"deal_updated", "deal.updated"},         {"deal_closed", "deal.closed"}};
+      {"deal_updated", "deal.updated"},         {"deal_closed", "deal.closed"},
+      {"call_started", "call.started"},         {"call_summarized", "call.summarized"},
+      {"wa_message_received", "whatsapp.message"}, {"wa_message_status", "whatsapp.status"},
+      {"wa_connected", "whatsapp.connected"},   {"wa_qr_shown", "whatsapp.qr"}};
   for (auto& [t, n] : names)
     if (type == t) return n;
   return {};
 }
 
 namespace {
+
+// WhatsApp history (upsert "append") is stored but never notified.
+bool is_history(std::string_view type, uint16_t version, std::string_view payload) {
+  auto j = catalog::payload_to_json(type, version, payload);
+  if (!j) return false;
+  auto o = nlohmann::json::parse(*j, nullptr, false);
+  return o.is_object() && o.value("history", false);
+}
 
 // The id of the record an event is about: the first *_id field it has.
 std::string subject_id(std::string_view type, uint16_t version, std::string_view payload) {
@@ -34,7 +45,8 @@ std::string subject_id(std::string_view type, uint16_t version, std::string_view
   auto o = nlohmann::json::parse(*j, nullptr, false);
   if (!o.is_object()) return {};
   for (const char* f :
-       {"lead_id", "task_id", "invoice_id", "contract_id", "signature_id", "note_id", "prompt_id", "deal_id"})
+       {"lead_id", "task_id", "invoice_id", "contract_id", "signature_id", "note_id", "prompt_id", "deal_id",
+        "call_sid", "message_id", "session"})
     if (o.contains(f) && o[f].is_string()) return o[f];
   return {};
 }
@@ -91,6 +103,7 @@ void live_hub::deliver(uint64_t from, uint64_t to, std::vector<subscriber>& to_w
     if (r.position > to) return false;
     std::string name = live_event_name(r.type);
     if (name.empty()) return true;
+    if (name == "whatsapp.message" && !e.erased && is_history(r.type, r.schema_version, e.payload)) return true;
     std::string frame;
     for (auto& s : to_whom) {
       if (s.tenant != r.tenant || r.position <= s.after) continue;

@@ -11,7 +11,11 @@
 #include "events/catalog.hpp"
 #include "events/clock.hpp"
 #include "events/time_format.hpp"
+#include "events/codec.hpp"
+#include "events/whatsapp_events.hpp"
 #include "http/api_internal.hpp"
+#include "projections/contacts_view.hpp"
+#include "projections/messages_view.hpp"
 #include "storage/crypto.hpp"
 #include "storage/event_log.hpp"
 
@@ -85,6 +89,61 @@ void history(const call_ptr& c) {
   c->send_raw_json(200, page_json(items, total, page, limit));
 }
 
+// Stores a batch of messages one after another: each finds (or creates) the
+// sender's lead, then is appended once for ever under its idempotency key.
+// Answers when all are durable: {"ok":true,"stored":N,"duplicates":D}.
+struct ingest : std::enable_shared_from_this<ingest> {
+  call_ptr c;
+  std::string tenant, session;
+  bool history = false;
+  std::vector<connectors::wa::message_in> messages;
+  std::vector<connectors::wa::status_update> statuses;
+  size_t next = 0, stored = 0, duplicates = 0;
+
+  void step() {
+    if (next < messages.size()) return resolve(messages[next]);
+    if (next - messages.size() < statuses.size()) return status(statuses[next - messages.size()]);
+    c->send_json(200, {{"ok", true}, {"stored", stored}, {"duplicates", duplicates}});
+  }
+  void resolve(const connectors::wa::message_in& m) {
+    auto self = shared_from_this();
+    if (m.phone.empty()) return append(m, "");  // a group or a hidden number: no contact
+    if (auto known = views::contact_by_phone(c->ctx->deps.views, tenant, m.phone); known && *known)
+      return append(m, **known);
+    event_metadata who = c->who();
+    who.causer = "bridge";
+    c->ctx->deps.rt.tenant_command(tenant, crm::find_or_create_contact{m.phone, m.from_me ? "" : m.push_name, "whatsapp"},
+                                   who, [self, m](result<command_ok> r) { self->append(m, r ? r->id : ""); });
+  }
+  void append(const connectors::wa::message_in& m, const std::string& contact) {
+    ev::wa_message_received e{session, m.remote_jid, m.id, m.from_me, history, contact, m.push_name, m.text,
+                              m.media ? m.media->type : "", m.media ? m.media->mimetype : "",
+                              m.media ? m.media->caption : "", m.media ? m.media->size : -1, m.timestamp};
+    write(ev::whatsapp_event{e}, contact.empty() ? "" : tenant + "/lead/" + contact,
+          "wa/" + tenant + "/" + session + "/" + m.remote_jid + "/" + (m.from_me ? "1" : "0") + "/" + m.id);
+  }
+  void status(const connectors::wa::status_update& u) {
+    write(ev::whatsapp_event{ev::wa_message_status{session, u.remote_jid, u.id, u.status}}, "",
+          "wa/" + tenant + "/" + session + "/" + u.remote_jid + "/" + u.id + "/status/" + u.status);
+  }
+  void write(const ev::whatsapp_event& e, const std::string& subject, std::string key) {
+    auto self = shared_from_this();
+    auto enc = codec::encode(e);
+    append_request r;
+    r.stream = tenant + "/wamsg/" + session;
+    r.events.push_back(new_event{enc.type, enc.schema_version, std::move(enc.payload), subject});
+    r.meta = c->who();
+    r.meta.causer = "bridge";
+    r.idempotency_key = std::move(key);  // stored hashed: the phone in the JID never sits in the key space
+    c->ctx->deps.log.append_async(std::move(r), [self](result<append_result> res) {
+      if (!res) return self->c->fail(res.error());
+      (res->deduplicated ? self->duplicates : self->stored) += 1;
+      ++self->next;
+      self->step();
+    });
+  }
+};
+
 // The bridge's webhook: secret (401), tenant (404), body (400), then the session decides.
 void bridge_events(const call_ptr& c) {
   const auto& secret = c->ctx->opts.internal_secret;
@@ -97,9 +156,17 @@ void bridge_events(const call_ptr& c) {
   if (!ev) return c->error(400, ev.error().reason(), ev.error().message());
   auto* cu = std::get_if<connectors::wa::connection_update>(&ev->data);
   if (!cu) {
-    // Messages come with the messaging part of issue 7; refusing them (not
-    // acknowledging and dropping) lets the bridge keep them for later.
-    return c->error(501, "not_implemented", "crmd does not store WhatsApp messages yet");
+    auto job = std::make_shared<ingest>();
+    job->c = c;
+    job->tenant = *tenant;
+    job->session = "main";
+    if (auto* up = std::get_if<connectors::wa::upsert>(&ev->data)) {
+      job->history = up->type == "append";
+      job->messages = std::move(up->messages);
+    } else {
+      job->statuses = std::move(std::get<std::vector<connectors::wa::status_update>>(ev->data));
+    }
+    return job->step();
   }
   wa::bridge_update u;
   u.seq = ev->seq;
@@ -146,6 +213,18 @@ void add_whatsapp_routes(route_list& r) {
   }});
   r.push_back({"GET", "/api/whatsapp/history", scope::tenant, perm::crm_read, wa_module, history});
   r.push_back({"POST", "/webhook/whatsapp/:tenant/events", scope::open, {}, {}, bridge_events});
+  r.push_back({"GET", "/api/wa/messages", scope::tenant, perm::crm_read, wa_module, [](const call_ptr& c) {
+    uint64_t page = 1, limit = 25;
+    if (!c->paging(page, limit)) return;
+    std::string contact = c->query.count("customer_id") ? c->query["customer_id"] : "";
+    if (contact.size() > 64 || contact.find('/') != std::string::npos)
+      return c->error(400, "invalid_field", "field 'customer_id' is not an id");
+    c->after_own_writes([c, contact, page, limit] {
+      auto p = views::list_messages(c->ctx->deps.views, c->tenant, contact, page, limit);
+      if (!p) return c->fail(p.error());
+      c->send_raw_json(200, page_json(p->items, p->total, page, limit));
+    });
+  }});
 }
 
 }  // namespace crmd::http

@@ -4,6 +4,7 @@
 #include "projections/work_view.hpp"
 #include "projections/documents_view.hpp"
 #include "projections/calls_view.hpp"
+#include "projections/messages_view.hpp"
 
 #include <ctime>
 #include <functional>
@@ -164,6 +165,7 @@ std::vector<std::unique_ptr<projection>> all() {
   v.push_back(make_timeline_view());
   v.push_back(make_documents_view());
   v.push_back(make_calls_view());
+  v.push_back(make_messages_view());
   return v;
 }
 

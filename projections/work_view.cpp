@@ -20,6 +20,7 @@
 #include "actors/crm/work.hpp"
 #include "events/call_events.hpp"
 #include "events/codec.hpp"
+#include "events/whatsapp_events.hpp"
 #include "events/time_format.hpp"
 #include "projections/view_util.hpp"
 #include "projections/work_view.hpp"
@@ -96,6 +97,7 @@ class timeline_view : public projection {
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
     if (codec::knows_type<ev::call_event>(r.type)) return apply_call(e, t);
+    if (r.type == ev::wa_message_received::type_name) return apply_message(e, t);
     bool lead = r.type.rfind("lead_", 0) == 0, task = r.type.rfind("task_", 0) == 0, note = r.type == "note_added";
     bool doc = r.type.rfind("contract_", 0) == 0 || r.type.rfind("invoice_", 0) == 0 || r.type == "signature_recorded";
     if (!lead && !task && !note && !doc) return status::ok();
@@ -193,6 +195,22 @@ class timeline_view : public projection {
     if (auto* s = std::get_if<ev::call_summarized>(&*ev))
       item = {{"type", "call_summary"}, {"title", excerpt(s->summary)}, {"summary", s->summary}, {"ref_id", sid}};
     put_item(t, base + *contact + "/", r, std::move(item));
+    return status::ok();
+  }
+
+  // WhatsApp messages: live ones join the contact's timeline; history
+  // (upsert "append") is stored but not on it.
+  static status apply_message(const log_entry& e, view_txn& t) {
+    if (e.erased) return status::ok();  // the contact's erasure clears its timeline
+    const auto& r = e.record;
+    auto ev = codec::decode<ev::whatsapp_event>(r.type, r.schema_version, e.payload);
+    if (!ev) return ev.error();
+    auto& m = std::get<ev::wa_message_received>(*ev);
+    if (m.contact_id.empty() || m.history) return status::ok();
+    std::string what = !m.text.empty() ? m.text : "[" + m.media_type + "]";
+    put_item(t, std::string(r.tenant) + "/" + m.contact_id + "/", r,
+             json{{"type", "whatsapp"}, {"title", excerpt(what)}, {"direction", m.from_me ? "out" : "in"},
+                  {"ref_id", m.message_id}});
     return status::ok();
   }
 

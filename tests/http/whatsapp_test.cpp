@@ -145,6 +145,70 @@ TEST_F(whatsapp_test, the_bridge_webhook_refuses_bad_secrets_unknown_tenants_and
   EXPECT_EQ(test::http("GET", server_->url("/webhook/whatsapp/acme/events")).status, 405);
 }
 
+const std::string shalom = "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d";  // "shalom"
+
+json text_message(const std::string& id, const std::string& number, const std::string& text, bool from_me = false) {
+  return {{"key", {{"remoteJid", number + "@s.whatsapp.net"}, {"fromMe", from_me}, {"id", id}}},
+          {"message", {{"conversation", text}}},
+          {"messageTimestamp", 1764475200},
+          {"pushName", "Dana"}};
+}
+
+TEST_F(whatsapp_test, messages_are_stored_once_linked_to_a_lead_and_statuses_only_move_forward) {
+  json upsert = {{"seq", 200}, {"event", "messages.upsert"},
+                 {"data", {{"type", "notify"}, {"messages", {text_message("M1", "972521112222", shalom + " quote please")}}}}};
+  auto r = deliver(upsert);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r)["stored"], 1);
+  // The bridge delivers it again (a retry, or a restart): nothing new.
+  auto again = body(deliver(upsert));
+  EXPECT_EQ(again["stored"], 0);
+  EXPECT_EQ(again["duplicates"], 1);
+  // The sender became a lead (source whatsapp, name from pushName).
+  auto leads = body(api("GET", "/api/leads?q=0521112222"));
+  ASSERT_EQ(leads["total"], 1) << leads.dump();
+  std::string lead = leads["results"][0]["id"];
+  EXPECT_EQ(leads["results"][0]["source"], "whatsapp");
+  EXPECT_EQ(leads["results"][0]["name"], "Dana");
+  // Our answer from the phone, then history: same lead, history not on the timeline.
+  json out = {{"seq", 201}, {"event", "messages.upsert"},
+              {"data", {{"type", "notify"}, {"messages", {text_message("M2", "972521112222", "Sure", true)}}}}};
+  ASSERT_EQ(deliver(out).status, 200);
+  json old = {{"event", "messages.upsert"},
+              {"data", {{"type", "append"}, {"messages", {text_message("M0", "972521112222", "old history")}}}}};
+  ASSERT_EQ(deliver(old).status, 200);
+  auto msgs = body(api("GET", "/api/wa/messages?customer_id=" + lead));
+  ASSERT_EQ(msgs["total"], 3) << msgs.dump();
+  EXPECT_EQ(msgs["results"][0]["id"], "M0") << "newest stored first";
+  EXPECT_EQ(msgs["results"][1]["direction"], "out");
+  EXPECT_EQ(msgs["results"][2]["text"], shalom + " quote please");
+  // Statuses: read, then a late delivered changes nothing.
+  json read = {{"seq", 202}, {"event", "messages.update"},
+               {"data", {{{"key", {{"remoteJid", "972521112222@s.whatsapp.net"}, {"fromMe", true}, {"id", "M2"}}},
+                          {"update", {{"status", 4}}}}}}};
+  ASSERT_EQ(deliver(read).status, 200);
+  json late = read;
+  late["seq"] = 203;
+  late["data"][0]["update"]["status"] = 3;
+  ASSERT_EQ(deliver(late).status, 200);
+  auto after = body(api("GET", "/api/wa/messages?customer_id=" + lead));
+  EXPECT_EQ(after["results"][1]["status"], "read") << after.dump();
+  // Live messages are on the lead's timeline; history is not.
+  auto tl = body(api("GET", "/api/leads/" + lead + "/timeline"));
+  std::string items = tl["items"].dump();
+  EXPECT_NE(items.find("quote please"), std::string::npos) << items;
+  EXPECT_NE(items.find("Sure"), std::string::npos);
+  EXPECT_EQ(items.find("old history"), std::string::npos);
+  // A group message is stored without a contact.
+  json group = {{"event", "messages.upsert"},
+                {"data", {{"type", "notify"},
+                          {"messages", {{{"key", {{"remoteJid", "1203630@g.us"}, {"fromMe", false}, {"id", "G1"},
+                                                  {"participant", "972521112222@s.whatsapp.net"}}},
+                                         {"message", {{"conversation", "hi all"}}}}}}}}};
+  ASSERT_EQ(deliver(group).status, 200);
+  EXPECT_EQ(body(api("GET", "/api/wa/messages"))["total"], 4);
+}
+
 TEST_F(whatsapp_test, a_restart_in_the_middle_of_a_backoff_re_arms_the_retry) {
   ASSERT_EQ(api("POST", "/api/whatsapp/restart").status, 200);
   ASSERT_EQ(deliver(update(100, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "A"}}}})).status, 200);

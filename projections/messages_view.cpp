@@ -1,0 +1,109 @@
+// The messages view: WhatsApp messages by tenant and by contact.
+//
+//   v/messages/<t>/a/<be64(~position)>              message JSON, every message, newest first
+//   v/messages/<t>/#a                               their number (u64be)
+//   v/messages/<t>/c/<contact>/<be64(~position)>    the same JSON, per contact
+//   v/messages/<t>/#c/<contact>                     their number
+//   v/messages/<t>/k/<session>\0<jid>\0<id>         "<position>/<contact>" of the message, for status updates
+//
+// Statuses only move forward (pending < sent < failed < delivered < read <
+// played): a late "delivered" after "read" changes nothing. An erased
+// contact's messages leave both lists (their text must not outlive the key).
+#include <nlohmann/json.hpp>
+
+#include "events/codec.hpp"
+#include "events/time_format.hpp"
+#include "events/whatsapp_events.hpp"
+#include "projections/messages_view.hpp"
+#include "projections/view_util.hpp"
+
+namespace crmd::views {
+namespace {
+
+using json = nlohmann::json;
+using util::bump;
+using util::dump;
+
+int rank(const std::string& status) {
+  static const char* order[] = {"pending", "sent", "failed", "delivered", "read", "played"};
+  for (int i = 0; i < 6; ++i)
+    if (status == order[i]) return i;
+  return -1;
+}
+
+std::string contact_of(std::string_view subject) {
+  auto slash = subject.rfind('/');
+  return std::string(subject.substr(slash == std::string_view::npos ? 0 : slash + 1));
+}
+
+class messages_view : public projection {
+ public:
+  const char* name() const override { return "messages"; }
+
+  status apply(const log_entry& e, view_txn& t) override {
+    const auto& r = e.record;
+    bool received = r.type == ev::wa_message_received::type_name, st = r.type == ev::wa_message_status::type_name;
+    if (!received && !st) return status::ok();
+    std::string base = std::string(r.tenant) + "/";
+    std::string at = be64(~r.position);
+    if (e.erased) {  // only messages carry a subject
+      t.del(base + "a/" + at);
+      bump(t, base + "#a", -1);
+      std::string contact = contact_of(r.subject);
+      if (!contact.empty() && t.get(base + "c/" + contact + "/" + at)) {
+        t.del(base + "c/" + contact + "/" + at);
+        bump(t, base + "#c/" + contact, -1);
+      }
+      return status::ok();
+    }
+    auto ev = codec::decode<ev::whatsapp_event>(r.type, r.schema_version, e.payload);
+    if (!ev) return ev.error();
+    if (auto* m = std::get_if<ev::wa_message_received>(&*ev)) {
+      json j = {{"id", m->message_id},         {"session", m->session},
+                {"remote_jid", m->remote_jid}, {"direction", m->from_me ? "out" : "in"},
+                {"history", m->history},       {"contact_id", m->contact_id.empty() ? json(nullptr) : json(m->contact_id)},
+                {"push_name", m->push_name},   {"text", m->text},
+                {"status", m->from_me ? "sent" : "received"},
+                {"sent_at", rfc3339(m->sent_at * 1'000'000)}, {"received_at", rfc3339(r.recorded_at_us)},
+                {"position", r.position}};
+      if (!m->media_type.empty())
+        j["media"] = {{"type", m->media_type}, {"mimetype", m->mimetype}, {"size", m->size}, {"caption", m->caption}};
+      t.put(base + "a/" + at, dump(j));
+      bump(t, base + "#a", 1);
+      if (!m->contact_id.empty()) {
+        t.put(base + "c/" + m->contact_id + "/" + at, dump(j));
+        bump(t, base + "#c/" + m->contact_id, 1);
+      }
+      t.put(base + "k/" + m->session + '\0' + m->remote_jid + '\0' + m->message_id,
+            std::to_string(r.position) + "/" + m->contact_id);
+      return status::ok();
+    }
+    auto& s = std::get<ev::wa_message_status>(*ev);
+    auto ref = t.get(base + "k/" + s.session + '\0' + s.remote_jid + '\0' + s.message_id);
+    if (!ref) return status::ok();  // a status for a message crmd never stored
+    auto slash = ref->find('/');
+    std::string where = be64(~std::stoull(ref->substr(0, slash))), contact = ref->substr(slash + 1);
+    auto cur = t.get(base + "a/" + where);
+    if (!cur) return status::ok();  // erased since
+    auto j = json::parse(*cur, nullptr, false);
+    if (!j.is_object() || rank(s.status) <= rank(j.value("status", ""))) return status::ok();
+    j["status"] = s.status;
+    t.put(base + "a/" + where, dump(j));
+    if (!contact.empty()) t.put(base + "c/" + contact + "/" + where, dump(j));
+    return status::ok();
+  }
+};
+
+std::string key(const std::string& rest) { return view_prefix("messages") + rest; }
+
+}  // namespace
+
+std::unique_ptr<projection> make_messages_view() { return std::make_unique<messages_view>(); }
+
+result<page> list_messages(kv_store& kv, const std::string& tenant, const std::string& contact_id, uint64_t page_no,
+                           uint64_t limit) {
+  if (contact_id.empty()) return util::scan_page(kv, key(tenant + "/a/"), key(tenant + "/#a"), page_no, limit);
+  return util::scan_page(kv, key(tenant + "/c/" + contact_id + "/"), key(tenant + "/#c/" + contact_id), page_no, limit);
+}
+
+}  // namespace crmd::views
