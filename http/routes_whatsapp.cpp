@@ -144,12 +144,34 @@ struct ingest : std::enable_shared_from_this<ingest> {
   }
 };
 
+bool bridge_secret_ok(const call_ptr& c) {
+  const auto& secret = c->ctx->opts.internal_secret;
+  if (!secret.empty() && crypto::constant_time_equal(c->req.header("X-Internal-Secret"), secret)) return true;
+  c->reject_signature(401, R"({"ok":false,"error":"unauthorized","message":"missing or wrong X-Internal-Secret"})",
+                      "application/json; charset=utf-8");
+  return false;
+}
+
+// The older services' route: {"tenantId","payload"} with a messages.upsert
+// payload; the tenant id may be an alias ("1" for "business_1").
+void legacy_incoming(const call_ptr& c) {
+  if (!bridge_secret_ok(c)) return;
+  auto body = connectors::wa::parse_legacy_incoming(c->req.body);
+  if (!body) return c->error(400, body.error().reason(), body.error().message());
+  auto tenant = c->ctx->deps.rt.resolve_tenant(body->first);
+  if (!tenant) return c->error(404, "tenant_not_found", "no tenant '" + body->first.substr(0, 64) + "'");
+  auto job = std::make_shared<ingest>();
+  job->c = c;
+  job->tenant = *tenant;
+  job->session = "main";
+  job->history = body->second.type == "append";
+  job->messages = std::move(body->second.messages);
+  job->step();
+}
+
 // The bridge's webhook: secret (401), tenant (404), body (400), then the session decides.
 void bridge_events(const call_ptr& c) {
-  const auto& secret = c->ctx->opts.internal_secret;
-  if (secret.empty() || !crypto::constant_time_equal(c->req.header("X-Internal-Secret"), secret))
-    return c->reject_signature(401, R"({"ok":false,"error":"unauthorized","message":"missing or wrong X-Internal-Secret"})",
-                               "application/json; charset=utf-8");
+  if (!bridge_secret_ok(c)) return;
   auto tenant = c->ctx->deps.rt.resolve_tenant(c->params["tenant"]);
   if (!tenant) return c->error(404, "tenant_not_found", "no tenant '" + c->params["tenant"].substr(0, 64) + "'");
   auto ev = connectors::wa::parse_bridge_event(c->req.body);
@@ -213,6 +235,8 @@ void add_whatsapp_routes(route_list& r) {
   }});
   r.push_back({"GET", "/api/whatsapp/history", scope::tenant, perm::crm_read, wa_module, history});
   r.push_back({"POST", "/webhook/whatsapp/:tenant/events", scope::open, {}, {}, bridge_events});
+  r.push_back({"POST", "/webhook/whatsapp/incoming", scope::open, {}, {}, legacy_incoming});
+  r.push_back({"POST", "/webhook/wa/incoming", scope::open, {}, {}, legacy_incoming});
   r.push_back({"GET", "/api/wa/messages", scope::tenant, perm::crm_read, wa_module, [](const call_ptr& c) {
     uint64_t page = 1, limit = 25;
     if (!c->paging(page, limit)) return;

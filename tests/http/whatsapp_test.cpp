@@ -209,6 +209,21 @@ TEST_F(whatsapp_test, messages_are_stored_once_linked_to_a_lead_and_statuses_onl
   EXPECT_EQ(body(api("GET", "/api/wa/messages"))["total"], 4);
 }
 
+TEST_F(whatsapp_test, the_older_incoming_routes_take_an_alias_and_share_the_dedupe) {
+  json payload = {{"type", "notify"}, {"messages", {text_message("L1", "972523334444", "via the old route")}}};
+  for (const char* path : {"/webhook/whatsapp/incoming", "/webhook/wa/incoming"}) {
+    auto r = test::http("POST", server_->url(path), json{{"tenantId", "1"}, {"payload", payload}}.dump(),
+                        {"Content-Type: application/json", "X-Internal-Secret: " + secret});
+    ASSERT_EQ(r.status, 200) << path << " " << r.body;
+  }
+  auto msgs = body(api("GET", "/api/wa/messages"));
+  EXPECT_EQ(msgs["total"], 1) << "the second route's delivery was the same message";
+  EXPECT_EQ(test::http("POST", server_->url("/webhook/wa/incoming"), json{{"tenantId", "1"}, {"payload", payload}}.dump(),
+                       {"Content-Type: application/json"}).status, 401);
+  EXPECT_EQ(test::http("POST", server_->url("/webhook/wa/incoming"), json{{"tenantId", "zz"}, {"payload", payload}}.dump(),
+                       {"Content-Type: application/json", "X-Internal-Secret: " + secret}).status, 404);
+}
+
 TEST_F(whatsapp_test, a_restart_in_the_middle_of_a_backoff_re_arms_the_retry) {
   ASSERT_EQ(api("POST", "/api/whatsapp/restart").status, 200);
   ASSERT_EQ(deliver(update(100, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "A"}}}})).status, 200);
