@@ -124,6 +124,7 @@ int run_serve(const argv_t& argv) {
   ao.stripe_webhook_secret = cfg->stripe_webhook_secret;
   ao.data_dir = cfg->data_dir;
   ao.internal_secret = cfg->internal_secret;
+  ao.baileys_base_url = cfg->baileys_base_url;
   ao.public_host = cfg->public_host;
   ao.twilio_auth_token = cfg->twilio_auth_token;
   ao.twilio_account_sid = cfg->twilio_account_sid;

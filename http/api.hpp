@@ -56,6 +56,8 @@ struct api_options {
   bool validate_twilio = true;
   // INTERNAL_SECRET: the WhatsApp bridge's X-Internal-Secret (empty: its webhook refuses everything).
   std::string internal_secret;
+  // BAILEYS_BASE_URL: where POST /api/wa/send hands messages to the bridge.
+  std::string baileys_base_url;
   // Recording downloads, speech-to-text and summaries (http/call_pipeline.hpp).
   call_pipeline_options calls;
   std::string revision;     // the build's git revision, sent as X-Revision

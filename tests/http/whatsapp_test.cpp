@@ -36,6 +36,10 @@ class whatsapp_test : public ::testing::Test {
       if (r.target == "/sessions/acme/start") ++starts;
       if (r.target == "/sessions/acme/logout") ++logouts;
       if (r.target == "/sessions/acme/status") return fake_response{200, R"({"state":"connecting","qr":null,"me":null})"};
+      if (r.target == "/sessions/acme/messages") {
+        if (r.body.find("\"fail\"") != std::string::npos) return fake_response{500, R"({"error":"socket closed"})"};
+        return fake_response{200, R"({"id":"BAE5SENT1"})"};
+      }
       return fake_response{200, R"({"ok":true})"};
     });
     dir_ = new test::temp_dir;
@@ -211,24 +215,54 @@ TEST_F(whatsapp_test, messages_are_stored_once_linked_to_a_lead_and_statuses_onl
 
 TEST_F(whatsapp_test, the_older_incoming_routes_take_an_alias_and_share_the_dedupe) {
   json payload = {{"type", "notify"}, {"messages", {text_message("L1", "972523334444", "via the old route")}}};
+  int before = body(api("GET", "/api/wa/messages"))["total"];
   for (const char* path : {"/webhook/whatsapp/incoming", "/webhook/wa/incoming"}) {
     auto r = test::http("POST", server_->url(path), json{{"tenantId", "1"}, {"payload", payload}}.dump(),
                         {"Content-Type: application/json", "X-Internal-Secret: " + secret});
     ASSERT_EQ(r.status, 200) << path << " " << r.body;
   }
   auto msgs = body(api("GET", "/api/wa/messages"));
-  EXPECT_EQ(msgs["total"], 1) << "the second route's delivery was the same message";
+  EXPECT_EQ(msgs["total"].get<int>() - before, 1) << "the second route's delivery was the same message";
   EXPECT_EQ(test::http("POST", server_->url("/webhook/wa/incoming"), json{{"tenantId", "1"}, {"payload", payload}}.dump(),
                        {"Content-Type: application/json"}).status, 401);
   EXPECT_EQ(test::http("POST", server_->url("/webhook/wa/incoming"), json{{"tenantId", "zz"}, {"payload", payload}}.dump(),
                        {"Content-Type: application/json", "X-Internal-Secret: " + secret}).status, 404);
 }
 
+TEST_F(whatsapp_test, sending_needs_a_connected_session_and_a_failure_is_a_visible_status) {
+  auto send = [](const std::string& text) {
+    return test::http("POST", server_->url("/api/wa/send?business_id=acme"),
+                      json{{"to", "052-555-6666"}, {"text", text}}.dump(), {crmd_server::auth(), crmd_server::json()});
+  };
+  ASSERT_EQ(api("POST", "/api/whatsapp/logout").status, 200);
+  test::expect_error(send("hello"), 409, "whatsapp_not_connected");
+  ASSERT_EQ(api("POST", "/api/whatsapp/start").status, 200);
+  ASSERT_EQ(deliver(update(300, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "A"}}}})).status, 200);
+  auto ok = send(shalom);
+  ASSERT_EQ(ok.status, 202) << ok.body;
+  EXPECT_EQ(body(ok)["message_id"], "BAE5SENT1");
+  EXPECT_EQ(body(ok)["status"], "sent");
+  // The bridge echoes what it sent: the same message, not a second one.
+  json echo = {{"seq", 301}, {"event", "messages.upsert"},
+               {"data", {{"type", "notify"}, {"messages", {text_message("BAE5SENT1", "972525556666", shalom, true)}}}}};
+  EXPECT_EQ(body(deliver(echo))["duplicates"], 1);
+  auto failed = send("fail");
+  ASSERT_EQ(failed.status, 202) << failed.body;
+  EXPECT_EQ(body(failed)["status"], "failed");
+  auto msgs = body(api("GET", "/api/wa/messages"));
+  EXPECT_EQ(msgs["results"][0]["status"], "failed") << msgs.dump();
+  EXPECT_EQ(msgs["results"][1]["id"], "BAE5SENT1");
+  EXPECT_EQ(msgs["results"][1]["direction"], "out");
+  test::expect_error(test::http("POST", server_->url("/api/wa/send?business_id=acme"), R"({"to":"not a phone","text":"x"})",
+                                {crmd_server::auth(), crmd_server::json()}),
+                     400, "invalid_field");
+}
+
 TEST_F(whatsapp_test, a_restart_in_the_middle_of_a_backoff_re_arms_the_retry) {
   ASSERT_EQ(api("POST", "/api/whatsapp/restart").status, 200);
-  ASSERT_EQ(deliver(update(100, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "A"}}}})).status, 200);
+  ASSERT_EQ(deliver(update(400, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "A"}}}})).status, 200);
   json lost = {{"connection", "close"}, {"lastDisconnect", {{"statusCode", 428}, {"message", "connection closed"}}}};
-  ASSERT_EQ(deliver(update(101, lost)).status, 200);
+  ASSERT_EQ(deliver(update(401, lost)).status, 200);
   EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "reconnecting");
   int before = starts;
   server_->kill_now();  // the retry is due in 1-1.2 s
