@@ -89,6 +89,12 @@ status recover(wa_ptr self, context& ctx) {
   return status::ok();
 }
 
+// After recovery: a session crmd believes live is checked against the bridge
+// (crmd may have been down while it changed).
+bool needs_reconcile(const wa::state& s) {
+  return s.status == "starting" || s.status == "qr" || s.status == "connected" || s.scanned;
+}
+
 void call_bridge(wa_ptr self, context& ctx, std::string op) {
   auto bridge = ctx.opts.bridge;
   std::string tenant = self->state.tenant;
@@ -131,6 +137,7 @@ void pump(wa_ptr self, context& ctx) {
         req.done(st);
         continue;
       }
+      if (needs_reconcile(s.agg)) call_bridge(self, ctx, "status");
     }
     if (!req.cmd) {  // a read
       req.done(view_of(s, 0));

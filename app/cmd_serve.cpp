@@ -106,6 +106,19 @@ int run_serve(const argv_t& argv) {
                 << std::endl;
     }
   }
+  // crmd reconciles every WhatsApp session with the bridge when it starts:
+  // touching a session recovers its actor, which asks the bridge.
+  if (ro.bridge) {
+    std::vector<std::string> tenants;
+    (*rt)->read_registry([&](const registry::state& s) {
+      for (auto& [id, t] : s.tenants)
+        if (t.status == "active" && t.modules.count("whatsapp")) tenants.push_back(id);
+    });
+    for (auto& t : tenants) {
+      auto first = store->log->read_stream(wa::stream_of(t, "main"), 1, 1);
+      if (first && !first->empty()) (*rt)->read_whatsapp(t, "main", [](result<wa_view>) {});
+    }
+  }
   auto secret = jwt_secret(*cfg);
   if (!secret) return fail("serve", secret.error().message(), exit_failure);
 

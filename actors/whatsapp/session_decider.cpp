@@ -106,6 +106,12 @@ result<decision> decide(const state& s, const command& c, const policy& p) {
     return d;
   }
   if (auto* x = std::get_if<bridge_status>(&c)) {
+    if (s.status == "connected") {
+      // crmd (re)started believing the session open: the bridge may have
+      // lost it meanwhile (it never reconnects on its own).
+      if (x->state != "open") d.events.push_back(ev::wa_start_requested{s.session, "reconcile"});
+      return d;
+    }
     bool waiting = s.status == "starting" || s.status == "qr" || s.scanned;
     if (!waiting) return d;
     if (x->state == "open") {

@@ -193,6 +193,15 @@ TEST_F(session_decider_test, nothing_hangs_the_watchdog_reconciles_with_the_brid
   EXPECT_EQ(std::get<ev::wa_start_requested>(restart[0]).cause, "reconcile");
 }
 
+TEST_F(session_decider_test, a_session_believed_open_is_restarted_when_the_bridge_lost_it) {
+  when(start{});
+  when(open(1));
+  EXPECT_TRUE(when(bridge_status{"open", "", "", now}).empty());
+  auto evs = when(bridge_status{"close", "", "", now});
+  ASSERT_TRUE(has<ev::wa_start_requested>(evs));
+  EXPECT_EQ(std::get<ev::wa_start_requested>(evs[0]).cause, "reconcile");
+}
+
 TEST_F(session_decider_test, logout_needs_a_new_qr_and_echoes_change_nothing) {
   when(start{});
   when(open(1));

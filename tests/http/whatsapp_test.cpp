@@ -258,17 +258,29 @@ TEST_F(whatsapp_test, sending_needs_a_connected_session_and_a_failure_is_a_visib
                      400, "invalid_field");
 }
 
+TEST_F(whatsapp_test, on_start_crmd_reconciles_a_session_the_bridge_lost_while_it_was_down) {
+  ASSERT_EQ(api("POST", "/api/whatsapp/restart").status, 200);
+  ASSERT_EQ(deliver(update(500, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "A"}}}})).status, 200);
+  ASSERT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "connected");
+  int before = starts;
+  server_->kill_now();
+  ASSERT_TRUE(server_->start());  // the fake bridge answers status "connecting"
+  wait_for([&] { return starts > before; });
+  EXPECT_EQ(starts - before, 1) << "crmd asked the bridge, saw the session was not open, and started it";
+  EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "starting");
+}
+
 TEST_F(whatsapp_test, a_restart_in_the_middle_of_a_backoff_re_arms_the_retry) {
   ASSERT_EQ(api("POST", "/api/whatsapp/restart").status, 200);
-  ASSERT_EQ(deliver(update(400, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "A"}}}})).status, 200);
+  ASSERT_EQ(deliver(update(600, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "A"}}}})).status, 200);
   json lost = {{"connection", "close"}, {"lastDisconnect", {{"statusCode", 428}, {"message", "connection closed"}}}};
-  ASSERT_EQ(deliver(update(401, lost)).status, 200);
+  ASSERT_EQ(deliver(update(601, lost)).status, 200);
   EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "reconnecting");
   int before = starts;
   server_->kill_now();  // the retry is due in 1-1.2 s
   ASSERT_TRUE(server_->start());
-  // The restarted crmd does not know the session until something touches it;
-  // reading its status recovers it, which re-arms the retry.
+  // The restarted crmd recovers the session (it reconciles every session at
+  // start), which re-arms the retry with the time it had left.
   EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "reconnecting");
   wait_for([&] { return starts > before; });
   EXPECT_EQ(starts - before, 1);
