@@ -138,6 +138,8 @@ int run_serve(const argv_t& argv) {
   ao.data_dir = cfg->data_dir;
   ao.internal_secret = cfg->internal_secret;
   ao.baileys_base_url = cfg->baileys_base_url;
+  ao.whatsapp_verify_token = cfg->whatsapp_verify_token;
+  ao.whatsapp_app_secret = cfg->whatsapp_app_secret;
   ao.public_host = cfg->public_host;
   ao.twilio_auth_token = cfg->twilio_auth_token;
   ao.twilio_account_sid = cfg->twilio_account_sid;

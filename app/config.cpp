@@ -110,6 +110,8 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env) {
   set("CRMD_LLM_MODEL", c.llm_model);
   c.baileys_base_url = env("BAILEYS_BASE_URL");
   c.internal_secret = env("INTERNAL_SECRET");
+  c.whatsapp_verify_token = env("WHATSAPP_VERIFY_TOKEN");
+  c.whatsapp_app_secret = env("WHATSAPP_APP_SECRET");
   for (auto [name, field, lo, hi] : {std::tuple{"WA_MAX_QR", &c.wa_max_qr, int64_t{1}, int64_t{100}},
                                      std::tuple{"WA_BACKOFF_CAP_MS", &c.wa_backoff_cap_ms, int64_t{1000}, int64_t{3'600'000}},
                                      std::tuple{"WA_MAX_FAILURES", &c.wa_max_failures, int64_t{1}, int64_t{1000}},

@@ -45,6 +45,8 @@ struct serve_config {
   std::string llm_url, llm_key, llm_model = "gpt-4o-mini";  // CRMD_LLM_{URL,KEY,MODEL}
   std::string baileys_base_url;       // BAILEYS_BASE_URL: the WhatsApp bridge
   std::string internal_secret;        // INTERNAL_SECRET: shared with the bridge, both ways
+  std::string whatsapp_verify_token;  // WHATSAPP_VERIFY_TOKEN: Meta's webhook subscription check
+  std::string whatsapp_app_secret;    // WHATSAPP_APP_SECRET: X-Hub-Signature-256 on Cloud API webhooks
   int64_t wa_max_qr = 6;              // WA_MAX_QR: QR codes per start without a scan
   int64_t wa_backoff_cap_ms = 60000;  // WA_BACKOFF_CAP_MS: the longest reconnect delay
   int64_t wa_max_failures = 8;        // WA_MAX_FAILURES: failed reconnects in a row, then failed

@@ -131,9 +131,23 @@ struct voice_configured {
   }
 };
 
+// The tenant's WhatsApp Cloud API numbers (Meta's phone_number_id, the full
+// set): Cloud webhooks are routed to the tenant by them.
+struct whatsapp_cloud_assigned {
+  static constexpr const char* type_name = "whatsapp_cloud_assigned";
+  static constexpr uint16_t schema_version = 1;
+  std::string tenant_id;
+  std::vector<std::string> phone_number_ids;
+  template <class F> void fields(F&& f) {
+    f("tenant_id", tenant_id);
+    f("phone_number_ids", phone_number_ids);
+  }
+};
+
 using registry_event = std::variant<tenant_created, tenant_suspended, tenant_reactivated, tenant_deleted,
                                     tenant_modules_changed, user_created, user_role_changed, user_deleted,
-                                    tenant_name_changed, phone_numbers_assigned, voice_configured>;
+                                    tenant_name_changed, phone_numbers_assigned, voice_configured,
+                                    whatsapp_cloud_assigned>;
 
 struct user_logged_in {
   static constexpr const char* type_name = "user_logged_in";

@@ -58,6 +58,9 @@ struct api_options {
   std::string internal_secret;
   // BAILEYS_BASE_URL: where POST /api/wa/send hands messages to the bridge.
   std::string baileys_base_url;
+  // WHATSAPP_VERIFY_TOKEN / WHATSAPP_APP_SECRET: Meta's Cloud API webhook
+  // (subscription check; X-Hub-Signature-256). Empty: refused.
+  std::string whatsapp_verify_token, whatsapp_app_secret;
   // Recording downloads, speech-to-text and summaries (http/call_pipeline.hpp).
   call_pipeline_options calls;
   std::string revision;     // the build's git revision, sent as X-Revision

@@ -103,12 +103,16 @@ struct ingest : std::enable_shared_from_this<ingest> {
   size_t next = 0, stored = 0, duplicates = 0;
   uint64_t last_position = 0;
   std::optional<std::string> contact_override;      // sending: the contact is known
-  std::function<void(uint64_t)> answer;             // sending answers differently
+  std::function<void(uint64_t)> answer;             // sending (and Cloud batches) answer differently
 
   void step() {
     if (next < messages.size()) return resolve(messages[next]);
     if (next - messages.size() < statuses.size()) return status(statuses[next - messages.size()]);
-    if (answer) return answer(last_position);
+    if (answer) {  // moved out first: the answer may hold this job (a cycle otherwise)
+      auto a = std::move(answer);
+      answer = nullptr;
+      return a(last_position);
+    }
     c->send_json(200, {{"ok", true}, {"stored", stored}, {"duplicates", duplicates}});
   }
   void resolve(const connectors::wa::message_in& m) {
@@ -219,6 +223,69 @@ void bridge_events(const call_ptr& c) {
   });
 }
 
+// Meta's subscription check: the raw challenge as text/plain, or 403.
+void cloud_verify(const call_ptr& c) {
+  auto q = [&](const char* k) { return c->query.count(k) ? c->query[k] : std::string(); };
+  const auto& token = c->ctx->opts.whatsapp_verify_token;
+  if (q("hub.mode") != "subscribe" || token.empty() || !crypto::constant_time_equal(q("hub.verify_token"), token)) {
+    std::fprintf(stderr, "crmd whatsapp cloud: verification refused\n");
+    return c->reject_signature(403, "forbidden", "text/plain; charset=utf-8");
+  }
+  http_response r;
+  r.status = 200;
+  r.headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"X-Request-Id", c->request_id}};
+  r.body = q("hub.challenge").substr(0, 256);
+  c->out->send(std::move(r));
+}
+
+// Meta's events: signature over the raw bytes, then each change's messages
+// and statuses are stored like the bridge's, for the tenant that owns its
+// phone_number_id (an unknown id is logged and skipped: Meta would retry a
+// refusal for days).
+void cloud_events(const call_ptr& c) {
+  const auto& secret = c->ctx->opts.whatsapp_app_secret;
+  if (secret.empty() || !connectors::wa::valid_meta_signature(secret, c->req.body, c->req.header("X-Hub-Signature-256")))
+    return c->reject_signature(403, R"({"ok":false,"error":"invalid_signature","message":"bad X-Hub-Signature-256"})",
+                               "application/json; charset=utf-8");
+  auto batches = connectors::wa::parse_cloud_webhook(c->req.body);
+  if (!batches) return c->error(400, batches.error().reason(), batches.error().message());
+  struct run {
+    std::vector<connectors::wa::cloud_batch> batches;
+    size_t next = 0, stored = 0, duplicates = 0;
+  };
+  auto state = std::make_shared<run>();
+  state->batches = std::move(*batches);
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [c, state, step] {
+    while (state->next < state->batches.size()) {
+      auto& b = state->batches[state->next++];
+      std::optional<std::string> tenant;
+      c->ctx->deps.rt.read_registry([&](const registry::state& s) {
+        if (auto it = s.cloud_ids.find(b.phone_number_id); it != s.cloud_ids.end()) tenant = it->second;
+      });
+      if (!tenant) {
+        std::fprintf(stderr, "crmd whatsapp cloud: no tenant for phone_number_id %s\n", b.phone_number_id.c_str());
+        continue;
+      }
+      auto job = std::make_shared<ingest>();
+      job->c = c;
+      job->tenant = *tenant;
+      job->session = "cloud";
+      job->messages = std::move(b.messages);
+      job->statuses = std::move(b.statuses);
+      job->answer = [state, step, job](uint64_t) {
+        state->stored += job->stored;
+        state->duplicates += job->duplicates;
+        (*step)();
+      };
+      return job->step();
+    }
+    c->send_json(200, {{"ok", true}, {"stored", state->stored}, {"duplicates", state->duplicates}});
+    *step = nullptr;  // breaks the cycle
+  };
+  (*step)();
+}
+
 std::string hex(const std::string& bytes) {
   static const char* d = "0123456789abcdef";
   std::string out;
@@ -316,6 +383,23 @@ void add_whatsapp_routes(route_list& r) {
   r.push_back({"POST", "/webhook/whatsapp/:tenant/events", scope::open, {}, {}, bridge_events});
   r.push_back({"POST", "/webhook/whatsapp/incoming", scope::open, {}, {}, legacy_incoming});
   r.push_back({"POST", "/webhook/wa/incoming", scope::open, {}, {}, legacy_incoming});
+  r.push_back({"GET", "/webhook/whatsapp/cloud", scope::open, {}, {}, cloud_verify});
+  r.push_back({"POST", "/webhook/whatsapp/cloud", scope::open, {}, {}, cloud_events});
+  // {"phone_number_ids":["1234567890"]}: the tenant's Cloud API numbers (full set).
+  r.push_back({"PUT", "/api/admin/tenants/:id/whatsapp_cloud", scope::system, {}, {}, [](const call_ptr& c) {
+    auto id = c->tenant_param("id");
+    if (!id) return;
+    auto body = c->json_body();
+    if (!body) return;
+    auto it = body->find("phone_number_ids");
+    if (it == body->end()) return c->error(400, "invalid_field", "field 'phone_number_ids' is required");
+    auto list = string_array(c, *it, "phone_number_ids");
+    if (!list) return;
+    c->ctx->deps.rt.registry_command(registry::assign_cloud_ids{*id, *list}, c->who(),
+                                     c->answer(200, [id = *id](const command_ok& ok) {
+                                       return json{{"ok", true}, {"tenant_id", id}, {"position", ok.position}};
+                                     }));
+  }});
   r.push_back({"GET", "/api/wa/messages", scope::tenant, perm::crm_read, wa_module, [](const call_ptr& c) {
     uint64_t page = 1, limit = 25;
     if (!c->paging(page, limit)) return;

@@ -144,6 +144,25 @@ result<decision> decide_voice(const state& s, const configure_voice& c) {
   return decision{stream, "", {e}, c.id};
 }
 
+result<decision> decide_cloud(const state& s, const assign_cloud_ids& c) {
+  auto t = existing_tenant(s, c.id);
+  if (!t) return t.error();
+  std::set<std::string> wanted;
+  for (auto& id : c.phone_number_ids) {
+    bool digits = !id.empty() && id.size() <= 32;
+    for (char ch : id) digits = digits && std::isdigit(static_cast<unsigned char>(ch));
+    if (!digits)
+      return status{errc::invalid_argument, "phone_number_ids are Meta's numeric ids (1..32 digits)", "invalid_field"};
+    if (auto it = s.cloud_ids.find(id); it != s.cloud_ids.end() && it->second != c.id)
+      return status{errc::conflict, "phone_number_id " + id + " belongs to another tenant", "number_taken"};
+    wanted.insert(id);
+  }
+  decision d{stream, "", {}, c.id};
+  std::vector<std::string> sorted(wanted.begin(), wanted.end());
+  if (sorted != (*t)->cloud_ids) d.events.push_back(ev::whatsapp_cloud_assigned{c.id, sorted});
+  return d;
+}
+
 }  // namespace
 
 // In users_decider.cpp.
@@ -155,6 +174,7 @@ result<decision> decide(const state& s, const command& c) {
   if (auto* x = std::get_if<delete_tenant>(&c)) return decide_delete(s, *x);
   if (auto* x = std::get_if<assign_numbers>(&c)) return decide_numbers(s, *x);
   if (auto* x = std::get_if<configure_voice>(&c)) return decide_voice(s, *x);
+  if (auto* x = std::get_if<assign_cloud_ids>(&c)) return decide_cloud(s, *x);
   return decide_user(s, c);
 }
 
@@ -195,6 +215,12 @@ void apply(state& s, const std::string& from, const ev::registry_event& e) {
           }
         } else if constexpr (std::is_same_v<T, ev::voice_configured>) {
           if (auto* t = tenant(x.tenant_id)) t->voice = x;
+        } else if constexpr (std::is_same_v<T, ev::whatsapp_cloud_assigned>) {
+          if (auto* t = tenant(x.tenant_id)) {
+            for (auto& id : t->cloud_ids) s.cloud_ids.erase(id);
+            t->cloud_ids = x.phone_number_ids;
+            for (auto& id : x.phone_number_ids) s.cloud_ids[id] = x.tenant_id;
+          }
         } else if constexpr (std::is_same_v<T, ev::user_created>) {
           s.users[x.user_id] = user_info{x.user_id, x.tenant_id, x.email, x.role, x.password_hash, false, 0};
           s.emails[x.email] = x.user_id;

@@ -35,6 +35,7 @@ struct tenant_info {
   std::set<std::string> modules{"calls", "crm", "whatsapp"};  // enabled
   std::vector<std::string> phone_numbers;  // E.164, sorted
   ev::voice_configured voice;              // tenant_id empty until configured
+  std::vector<std::string> cloud_ids;      // WhatsApp Cloud phone_number_ids
 };
 
 struct user_info {
@@ -55,6 +56,7 @@ struct state {
   std::map<std::string, user_info> users;      // by id, deleted ones too
   std::map<std::string, std::string> emails;   // e-mail of a live user -> id
   std::map<std::string, std::string> numbers;  // E.164 phone number -> tenant owning it
+  std::map<std::string, std::string> cloud_ids;  // WhatsApp Cloud phone_number_id -> tenant
   uint64_t next_user = 1;                      // ids "u<n>", never reused
   std::map<std::string, uint64_t> versions;    // stream -> version, for appends
   uint64_t version = 0;                        // of the tenants stream
@@ -115,8 +117,14 @@ struct configure_voice {
   std::string id;
   ev::voice_configured voice;
 };
+// Replaces the tenant's WhatsApp Cloud phone_number_ids (digits, 1..32);
+// each belongs to one tenant.
+struct assign_cloud_ids {
+  std::string id;
+  std::vector<std::string> phone_number_ids;
+};
 using command = std::variant<create_tenant, update_tenant, delete_tenant, create_user, change_role, delete_user,
-                             assign_numbers, configure_voice>;
+                             assign_numbers, configure_voice, assign_cloud_ids>;
 
 struct decision {
   std::string stream;

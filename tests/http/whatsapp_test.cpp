@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "connectors/whatsapp_parse.hpp"
 #include "tests/support/api_json.hpp"
 #include "tests/support/crmd_server.hpp"
 #include "tests/support/fake_http_server.hpp"
@@ -43,7 +44,10 @@ class whatsapp_test : public ::testing::Test {
       return fake_response{200, R"({"ok":true})"};
     });
     dir_ = new test::temp_dir;
-    server_ = new crmd_server(dir_->sub("data"), {{"BAILEYS_BASE_URL", bridge_->base_url()}, {"INTERNAL_SECRET", secret}});
+    server_ = new crmd_server(dir_->sub("data"), {{"BAILEYS_BASE_URL", bridge_->base_url()},
+                                                  {"INTERNAL_SECRET", secret},
+                                                  {"WHATSAPP_VERIFY_TOKEN", "meta-verify"},
+                                                  {"WHATSAPP_APP_SECRET", "meta-app-secret"}});
     ASSERT_TRUE(server_->start());
     ASSERT_EQ(server_->post("/api/admin/tenants", R"({"id":"acme","name":"Acme","aliases":["1"]})").status, 201);
   }
@@ -268,6 +272,39 @@ TEST_F(whatsapp_test, on_start_crmd_reconciles_a_session_the_bridge_lost_while_i
   wait_for([&] { return starts > before; });
   EXPECT_EQ(starts - before, 1) << "crmd asked the bridge, saw the session was not open, and started it";
   EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "starting");
+}
+
+TEST_F(whatsapp_test, the_cloud_api_verifies_signatures_and_routes_by_phone_number_id) {
+  auto verify = [](const std::string& q) { return test::http("GET", server_->url("/webhook/whatsapp/cloud?" + q)); };
+  auto ok = verify("hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=meta-verify");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, "1158201444") << "the raw challenge";
+  EXPECT_EQ(ok.headers["content-type"], "text/plain; charset=utf-8");
+  EXPECT_EQ(verify("hub.mode=subscribe&hub.challenge=1&hub.verify_token=wrong").status, 403);
+
+  ASSERT_EQ(server_->put("/api/admin/tenants/acme/whatsapp_cloud", R"({"phone_number_ids":["106540352242922"]})").status, 200);
+  ASSERT_EQ(server_->post("/api/admin/tenants", R"({"id":"beta","name":"Beta"})").status, 201);
+  test::expect_error(server_->put("/api/admin/tenants/beta/whatsapp_cloud", R"({"phone_number_ids":["106540352242922"]})"),
+                     409, "number_taken");
+  int before = body(api("GET", "/api/wa/messages"))["total"];
+  std::string raw = R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{)"
+                    R"("messaging_product":"whatsapp","metadata":{"display_phone_number":"97233763805","phone_number_id":"106540352242922"},)"
+                    R"("contacts":[{"profile":{"name":"Noa"},"wa_id":"972527778888"}],)"
+                    R"("messages":[{"from":"972527778888","id":"wamid.CLOUD1","timestamp":"1764475200","type":"text","text":{"body":"שלום"}}]}}]}]})";
+  auto post = [&](const std::string& sig) {
+    return test::http("POST", server_->url("/webhook/whatsapp/cloud"), raw,
+                      {"Content-Type: application/json", "X-Hub-Signature-256: " + sig});
+  };
+  EXPECT_EQ(post("sha256=" + std::string(64, '0')).status, 403);
+  auto stored = post(connectors::wa::meta_signature_header("meta-app-secret", raw));
+  ASSERT_EQ(stored.status, 200) << stored.body;
+  EXPECT_EQ(body(stored)["stored"], 1);
+  EXPECT_EQ(body(post(connectors::wa::meta_signature_header("meta-app-secret", raw)))["duplicates"], 1);
+  auto msgs = body(api("GET", "/api/wa/messages"));
+  EXPECT_EQ(msgs["total"].get<int>() - before, 1);
+  EXPECT_EQ(msgs["results"][0]["text"], shalom);
+  EXPECT_EQ(msgs["results"][0]["session"], "cloud");
+  EXPECT_EQ(body(api("GET", "/api/leads?q=0527778888"))["total"], 1) << "the sender became a lead";
 }
 
 TEST_F(whatsapp_test, a_restart_in_the_middle_of_a_backoff_re_arms_the_retry) {
