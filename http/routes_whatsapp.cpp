@@ -113,7 +113,8 @@ struct ingest : std::enable_shared_from_this<ingest> {
       answer = nullptr;
       return a(last_position);
     }
-    c->send_json(200, {{"ok", true}, {"stored", stored}, {"duplicates", duplicates}});
+    // position: readers pass it as min_position to see these messages.
+    c->send_json(200, {{"ok", true}, {"stored", stored}, {"duplicates", duplicates}, {"position", last_position}});
   }
   void resolve(const connectors::wa::message_in& m) {
     auto self = shared_from_this();
@@ -252,6 +253,7 @@ void cloud_events(const call_ptr& c) {
   struct run {
     std::vector<connectors::wa::cloud_batch> batches;
     size_t next = 0, stored = 0, duplicates = 0;
+    uint64_t position = 0;
   };
   auto state = std::make_shared<run>();
   state->batches = std::move(*batches);
@@ -276,11 +278,13 @@ void cloud_events(const call_ptr& c) {
       job->answer = [state, step, job](uint64_t) {
         state->stored += job->stored;
         state->duplicates += job->duplicates;
+        state->position = std::max(state->position, job->last_position);
         (*step)();
       };
       return job->step();
     }
-    c->send_json(200, {{"ok", true}, {"stored", state->stored}, {"duplicates", state->duplicates}});
+    c->send_json(200, {{"ok", true}, {"stored", state->stored}, {"duplicates", state->duplicates},
+                       {"position", state->position}});
     *step = nullptr;  // breaks the cycle
   };
   (*step)();

@@ -57,16 +57,25 @@ class whatsapp_test : public ::testing::Test {
     delete dir_;
     delete bridge_;
   }
+  // Reads wait for the views to include every delivery made so far (the
+  // bridge's writes are not the reader's own).
   static test::http_result api(const std::string& method, const std::string& path) {
     std::string sep = path.find('?') == std::string::npos ? "?" : "&";
-    return test::http(method, server_->url(path + sep + "business_id=acme"), "{}",
+    return test::http(method, server_->url(path + sep + "business_id=acme&min_position=" + std::to_string(seen_)), "{}",
                       {crmd_server::auth(), crmd_server::json()});
+  }
+  static void note(const test::http_result& r) {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (j.is_object() && j.contains("position") && j["position"].is_number_unsigned())
+      seen_ = std::max<uint64_t>(seen_, j["position"].get<uint64_t>());
   }
   // A delivery from the bridge, to the tenant spelled `tenant`.
   static test::http_result deliver(const json& event, const std::string& tenant = "acme",
                                    const std::string& with_secret = secret) {
-    return test::http("POST", server_->url("/webhook/whatsapp/" + tenant + "/events"), event.dump(),
-                      {"Content-Type: application/json", "X-Internal-Secret: " + with_secret});
+    auto r = test::http("POST", server_->url("/webhook/whatsapp/" + tenant + "/events"), event.dump(),
+                        {"Content-Type: application/json", "X-Internal-Secret: " + with_secret});
+    note(r);
+    return r;
   }
   static json update(int seq, json data) { return {{"seq", seq}, {"event", "connection.update"}, {"data", data}}; }
   static void wait_for(const std::function<bool()>& done) {
@@ -75,7 +84,9 @@ class whatsapp_test : public ::testing::Test {
   static test::temp_dir* dir_;
   static crmd_server* server_;
   static fake_http_server* bridge_;
+  static uint64_t seen_;
 };
+uint64_t whatsapp_test::seen_ = 0;
 test::temp_dir* whatsapp_test::dir_ = nullptr;
 crmd_server* whatsapp_test::server_ = nullptr;
 fake_http_server* whatsapp_test::bridge_ = nullptr;
@@ -224,6 +235,7 @@ TEST_F(whatsapp_test, the_older_incoming_routes_take_an_alias_and_share_the_dedu
     auto r = test::http("POST", server_->url(path), json{{"tenantId", "1"}, {"payload", payload}}.dump(),
                         {"Content-Type: application/json", "X-Internal-Secret: " + secret});
     ASSERT_EQ(r.status, 200) << path << " " << r.body;
+    note(r);
   }
   auto msgs = body(api("GET", "/api/wa/messages"));
   EXPECT_EQ(msgs["total"].get<int>() - before, 1) << "the second route's delivery was the same message";
@@ -244,6 +256,7 @@ TEST_F(whatsapp_test, sending_needs_a_connected_session_and_a_failure_is_a_visib
   ASSERT_EQ(deliver(update(300, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "A"}}}})).status, 200);
   auto ok = send(shalom);
   ASSERT_EQ(ok.status, 202) << ok.body;
+  note(ok);
   EXPECT_EQ(body(ok)["message_id"], "BAE5SENT1");
   EXPECT_EQ(body(ok)["status"], "sent");
   // The bridge echoes what it sent: the same message, not a second one.
@@ -252,6 +265,7 @@ TEST_F(whatsapp_test, sending_needs_a_connected_session_and_a_failure_is_a_visib
   EXPECT_EQ(body(deliver(echo))["duplicates"], 1);
   auto failed = send("fail");
   ASSERT_EQ(failed.status, 202) << failed.body;
+  note(failed);
   EXPECT_EQ(body(failed)["status"], "failed");
   auto msgs = body(api("GET", "/api/wa/messages"));
   EXPECT_EQ(msgs["results"][0]["status"], "failed") << msgs.dump();
@@ -298,6 +312,7 @@ TEST_F(whatsapp_test, the_cloud_api_verifies_signatures_and_routes_by_phone_numb
   EXPECT_EQ(post("sha256=" + std::string(64, '0')).status, 403);
   auto stored = post(connectors::wa::meta_signature_header("meta-app-secret", raw));
   ASSERT_EQ(stored.status, 200) << stored.body;
+  note(stored);
   EXPECT_EQ(body(stored)["stored"], 1);
   EXPECT_EQ(body(post(connectors::wa::meta_signature_header("meta-app-secret", raw)))["duplicates"], 1);
   auto msgs = body(api("GET", "/api/wa/messages"));
