@@ -71,7 +71,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  *   authState(tenant, dir)     -> Promise<{state:{creds,keys}, saveCreds}>
  *   crmdUrl, secret, dataDir,
  *   fetch = globalThis.fetch, now = Date.now, logger = console,
- *   retry = {attempts: 5, baseMs: 500}
+ *   retry = {attempts: 5, baseMs: 500, timeoutMs: 10000}  (backoff baseMs * 2^i)
  * })
  */
 export function createBridge(opts) {
@@ -91,6 +91,7 @@ export function createBridge(opts) {
   if (!crmdUrl) throw new TypeError('crmdUrl is required');
   const attempts = retry.attempts ?? 5;
   const baseMs = retry.baseMs ?? 500;
+  const timeoutMs = retry.timeoutMs ?? 10000; // per attempt: a hung crmd must not stall the queue
   const base = String(crmdUrl).replace(/\/+$/, '');
 
   const tenants = new Map();
@@ -137,6 +138,7 @@ export function createBridge(opts) {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-internal-secret': secret },
           body,
+          signal: AbortSignal.timeout(timeoutMs),
         });
         try { await res.text(); } catch { /* body drained best effort */ }
         if (res.status < 400) return true;
