@@ -6,12 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-10}"
-bash scripts/install-deps.sh >/dev/null
-if ! command -v wrk >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-bash scripts/build.sh -DCRMD_BUILD_BENCH=ON >/dev/null
-work=$(mktemp -d)
+source bench/lib.sh
+bench_prepare
 export CRMD_ADMIN_TOKEN="bench-token-0123456789abcdef" TWILIO_AUTH_TOKEN="bench-twilio-token"
 export PUBLIC_HOST="https://crm.example.test"
 ./build/bench/hello_server 18092 & hello=$!
@@ -27,21 +23,12 @@ url="$PUBLIC_HOST/webhook/incoming_call"
 # Warm-up: the 1000 callers become leads (first calls create them).
 TWILIO_REQUESTS="$work/warm.txt" wrk -t2 -c8 -d2s -s bench/twilio_incoming.lua http://127.0.0.1:18093 >/dev/null
 
-run() {  # name, wrk args...
-  local name=$1; shift
-  local out
-  out=$(wrk --latency -t2 -c32 -d"${secs}s" "$@")
-  printf "%-26s %10s req/s   p50 %8s   p99 %8s   non-2xx %s\n" "$name" \
-    "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
-    "$(awk '$1=="99%" {print $2}' <<<"$out")" "$(awk '/Non-2xx/ {print $4}' <<<"$out")"
-  awk '/Requests\/sec/ {print $2}' <<<"$out" > "$work/$name.rps"
-}
 echo "wrk -t2 -c32 -d${secs}s, 127.0.0.1, $(nproc) cores shared by client and server"
-run hello_world http://127.0.0.1:18092/
-TWILIO_REQUESTS="$work/calls.txt" run incoming_call -s bench/twilio_incoming.lua http://127.0.0.1:18093
-run hello_world_again http://127.0.0.1:18092/
-awk -v a="$(cat "$work/incoming_call.rps")" -v b="$(cat "$work/hello_world.rps")" -v c="$(cat "$work/hello_world_again.rps")" \
-  'BEGIN {printf "ratio incoming_call / hello_world: %.3f (%.3f against the second baseline)\n", a / b, a / c}'
+bench_run hello_world http://127.0.0.1:18092/
+export TWILIO_REQUESTS="$work/calls.txt"
+bench_run incoming_call -s bench/twilio_incoming.lua http://127.0.0.1:18093
+bench_run hello_world_again http://127.0.0.1:18092/
+bench_ratio incoming_call hello_world hello_world_again
 calls=$(curl -sf "localhost:18093/api/calls?business_id=t0&limit=1" -H "$auth" | sed 's/.*"total":\([0-9]*\).*/\1/')
 echo "calls recorded: $calls"
 grep -c "crmd twilio" "$work/serve.log" | sed 's/^/twilio log lines: /' || true
