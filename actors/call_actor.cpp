@@ -132,15 +132,7 @@ caf::behavior call_actor(call_ptr self, std::string tenant, std::string call_sid
         else
           self->delayed_send(self, call_idle(*ctx), check_atom::value);
       },
-      [=](stop_atom) {
-        // Sent by the directory after it forgot us: nothing more can arrive.
-        auto& s = self->state;
-        if (s.current || !s.queue.empty()) {
-          self->delayed_send(self, std::chrono::milliseconds(10), stop_atom::value);
-          return;
-        }
-        self->quit();
-      },
+      [=](stop_atom) { stop_after_work(self); },
   };
 }
 

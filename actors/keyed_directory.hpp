@@ -9,6 +9,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <chrono>
 #include <string>
 #include <unordered_map>
 
@@ -62,6 +63,19 @@ caf::behavior keyed_directory(caf::stateful_actor<keyed_directory_state>* self, 
         if (s.stopping_children == 0) self->quit();
       },
   };
+}
+
+// A keyed child's answer to the directory's stop: what it already holds (a
+// command in flight, a queue) is finished first; nothing new can arrive, the
+// directory has forgotten it.
+template <class Self>
+void stop_after_work(Self* self) {
+  auto& s = self->state;
+  if (s.current || !s.queue.empty()) {
+    self->delayed_send(self, std::chrono::milliseconds(10), stop_atom::value);
+    return;
+  }
+  self->quit();
 }
 
 }  // namespace crmd::actors

@@ -244,14 +244,7 @@ caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, con
           pump(self, *ctx);
         }
       },
-      [=](stop_atom) {
-        auto& s = self->state;
-        if (s.current || !s.queue.empty()) {
-          self->delayed_send(self, std::chrono::milliseconds(10), stop_atom::value);
-          return;
-        }
-        self->quit();
-      },
+      [=](stop_atom) { stop_after_work(self); },
   };
 }
 
