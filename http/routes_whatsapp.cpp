@@ -16,6 +16,7 @@
 #include "events/codec.hpp"
 #include "events/whatsapp_events.hpp"
 #include "http/api_internal.hpp"
+#include "http/whatsapp_ingest.hpp"
 #include "projections/contacts_view.hpp"
 #include "projections/messages_view.hpp"
 #include "storage/crypto.hpp"
@@ -91,71 +92,6 @@ void history(const call_ptr& c) {
   c->send_raw_json(200, page_json(items, total, page, limit));
 }
 
-// Stores a batch of messages one after another: each finds (or creates) the
-// sender's lead, then is appended once for ever under its idempotency key.
-// Answers when all are durable: {"ok":true,"stored":N,"duplicates":D}.
-struct ingest : std::enable_shared_from_this<ingest> {
-  call_ptr c;
-  std::string tenant, session;
-  bool history = false;
-  std::vector<connectors::wa::message_in> messages;
-  std::vector<connectors::wa::status_update> statuses;
-  size_t next = 0, stored = 0, duplicates = 0;
-  uint64_t last_position = 0;
-  std::optional<std::string> contact_override;      // sending: the contact is known
-  std::function<void(uint64_t)> answer;             // sending (and Cloud batches) answer differently
-
-  void step() {
-    if (next < messages.size()) return resolve(messages[next]);
-    if (next - messages.size() < statuses.size()) return status(statuses[next - messages.size()]);
-    if (answer) {  // moved out first: the answer may hold this job (a cycle otherwise)
-      auto a = std::move(answer);
-      answer = nullptr;
-      return a(last_position);
-    }
-    // position: readers pass it as min_position to see these messages.
-    c->send_json(200, {{"ok", true}, {"stored", stored}, {"duplicates", duplicates}, {"position", last_position}});
-  }
-  void resolve(const connectors::wa::message_in& m) {
-    auto self = shared_from_this();
-    if (contact_override) return append(m, *contact_override);
-    if (m.phone.empty()) return append(m, "");  // a group or a hidden number: no contact
-    if (auto known = views::contact_by_phone(c->ctx->deps.views, tenant, m.phone); known && *known)
-      return append(m, **known);
-    event_metadata who = c->who();
-    who.causer = "bridge";
-    c->ctx->deps.rt.tenant_command(tenant, crm::find_or_create_contact{m.phone, m.from_me ? "" : m.push_name, "whatsapp"},
-                                   who, [self, m](result<command_ok> r) { self->append(m, r ? r->id : ""); });
-  }
-  void append(const connectors::wa::message_in& m, const std::string& contact) {
-    ev::wa_message_received e{session, m.remote_jid, m.id, m.from_me, history, contact, m.push_name, m.text,
-                              m.media ? m.media->type : "", m.media ? m.media->mimetype : "",
-                              m.media ? m.media->caption : "", m.media ? m.media->size : -1, m.timestamp};
-    write(ev::whatsapp_event{e}, contact.empty() ? "" : tenant + "/lead/" + contact,
-          "wa/" + tenant + "/" + session + "/" + m.remote_jid + "/" + (m.from_me ? "1" : "0") + "/" + m.id);
-  }
-  void status(const connectors::wa::status_update& u) {
-    write(ev::whatsapp_event{ev::wa_message_status{session, u.remote_jid, u.id, u.status}}, "",
-          "wa/" + tenant + "/" + session + "/" + u.remote_jid + "/" + u.id + "/status/" + u.status);
-  }
-  void write(const ev::whatsapp_event& e, const std::string& subject, std::string key) {
-    auto self = shared_from_this();
-    auto enc = codec::encode(e);
-    append_request r;
-    r.stream = tenant + "/wamsg/" + session;
-    r.events.push_back(new_event{enc.type, enc.schema_version, std::move(enc.payload), subject});
-    r.meta = c->who();
-    r.meta.causer = "bridge";
-    r.idempotency_key = std::move(key);  // stored hashed: the phone in the JID never sits in the key space
-    c->ctx->deps.log.append_async(std::move(r), [self](result<append_result> res) {
-      if (!res) return self->c->fail(res.error());
-      (res->deduplicated ? self->duplicates : self->stored) += 1;
-      self->last_position = res->last_position;
-      ++self->next;
-      self->step();
-    });
-  }
-};
 
 bool bridge_secret_ok(const call_ptr& c) {
   const auto& secret = c->ctx->opts.internal_secret;
