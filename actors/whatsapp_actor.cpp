@@ -53,6 +53,7 @@ struct wa_actor_state {
   std::string pending_qr;
   std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
   std::mt19937_64 rng{std::random_device{}()};
+  bool watching = false;  // a watchdog tick is scheduled
 };
 using wa_ptr = caf::stateful_actor<wa_actor_state>*;
 
@@ -126,6 +127,8 @@ void act(wa_ptr self, context& ctx, const std::vector<ev::whatsapp_event>& evs) 
   }
 }
 
+void watch(wa_ptr self, const context& ctx);
+
 void pump(wa_ptr self, context& ctx) {
   auto& s = self->state;
   while (!s.current && !s.queue.empty()) {
@@ -138,6 +141,7 @@ void pump(wa_ptr self, context& ctx) {
         continue;
       }
       if (needs_reconcile(s.agg)) call_bridge(self, ctx, "status");
+      watch(self, ctx);
     }
     if (!req.cmd) {  // a read
       req.done(view_of(s, 0));
@@ -177,14 +181,24 @@ wa::bridge_update failed_bridge_call(const status& st) {
   return u;
 }
 
+// The watchdog ticks only while the session waits on the bridge (starting,
+// or scanned without open): a thousand quiet sessions schedule nothing.
+bool waiting(const wa::state& s) { return s.status == "starting" || s.scanned; }
+
+void watch(wa_ptr self, const context& ctx) {
+  auto& s = self->state;
+  if (s.watching || !waiting(s.agg)) return;
+  s.watching = true;
+  self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(1000, ctx.opts.wa_policy.start_timeout_ms / 4)),
+                     watch_atom::value);
+}
+
 caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, context_ptr ctx, caf::actor) {
   // Sessions are few and long-lived (one per tenant, usually): they do not idle-stop.
   auto& s = self->state;
   s.tenant = tenant;
   s.session = session;
   s.stream = wa::stream_of(tenant, session);
-  auto tick = std::chrono::milliseconds(std::max<int64_t>(1000, ctx->opts.wa_policy.start_timeout_ms / 4));
-  self->delayed_send(self, tick, watch_atom::value);
   return {
       [=](wa_request& r) {
         self->state.queue.push_back(std::move(r));
@@ -207,6 +221,7 @@ caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, con
           }
           s.version += s.pending.size();
           act(self, *ctx, s.pending);
+          watch(self, *ctx);
           req.done(view_of(s, a.outcome->last_position));
         }
         s.pending.clear();
@@ -237,8 +252,9 @@ caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, con
       },
       [=](watch_atom) {
         auto& s = self->state;
-        self->delayed_send(self, tick, watch_atom::value);
-        if (s.recovered && (s.agg.status == "starting" || s.agg.scanned)) {
+        s.watching = false;
+        if (s.recovered && waiting(s.agg)) {
+          watch(self, *ctx);
           s.queue.push_back(wa_request{s.tenant, s.session, wa::command{wa::watchdog{now_us()}}, {"system"},
                                        [](result<wa_view>) {}});
           pump(self, *ctx);

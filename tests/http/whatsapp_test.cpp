@@ -339,5 +339,33 @@ TEST_F(whatsapp_test, a_restart_in_the_middle_of_a_backoff_re_arms_the_retry) {
   EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "starting");
 }
 
+// Nothing hangs: a start the bridge never follows up is reconciled after
+// WA_START_TIMEOUT_MS (the bridge says it is still connecting: start again, once).
+TEST(whatsapp_watchdog, a_session_stuck_starting_is_reconciled_with_the_bridge) {
+  std::atomic<int> started{0}, asked{0};
+  fake_http_server bridge([&](const fake_request& r) {
+    if (r.target == "/sessions/acme/start") ++started;
+    if (r.target == "/sessions/acme/status") {
+      ++asked;
+      return fake_response{200, R"({"state":"connecting","qr":null,"me":null})"};
+    }
+    return fake_response{200, R"({"ok":true})"};
+  });
+  test::temp_dir dir;
+  crmd_server server(dir.sub("data"), {{"BAILEYS_BASE_URL", bridge.base_url()},
+                                       {"INTERNAL_SECRET", secret},
+                                       {"WA_START_TIMEOUT_MS", "1000"}});
+  ASSERT_TRUE(server.start());
+  ASSERT_EQ(server.post("/api/admin/tenants", R"({"id":"acme","name":"Acme"})").status, 201);
+  ASSERT_EQ(test::http("POST", server.url("/api/whatsapp/start?business_id=acme"), "{}",
+                       {crmd_server::auth(), crmd_server::json()}).status, 200);
+  for (int i = 0; i < 60 && started < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_GE(asked.load(), 1) << "crmd asked the bridge";
+  EXPECT_EQ(started.load(), 2) << "and started the session once more";
+  auto hist = body(test::http("GET", server.url("/api/whatsapp/history?business_id=acme"), {}, {crmd_server::auth()}));
+  EXPECT_NE(hist.dump().find("reconcile"), std::string::npos) << hist.dump();
+  server.terminate();
+}
+
 }  // namespace
 }  // namespace crmd
