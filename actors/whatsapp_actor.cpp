@@ -193,12 +193,21 @@ void watch(wa_ptr self, const context& ctx) {
                      watch_atom::value);
 }
 
-caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, context_ptr ctx, caf::actor) {
-  // Sessions are few and long-lived (one per tenant, usually): they do not idle-stop.
+// A settled session holds nothing in memory that matters (no QR on screen,
+// no retry timer; a leftover watchdog tick would find nothing to do), so it
+// may stop when idle: the next delivery or read recovers it from its stream.
+bool may_stop(const wa_actor_state& s) {
+  bool settled = s.agg.status == "connected" || s.agg.status == "stopped" || s.agg.status == "logged_out" ||
+                 s.agg.status == "failed";
+  return settled && !s.agg.scanned && !s.current && s.queue.empty();
+}
+
+caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, context_ptr ctx, caf::actor parent) {
   auto& s = self->state;
   s.tenant = tenant;
   s.session = session;
   s.stream = wa::stream_of(tenant, session);
+  self->delayed_send(self, ctx->opts.idle, check_atom::value);
   return {
       [=](wa_request& r) {
         self->state.queue.push_back(std::move(r));
@@ -259,6 +268,13 @@ caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, con
                                        [](result<wa_view>) {}});
           pump(self, *ctx);
         }
+      },
+      [=](check_atom) {
+        auto& s = self->state;
+        if (may_stop(s) && std::chrono::steady_clock::now() - s.last_active >= ctx->opts.idle)
+          self->send(parent, idle_atom::value, s.tenant + "/" + s.session);
+        else
+          self->delayed_send(self, ctx->opts.idle, check_atom::value);
       },
       [=](stop_atom) { stop_after_work(self); },
   };

@@ -339,6 +339,48 @@ TEST_F(whatsapp_test, a_restart_in_the_middle_of_a_backoff_re_arms_the_retry) {
   EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "starting");
 }
 
+// A settled session's actor stops when idle; the next delivery and read
+// recover it from its stream with nothing lost.
+TEST(whatsapp_idle, an_idle_connected_session_stops_and_comes_back_intact) {
+  std::atomic<int> started{0}, asked{0};
+  fake_http_server bridge([&](const fake_request& r) {
+    if (r.target == "/sessions/acme/start") ++started;
+    if (r.target == "/sessions/acme/status") ++asked;
+    return fake_response{200, R"({"state":"open","qr":null,"me":null})"};
+  });
+  test::temp_dir dir;
+  crmd_server server(dir.sub("data"), {{"BAILEYS_BASE_URL", bridge.base_url()},
+                                       {"INTERNAL_SECRET", secret},
+                                       {"CRMD_ACTOR_IDLE_SECONDS", "1"}});
+  ASSERT_TRUE(server.start());
+  ASSERT_EQ(server.post("/api/admin/tenants", R"({"id":"acme","name":"Acme"})").status, 201);
+  auto post = [&](const json& e) {
+    return test::http("POST", server.url("/webhook/whatsapp/acme/events"), e.dump(),
+                      {"Content-Type: application/json", "X-Internal-Secret: " + secret});
+  };
+  auto status = [&] {
+    return body(test::http("GET", server.url("/api/whatsapp/status?business_id=acme"), {}, {crmd_server::auth()}));
+  };
+  ASSERT_EQ(test::http("POST", server.url("/api/whatsapp/start?business_id=acme"), "{}",
+                       {crmd_server::auth(), crmd_server::json()}).status, 200);
+  json open = {{"seq", 7}, {"event", "connection.update"},
+               {"data", {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "Acme"}}}}}};
+  ASSERT_EQ(post(open).status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // idle checks run every second
+  auto st = status();
+  EXPECT_EQ(st["state"], "connected") << st.dump();
+  EXPECT_EQ(st["jid"], "9725@s.whatsapp.net");
+  for (int i = 0; i < 40 && asked.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_GE(asked.load(), 1) << "a new actor recovered the session (and checked it with the bridge)";
+  // The recovered session still knows the last seq: a stale close changes nothing.
+  json stale = {{"seq", 6}, {"event", "connection.update"},
+                {"data", {{"connection", "close"}, {"lastDisconnect", {{"statusCode", 401}}}}}};
+  ASSERT_EQ(post(stale).status, 200);
+  EXPECT_EQ(status()["state"], "connected");
+  EXPECT_EQ(started.load(), 1);
+  server.terminate();
+}
+
 // Nothing hangs: a start the bridge never follows up is reconciled after
 // WA_START_TIMEOUT_MS (the bridge says it is still connecting: start again, once).
 TEST(whatsapp_watchdog, a_session_stuck_starting_is_reconciled_with_the_bridge) {
