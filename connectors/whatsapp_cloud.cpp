@@ -6,13 +6,6 @@
 #include "connectors/whatsapp_parse.hpp"
 #include "storage/crypto.hpp"
 
-#define WA_TRY(expr)               \
-  do {                             \
-    if (auto s_ = (expr); !s_) {   \
-      return s_;                   \
-    }                              \
-  } while (0)
-
 namespace crmd::connectors::wa {
 namespace {
 

@@ -9,6 +9,14 @@
 
 #include "connectors/whatsapp_parse.hpp"
 
+// Returns the status of `expr` from the enclosing function when it failed.
+#define WA_TRY(expr)               \
+  do {                             \
+    if (auto s_ = (expr); !s_) {   \
+      return s_;                   \
+    }                              \
+  } while (0)
+
 namespace crmd::connectors::wa::detail {
 
 using json = nlohmann::json;

@@ -1,6 +1,7 @@
 #include "http/live.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "events/catalog.hpp"
 #include "storage/event_log.hpp"
@@ -30,19 +31,14 @@ std::string live_event_name(std::string_view type) {
 
 namespace {
 
-// WhatsApp history (upsert "append") is stored but never notified.
-bool is_history(std::string_view type, uint16_t version, std::string_view payload) {
+// The event's payload as a JSON object (discarded when it does not decode).
+nlohmann::json payload_object(std::string_view type, uint16_t version, std::string_view payload) {
   auto j = catalog::payload_to_json(type, version, payload);
-  if (!j) return false;
-  auto o = nlohmann::json::parse(*j, nullptr, false);
-  return o.is_object() && o.value("history", false);
+  return j ? nlohmann::json::parse(*j, nullptr, false) : nlohmann::json(nlohmann::json::value_t::discarded);
 }
 
 // The id of the record an event is about: the first *_id field it has.
-std::string subject_id(std::string_view type, uint16_t version, std::string_view payload) {
-  auto j = catalog::payload_to_json(type, version, payload);
-  if (!j) return {};
-  auto o = nlohmann::json::parse(*j, nullptr, false);
+std::string subject_id(const nlohmann::json& o) {
   if (!o.is_object()) return {};
   for (const char* f :
        {"lead_id", "task_id", "invoice_id", "contract_id", "signature_id", "note_id", "prompt_id", "deal_id",
@@ -103,12 +99,20 @@ void live_hub::deliver(uint64_t from, uint64_t to, std::vector<subscriber>& to_w
     if (r.position > to) return false;
     std::string name = live_event_name(r.type);
     if (name.empty()) return true;
-    if (name == "whatsapp.message" && !e.erased && is_history(r.type, r.schema_version, e.payload)) return true;
+    // Decoded once, only when some stream of this tenant is owed the event.
+    std::optional<nlohmann::json> payload;
+    auto decoded = [&]() -> const nlohmann::json& {
+      if (!payload) payload = payload_object(r.type, r.schema_version, e.payload);
+      return *payload;
+    };
     std::string frame;
     for (auto& s : to_whom) {
       if (s.tenant != r.tenant || r.position <= s.after) continue;
       if (frame.empty()) {
-        std::string id = e.erased ? std::string() : subject_id(r.type, r.schema_version, e.payload);
+        // WhatsApp history (upsert "append") is stored but never notified.
+        if (name == "whatsapp.message" && !e.erased && decoded().is_object() && decoded().value("history", false))
+          return true;
+        std::string id = e.erased ? std::string() : subject_id(decoded());
         frame = "id: " + std::to_string(r.position) + "\nevent: " + name + "\ndata: " +
                 nlohmann::json{{"type", name}, {"id", id}, {"position", r.position}}.dump() + "\n\n";
       }

@@ -36,16 +36,8 @@ std::string xml_escape(const std::string& s) {
   return out;
 }
 
-void send_text(const call_ptr& c, int status, std::string body, const char* type) {
-  http_response r;
-  r.status = status;
-  r.headers = {{"Content-Type", type}, {"X-Request-Id", c->request_id}, {"X-Revision", c->ctx->opts.revision}};
-  r.body = std::move(body);
-  c->out->send(std::move(r));
-}
-
 void twiml(const call_ptr& c, const std::string& inner) {
-  send_text(c, 200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response>" + inner + "</Response>\n",
+  c->send_body(200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response>" + inner + "</Response>\n",
             "text/xml; charset=utf-8");
 }
 
@@ -55,7 +47,7 @@ void apology(const call_ptr& c, const std::string& why) {
            "<Hangup/>");
 }
 
-void ok_text(const call_ptr& c) { send_text(c, 200, "OK", "text/plain; charset=utf-8"); }
+void ok_text(const call_ptr& c) { c->send_body(200, "OK", "text/plain; charset=utf-8"); }
 
 // "scheme://host" Twilio called: PUBLIC_HOST, else the proxy's headers when
 // trusted, else the request's own Host.
@@ -85,7 +77,7 @@ std::optional<std::map<std::string, std::string>> verified(const call_ptr& c) {
   auto form = tw::parse_form(c->req.body);
   if (!form) {
     std::fprintf(stderr, "crmd twilio: %s: %s\n", c->req.path.c_str(), form.error().message().c_str());
-    send_text(c, 400, "malformed form body", "text/plain; charset=utf-8");
+    c->send_body(400, "malformed form body", "text/plain; charset=utf-8");
     return std::nullopt;
   }
   auto& o = c->ctx->opts;

@@ -71,27 +71,30 @@ void read(const call_ptr& c, std::function<json(const wa_view&)> render) {
   });
 }
 
-// The session's history, newest first: every transition with its cause.
+// The session's history, newest first: every transition with its cause. It
+// reads the whole session stream, so it runs on the query pool.
 void history(const call_ptr& c) {
   uint64_t page = 1, limit = 25;
   if (!c->paging(page, limit)) return;
   auto session = session_param(c);
   if (!session) return;
-  auto evs = c->ctx->deps.log.read_stream(wa::stream_of(c->tenant, *session), 1, 100000);
-  if (!evs) return c->fail(evs.error());
-  std::vector<std::string> items;
-  uint64_t total = evs->size();
-  for (uint64_t i = (page - 1) * limit; i < total && items.size() < limit; ++i) {
-    auto& e = (*evs)[total - 1 - i];
-    auto payload = catalog::payload_to_json(e.env.type, e.env.schema_version, e.payload);
-    json item = {{"type", e.env.type}, {"at", rfc3339(e.env.recorded_at_us)}, {"position", e.env.position},
-                 {"by", e.env.meta.causer}};
-    if (payload) item["data"] = json::parse(*payload, nullptr, false);
-    items.push_back(item.dump());
-  }
-  c->send_raw_json(200, page_json(items, total, page, limit));
+  bool queued = c->ctx->query_pool->try_submit([c, session = *session, page, limit] {
+    auto evs = c->ctx->deps.log.read_stream(wa::stream_of(c->tenant, session), 1, 100000);
+    if (!evs) return c->fail(evs.error());
+    std::vector<std::string> items;
+    uint64_t total = evs->size();
+    for (uint64_t i = (page - 1) * limit; i < total && items.size() < limit; ++i) {
+      auto& e = (*evs)[total - 1 - i];
+      auto payload = catalog::payload_to_json(e.env.type, e.env.schema_version, e.payload);
+      json item = {{"type", e.env.type}, {"at", rfc3339(e.env.recorded_at_us)}, {"position", e.env.position},
+                   {"by", e.env.meta.causer}};
+      if (payload) item["data"] = json::parse(*payload, nullptr, false);
+      items.push_back(item.dump());
+    }
+    c->send_raw_json(200, page_json(items, total, page, limit));
+  });
+  if (!queued) c->error(503, "busy", "too many reads at once; retry shortly", {{"Retry-After", "1"}});
 }
-
 
 bool bridge_secret_ok(const call_ptr& c) {
   const auto& secret = c->ctx->opts.internal_secret;
@@ -168,11 +171,7 @@ void cloud_verify(const call_ptr& c) {
     std::fprintf(stderr, "crmd whatsapp cloud: verification refused\n");
     return c->reject_signature(403, "forbidden", "text/plain; charset=utf-8");
   }
-  http_response r;
-  r.status = 200;
-  r.headers = {{"Content-Type", "text/plain; charset=utf-8"}, {"X-Request-Id", c->request_id}};
-  r.body = q("hub.challenge").substr(0, 256);
-  c->out->send(std::move(r));
+  c->send_body(200, q("hub.challenge").substr(0, 256), "text/plain; charset=utf-8");
 }
 
 // Meta's events: signature over the raw bytes, then each change's messages

@@ -230,13 +230,6 @@ class calls_view : public projection {
 
 std::string view_key(const std::string& rest) { return view_prefix("calls") + rest; }
 
-result<std::optional<std::string>> get_opt(kv_store& kv, const std::string& k) {
-  std::string v;
-  auto s = kv.get(cf::projections, k, &v);
-  if (s.is_ok()) return std::optional<std::string>{std::move(v)};
-  if (s.code() == errc::not_found) return std::optional<std::string>{};
-  return s;
-}
 
 }  // namespace
 
@@ -253,7 +246,7 @@ result<page> list_calls(kv_store& kv, const std::string& tenant, const std::stri
   page out;
   out.total = sids->total;
   for (auto& sid : sids->items) {
-    auto c = get_opt(kv, view_key(k.call(sid)));
+    auto c = util::get_opt(kv, view_key(k.call(sid)));
     if (!c) return c.error();
     if (*c) out.items.push_back(std::move(**c));
   }
@@ -262,12 +255,12 @@ result<page> list_calls(kv_store& kv, const std::string& tenant, const std::stri
 
 result<std::optional<std::string>> get_call(kv_store& kv, const std::string& tenant, const std::string& sid) {
   if (sid.empty() || sid.find('/') != std::string::npos) return std::optional<std::string>{};
-  return get_opt(kv, view_key(keys{tenant + "/"}.call(sid)));
+  return util::get_opt(kv, view_key(keys{tenant + "/"}.call(sid)));
 }
 
 result<std::optional<std::string>> get_transcript(kv_store& kv, const std::string& tenant, const std::string& sid) {
   if (sid.empty() || sid.find('/') != std::string::npos) return std::optional<std::string>{};
-  return get_opt(kv, view_key(keys{tenant + "/"}.text(sid)));
+  return util::get_opt(kv, view_key(keys{tenant + "/"}.text(sid)));
 }
 
 }  // namespace crmd::views

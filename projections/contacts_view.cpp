@@ -177,11 +177,7 @@ result<std::optional<std::string>> get_contact(kv_store& kv, const std::string& 
 }
 
 result<std::optional<std::string>> contact_by_phone(kv_store& kv, const std::string& tenant, const std::string& e164) {
-  std::string id;
-  auto s = kv.get(cf::projections, view_key(tenant + "/p/" + e164), &id);
-  if (s.code() == errc::not_found) return std::optional<std::string>{};
-  if (!s) return s;
-  return std::optional<std::string>{std::move(id)};
+  return util::get_opt(kv, view_key(tenant + "/p/" + e164));
 }
 
 result<crm::settings> get_settings(kv_store& kv, const std::string& tenant) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "projections/views.hpp"
@@ -26,6 +27,15 @@ inline void bump(view_txn& t, const std::string& key, int64_t by = 1) {
   auto v = t.get(key);
   uint64_t n = v && v->size() == 8 ? read_be64(*v) : 0;
   t.put(key, be64(static_cast<uint64_t>(static_cast<int64_t>(n) + by)));
+}
+
+// The value at `k` in the views, or nullopt when there is none.
+inline result<std::optional<std::string>> get_opt(kv_store& kv, const std::string& k) {
+  std::string v;
+  auto s = kv.get(cf::projections, k, &v);
+  if (s.is_ok()) return std::optional<std::string>{std::move(v)};
+  if (s.code() == errc::not_found) return std::optional<std::string>{};
+  return s;
 }
 
 // Page `page_no` (from 1) of the values under `prefix`, and the total from

@@ -143,13 +143,6 @@ class prompts_view : public projection {
 std::string key(std::string_view view, const std::string& rest) { return view_prefix(view) + rest; }
 
 
-result<std::optional<std::string>> get_opt(kv_store& kv, const std::string& k) {
-  std::string v;
-  auto s = kv.get(cf::projections, k, &v);
-  if (s.is_ok()) return std::optional<std::string>{std::move(v)};
-  if (s.code() == errc::not_found) return std::optional<std::string>{};
-  return s;
-}
 
 }  // namespace
 
@@ -186,7 +179,7 @@ result<page> list_tenants(kv_store& kv, uint64_t page_no, uint64_t limit) {
 }
 
 result<std::optional<std::string>> get_tenant(kv_store& kv, const std::string& id) {
-  return get_opt(kv, key("tenants", "t/" + id));
+  return util::get_opt(kv, key("tenants", "t/" + id));
 }
 
 result<page> list_prompts(kv_store& kv, const std::string& tenant, uint64_t page_no, uint64_t limit) {
@@ -196,7 +189,7 @@ result<page> list_prompts(kv_store& kv, const std::string& tenant, uint64_t page
 result<std::optional<std::string>> get_prompt(kv_store& kv, const std::string& tenant, const std::string& id) {
   auto n = tenant::parse_prompt_id(id);
   if (!n) return std::optional<std::string>{};
-  return get_opt(kv, key("prompts", tenant + "/l/" + be64(*n)));
+  return util::get_opt(kv, key("prompts", tenant + "/l/" + be64(*n)));
 }
 
 result<std::optional<std::string>> last_prompt(kv_store& kv, const std::string& tenant) {
