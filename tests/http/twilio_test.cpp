@@ -164,6 +164,27 @@ TEST_F(twilio_test, an_unknown_number_gets_a_polite_message_and_an_event_never_a
   EXPECT_EQ(events("call_started", "CA200"), 0u);
 }
 
+TEST_F(twilio_test, hostile_input_is_refused_and_other_tenants_see_nothing) {
+  // A body that is not a form of UTF-8 text: 400, before any signature work.
+  auto bad = test::http("POST", server_->url("/webhook/incoming_call"), "CallSid=%FF%FE&From=x",
+                        {"Content-Type: application/x-www-form-urlencoded"});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.headers["content-type"], "text/plain; charset=utf-8");
+  // Voice settings are checked.
+  test::expect_error(server_->put("/api/admin/tenants/acme/voice", R"({"language":"he IL"})"), 400, "invalid_field");
+  test::expect_error(server_->put("/api/admin/tenants/acme/voice", R"({"max_recording_s":0})"), 400, "invalid_field");
+  test::expect_error(server_->put("/api/admin/tenants/acme/voice", R"({"greeting_url":"ftp://x"})"), 400, "invalid_field");
+  test::expect_error(server_->put("/api/admin/tenants/acme/phone_numbers", R"({"phone_numbers":"+97233763805"})"), 400,
+                     "invalid_field");
+  // A call of acme is not another tenant's.
+  ASSERT_EQ(twilio("/webhook/incoming_call", "CallSid=CA600&From=%2B972505555555&To=%2B97233763805").status, 200);
+  auto gamma = server_->post("/api/admin/tenants", R"({"id":"gamma","name":"Gamma"})");
+  ASSERT_TRUE(gamma.status == 201 || gamma.status == 409);
+  EXPECT_EQ(server_->get("/api/calls/CA600?business_id=acme").status, 200);
+  test::expect_error(server_->get("/api/calls/CA600?business_id=gamma"), 404, "call_not_found");
+  EXPECT_EQ(body(server_->get("/api/calls?business_id=gamma"))["total"], 0);
+}
+
 TEST_F(twilio_test, a_number_belongs_to_one_tenant) {
   ASSERT_EQ(server_->post("/api/admin/tenants", R"({"id":"beta","name":"Beta"})").status, 201);
   test::expect_error(server_->put("/api/admin/tenants/beta/phone_numbers", R"({"phone_numbers":["+97233763805"]})"),

@@ -322,6 +322,34 @@ TEST_F(whatsapp_test, the_cloud_api_verifies_signatures_and_routes_by_phone_numb
   EXPECT_EQ(body(api("GET", "/api/leads?q=0527778888"))["total"], 1) << "the sender became a lead";
 }
 
+TEST_F(whatsapp_test, hostile_input_is_refused_and_other_tenants_see_nothing) {
+  auto send = [](const std::string& b) {
+    return test::http("POST", server_->url("/api/wa/send?business_id=acme"), b, {crmd_server::auth(), crmd_server::json()});
+  };
+  test::expect_error(send(R"({"to":"052-555-6666"})"), 400, "invalid_field");
+  test::expect_error(send(json{{"to", "052-555-6666"}, {"text", std::string(5000, 'x')}}.dump()), 400, "invalid_field");
+  test::expect_error(send(R"({"customer_id":"L99999","text":"x"})"), 404, "contact_not_found");
+  test::expect_error(send(R"({"to":7,"text":"x"})"), 400, "invalid_field");
+  // A Cloud API body signed correctly but not JSON: 400.
+  std::string junk = "{\"entry\":";
+  auto r = test::http("POST", server_->url("/webhook/whatsapp/cloud"), junk,
+                      {"Content-Type: application/json",
+                       "X-Hub-Signature-256: " + connectors::wa::meta_signature_header("meta-app-secret", junk)});
+  EXPECT_EQ(r.status, 400) << r.body;
+  // acme's messages are not another tenant's.
+  json m = {{"event", "messages.upsert"},
+            {"data", {{"type", "notify"}, {"messages", {text_message("ISO1", "972529990000", "acme only")}}}}};
+  ASSERT_EQ(deliver(m).status, 200);
+  auto other = server_->post("/api/admin/tenants", R"({"id":"delta","name":"Delta"})");
+  ASSERT_TRUE(other.status == 201 || other.status == 409);
+  auto theirs = test::http("GET", server_->url("/api/wa/messages?business_id=delta&min_position=" + std::to_string(seen_)),
+                           {}, {crmd_server::auth()});
+  ASSERT_EQ(theirs.status, 200);
+  EXPECT_EQ(theirs.body.find("acme only"), std::string::npos);
+  EXPECT_EQ(body(theirs)["total"], 0);
+  test::expect_error(api("GET", "/api/whatsapp/status?session=../x"), 400, "invalid_field");
+}
+
 TEST_F(whatsapp_test, a_restart_in_the_middle_of_a_backoff_re_arms_the_retry) {
   ASSERT_EQ(api("POST", "/api/whatsapp/restart").status, 200);
   ASSERT_EQ(deliver(update(600, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "A"}}}})).status, 200);
