@@ -12,6 +12,7 @@
 #include "tests/support/api_json.hpp"
 #include "tests/support/crmd_server.hpp"
 #include "tests/support/fake_http_server.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace crmd {
@@ -55,6 +56,8 @@ class twilio_test : public ::testing::Test {
             {"TWILIO_ACCOUNT_SID", "ACtest"},
             {"PUBLIC_HOST", host},
             {"CRMD_STT_PRIMARY_URL", primary_->base_url()},
+            {"CRMD_STT_PRIMARY_KEY", "sk-primary-never-logged"},
+            {"CRMD_LLM_KEY", "sk-llm-never-logged"},
             {"CRMD_STT_FALLBACK_URL", fallback_->base_url()},
             {"CRMD_LLM_URL", llm_->base_url()}};
     server_ = new crmd_server(dir_->sub("data"), env_);
@@ -185,6 +188,18 @@ TEST_F(twilio_test, hostile_input_is_refused_and_other_tenants_see_nothing) {
   EXPECT_EQ(body(server_->get("/api/calls?business_id=gamma"))["total"], 0);
 }
 
+TEST_F(twilio_test, a_greeting_url_is_played) {
+  ASSERT_EQ(server_->put("/api/admin/tenants/acme/voice",
+                         R"({"greeting_url":"https://cdn.example.test/hello.mp3?a=1&b=2","language":"he-IL"})").status, 200);
+  auto r = twilio("/webhook/incoming_call", "CallSid=CA700&From=%2B972506666666&To=%2B97233763805");
+  EXPECT_NE(r.body.find("<Play>https://cdn.example.test/hello.mp3?a=1&amp;b=2</Play>"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("<Say language=\"he-IL\">Hi"), std::string::npos);
+  // Put the suite's greeting back for tests that run after this one in the same process.
+  ASSERT_EQ(server_->put("/api/admin/tenants/acme/voice",
+                         json{{"greeting_text", "Hi <& welcome>"}, {"language", "he-IL"}, {"max_recording_s", 60}}.dump())
+                .status, 200);
+}
+
 TEST_F(twilio_test, a_number_belongs_to_one_tenant) {
   ASSERT_EQ(server_->post("/api/admin/tenants", R"({"id":"beta","name":"Beta"})").status, 201);
   test::expect_error(server_->put("/api/admin/tenants/beta/phone_numbers", R"({"phone_numbers":["+97233763805"]})"),
@@ -241,6 +256,12 @@ TEST_F(twilio_test, a_recording_is_downloaded_transcribed_by_the_fallback_and_su
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(events("call_transcribed", "CA400"), 2u);
   EXPECT_EQ(events("call_summarized", "CA400"), 2u);
+  // Provider keys and the auth token never reach the log, even with the
+  // primary's failure and the transcript recorded.
+  auto all = test::run({CRMD_BINARY, "events", "--data-dir", dir_->sub("data")}, dir_->path());
+  EXPECT_EQ(all.out.find("sk-primary-never-logged"), std::string::npos);
+  EXPECT_EQ(all.out.find("sk-llm-never-logged"), std::string::npos);
+  EXPECT_EQ(all.out.find(token), std::string::npos) << "nor the Twilio auth token";
   // A repeated recording callback starts nothing again.
   ASSERT_EQ(twilio("/webhook/recording_status?tenant=acme", rec, host + "/webhook/recording_status?tenant=acme").status, 200);
   EXPECT_EQ(events("recording_available", "RE400"), 1u);
