@@ -11,11 +11,13 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <cassert>
 #include <chrono>
 
 #include "actors/actor_context.hpp"
 #include "actors/tenant/tenant_snapshot.hpp"
 #include "events/codec.hpp"
+#include "storage/secret_store.hpp"
 
 namespace crmd::actors {
 
@@ -198,6 +200,13 @@ void pump(self_ptr self, const context_ptr& ctx_ptr) {
       // The schedule entry is durable exactly when the timer_set event is.
       if (auto* t = std::get_if<ev::timer_set>(&e))
         side.push_back({uint8_t(cf::schedule), schedule_key(t->due_us, s.tenant, t->timer_id), "", false});
+      // So is a secret with the event that records its change.
+      if (auto* w = std::get_if<ev::whatsapp_token_changed>(&e)) {
+        auto* cs = std::get_if<crm::change_settings>(&req.cmd);
+        assert(cs && cs->sealed_whatsapp_token);  // only change_settings with a token decides this event
+        side.push_back({uint8_t(cf::meta), secrets::meta_key(s.tenant, secrets::whatsapp_graph_token),
+                        *cs->sealed_whatsapp_token, w->removed});
+      }
     }
     // The caller is answered from the log's callback as soon as the append is
     // durable, without waiting for this actor's turn on a CAF thread; the

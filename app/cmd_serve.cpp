@@ -140,6 +140,10 @@ int run_serve(const argv_t& argv) {
   ao.baileys_base_url = cfg->baileys_base_url;
   ao.whatsapp_verify_token = cfg->whatsapp_verify_token;
   ao.whatsapp_app_secret = cfg->whatsapp_app_secret;
+  ao.whatsapp_graph_base = cfg->whatsapp_graph_base;
+  auto box = secrets_key(*cfg);
+  if (!box) return fail("serve", box.error().message(), exit_failure);
+  ao.secrets_key = *box;
   ao.public_host = cfg->public_host;
   ao.twilio_auth_token = cfg->twilio_auth_token;
   ao.twilio_account_sid = cfg->twilio_account_sid;

@@ -112,6 +112,16 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env) {
   c.internal_secret = env("INTERNAL_SECRET");
   c.whatsapp_verify_token = env("WHATSAPP_VERIFY_TOKEN");
   c.whatsapp_app_secret = env("WHATSAPP_APP_SECRET");
+  if (auto g = env("WHATSAPP_GRAPH_BASE"); !g.empty()) {
+    if (g.rfind("http://", 0) != 0 && g.rfind("https://", 0) != 0)
+      return status{errc::invalid_argument, "WHATSAPP_GRAPH_BASE must be an http(s) URL, not '" + g + "'"};
+    while (!g.empty() && g.back() == '/') g.pop_back();
+    c.whatsapp_graph_base = g;
+  }
+  c.secrets_key = env("CRMD_SECRETS_KEY");
+  if (!c.secrets_key.empty() &&
+      (c.secrets_key.size() != 64 || c.secrets_key.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos))
+    return status{errc::invalid_argument, "CRMD_SECRETS_KEY must be 64 hex digits (32 bytes)"};
   for (auto [name, field, lo, hi] : {std::tuple{"WA_MAX_QR", &c.wa_max_qr, int64_t{1}, int64_t{100}},
                                      std::tuple{"WA_BACKOFF_CAP_MS", &c.wa_backoff_cap_ms, int64_t{1000}, int64_t{3'600'000}},
                                      std::tuple{"WA_MAX_FAILURES", &c.wa_max_failures, int64_t{1}, int64_t{1000}},
@@ -172,6 +182,21 @@ result<std::string> jwt_secret(const serve_config& c) {
   if (!c.jwt_secret.empty()) return c.jwt_secret;
   bool created = false;
   return secret_file(c.data_dir + "/jwt_secret", created, 32);
+}
+
+result<std::string> secrets_key(const serve_config& c) {
+  std::string hex = c.secrets_key;
+  if (hex.empty()) {
+    bool created = false;
+    auto f = secret_file(c.data_dir + "/secrets_key", created, 64);
+    if (!f) return f;
+    hex = *f;
+  }
+  if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+    return status{errc::invalid_argument, "the secrets key must be 64 hex digits"};
+  std::string key;
+  for (size_t i = 0; i < 64; i += 2) key += char(std::stoi(hex.substr(i, 2), nullptr, 16));
+  return key;
 }
 
 result<std::string> admin_token(const serve_config& c, bool& created, std::string& path) {

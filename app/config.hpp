@@ -47,6 +47,9 @@ struct serve_config {
   std::string internal_secret;        // INTERNAL_SECRET: shared with the bridge, both ways
   std::string whatsapp_verify_token;  // WHATSAPP_VERIFY_TOKEN: Meta's webhook subscription check
   std::string whatsapp_app_secret;    // WHATSAPP_APP_SECRET: X-Hub-Signature-256 on Cloud API webhooks
+  // WHATSAPP_GRAPH_BASE: where Cloud API messages are sent ({base}/{phone_number_id}/messages).
+  std::string whatsapp_graph_base = "https://graph.facebook.com/v19.0";
+  std::string secrets_key;            // CRMD_SECRETS_KEY: 64 hex digits sealing tenant secrets
   int64_t wa_max_qr = 6;              // WA_MAX_QR: QR codes per start without a scan
   int64_t wa_backoff_cap_ms = 60000;  // WA_BACKOFF_CAP_MS: the longest reconnect delay
   int64_t wa_max_failures = 8;        // WA_MAX_FAILURES: failed reconnects in a row, then failed
@@ -62,6 +65,12 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env = real_e
 
 // JWT_SECRET, else <data>/jwt_secret (created with mode 0600 when missing).
 result<std::string> jwt_secret(const serve_config& c);
+
+// The 32-byte key sealing tenant secrets (storage/secret_store.hpp):
+// CRMD_SECRETS_KEY (64 hex digits), else <data>/secrets_key, created with
+// mode 0600 when missing. Outside the database, so a copy of the database
+// alone opens no secret.
+result<std::string> secrets_key(const serve_config& c);
 
 // The operator token: CRMD_ADMIN_TOKEN, else <data>/admin_token, created
 // with mode 0600 when missing. `created` says whether it was just made.

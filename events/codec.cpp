@@ -28,6 +28,8 @@ CRMD_CODEC_INSTANTIATE(crmd::ev::lead_updated)
 CRMD_CODEC_INSTANTIATE(crmd::ev::lead_deleted)
 CRMD_CODEC_INSTANTIATE(crmd::ev::lead_converted)
 CRMD_CODEC_INSTANTIATE(crmd::ev::settings_changed)
+CRMD_CODEC_INSTANTIATE(crmd::ev::settings_changed_v1)
+CRMD_CODEC_INSTANTIATE(crmd::ev::whatsapp_token_changed)
 CRMD_CODEC_INSTANTIATE(crmd::ev::task_created)
 CRMD_CODEC_INSTANTIATE(crmd::ev::task_completed)
 CRMD_CODEC_INSTANTIATE(crmd::ev::task_reopened)
@@ -70,3 +72,19 @@ CRMD_CODEC_INSTANTIATE(crmd::ev::wa_failed)
 CRMD_CODEC_INSTANTIATE(crmd::ev::wa_message_received)
 CRMD_CODEC_INSTANTIATE(crmd::ev::wa_message_status)
 CRMD_CODEC_INSTANTIATE(crmd::ev::whatsapp_cloud_assigned)
+
+namespace crmd::ev {
+
+result<settings_changed> settings_changed::upcast(uint16_t from_version, std::string_view payload) {
+  if (from_version != 1) return status{errc::unsupported, "settings_changed has no upcast from version " + std::to_string(from_version)};
+  settings_changed_v1 old;
+  if (auto s = codec::decode_payload(payload, old); !s) return s;
+  settings_changed out;
+  out.default_region = std::move(old.default_region);
+  out.language = std::move(old.language);
+  out.time_zone = std::move(old.time_zone);
+  out.whatsapp_provider = "baileys";
+  return out;
+}
+
+}  // namespace crmd::ev

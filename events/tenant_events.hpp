@@ -12,8 +12,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
+
+#include "events/status.hpp"
 
 namespace crmd::ev {
 
@@ -148,17 +151,45 @@ struct lead_converted {
 };
 
 // The tenant's own settings (the full set after the change).
+//
+// Version 2 added whatsapp_provider; version 1 payloads read back with
+// "baileys", the only provider there was.
 struct settings_changed {
   static constexpr const char* type_name = "settings_changed";
-  static constexpr uint16_t schema_version = 1;
+  static constexpr uint16_t schema_version = 2;
   std::string default_region;  // ISO 3166 alpha-2, for phone numbers without +
   std::string language;        // BCP 47, e.g. he, en
   std::string time_zone;       // IANA, e.g. Asia/Jerusalem
+  std::string whatsapp_provider = "baileys";  // baileys (the QR bridge) | cloud (Meta's Cloud API)
+  template <class F> void fields(F&& f) {
+    f("default_region", default_region);
+    f("language", language);
+    f("time_zone", time_zone);
+    f("whatsapp_provider", whatsapp_provider);
+  }
+  static result<settings_changed> upcast(uint16_t from_version, std::string_view payload);
+};
+
+// The layout settings_changed was written with before version 2.
+struct settings_changed_v1 {
+  static constexpr const char* type_name = "settings_changed";
+  static constexpr uint16_t schema_version = 1;
+  std::string default_region, language, time_zone;
   template <class F> void fields(F&& f) {
     f("default_region", default_region);
     f("language", language);
     f("time_zone", time_zone);
   }
+};
+
+// The tenant's WhatsApp Cloud API (Graph) token was set or removed. The
+// token itself never enters the log: it is sealed in the secret store
+// (storage/secret_store.hpp) in the same atomic write as this event.
+struct whatsapp_token_changed {
+  static constexpr const char* type_name = "whatsapp_token_changed";
+  static constexpr uint16_t schema_version = 1;
+  bool removed = false;
+  template <class F> void fields(F&& f) { f("removed", removed); }
 };
 
 // A task about a contact (lead or customer), due at a time or not.
@@ -387,7 +418,7 @@ using tenant_event = std::variant<tenant_created, tenant_renamed, prompt_saved, 
                                   task_rescheduled, task_due, contract_created, contract_status_changed,
                                   signature_recorded, invoice_created, invoice_status_changed, invoice_paid,
                                   deal_created, deal_updated, deal_closed, pipeline_changed,
-                                  payment_intent_recorded>;
+                                  payment_intent_recorded, whatsapp_token_changed>;
 
 
 }  // namespace crmd::ev

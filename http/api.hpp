@@ -61,6 +61,11 @@ struct api_options {
   // WHATSAPP_VERIFY_TOKEN / WHATSAPP_APP_SECRET: Meta's Cloud API webhook
   // (subscription check; X-Hub-Signature-256). Empty: refused.
   std::string whatsapp_verify_token, whatsapp_app_secret;
+  // WHATSAPP_GRAPH_BASE: Cloud API sends go to {base}/{phone_number_id}/messages.
+  std::string whatsapp_graph_base = "https://graph.facebook.com/v19.0";
+  // 32 bytes sealing tenant secrets (storage/secret_store.hpp); empty: a
+  // request to store one is refused with 503.
+  std::string secrets_key;
   // Recording downloads, speech-to-text and summaries (http/call_pipeline.hpp).
   call_pipeline_options calls;
   std::string revision;     // the build's git revision, sent as X-Revision

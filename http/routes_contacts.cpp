@@ -5,6 +5,7 @@
 #include "actors/crm/phone.hpp"
 #include "http/api_internal.hpp"
 #include "projections/contacts_view.hpp"
+#include "storage/secret_store.hpp"
 
 namespace crmd::http {
 namespace {
@@ -144,8 +145,52 @@ void csv(const call_ptr& c, const std::string& kind) {
   });
 }
 
-json settings_json(const crm::settings& s) {
-  return {{"default_region", s.default_region}, {"language", s.language}, {"time_zone", s.time_zone}};
+// The Graph token is shown as {"set":bool,"last4":"..."|null}, never whole.
+json settings_json(const call_ptr& c, const crm::settings& s) {
+  json token = {{"set", false}, {"last4", nullptr}};
+  if (!c->ctx->opts.secrets_key.empty()) {
+    auto t = secrets::read(c->ctx->deps.views, c->ctx->opts.secrets_key, c->tenant, secrets::whatsapp_graph_token);
+    if (t && *t) token = {{"set", true}, {"last4", secrets::hint(**t)}};
+  }
+  return {{"default_region", s.default_region}, {"language", s.language}, {"time_zone", s.time_zone},
+          {"whatsapp_provider", s.whatsapp_provider}, {"whatsapp_token", token}};
+}
+
+// "whatsapp_token": a Graph access token to keep sealed (storage/secret_store.hpp),
+// or null / "" to remove it. False when it answered an error.
+bool whatsapp_token(const call_ptr& c, const json& body, crm::change_settings& cmd) {
+  auto it = body.find("whatsapp_token");
+  if (it == body.end()) return true;
+  std::string token;
+  if (it->is_string()) {
+    token = it->get<std::string>();
+  } else if (!it->is_null()) {
+    c->error(400, "invalid_field", "field 'whatsapp_token' must be a string or null");
+    return false;
+  }
+  // Meta's tokens are long printable ASCII; anything else would break the
+  // Authorization header it is sent in.
+  bool printable = token.find_first_not_of(
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=|:") == std::string::npos;
+  if (!token.empty() && (token.size() < 20 || token.size() > 4096 || !printable)) {
+    c->error(400, "invalid_field", "field 'whatsapp_token' must be 20..4096 characters of a Graph access token");
+    return false;
+  }
+  if (c->ctx->opts.secrets_key.empty()) {
+    c->error(503, "secrets_unavailable", "crmd has no secrets key to store the token with");
+    return false;
+  }
+  if (token.empty()) {
+    cmd.sealed_whatsapp_token = std::string();
+    return true;
+  }
+  auto sealed = secrets::seal(c->ctx->opts.secrets_key, c->tenant, secrets::whatsapp_graph_token, token);
+  if (!sealed) {
+    c->fail(sealed.error());
+    return false;
+  }
+  cmd.sealed_whatsapp_token = std::move(*sealed);
+  return true;
 }
 
 }  // namespace
@@ -175,7 +220,7 @@ void add_contact_routes(route_list& r) {
                    if (!s) return c->fail(s.error());
                    auto p = views::get_pipeline(c->ctx->deps.views, c->tenant);
                    if (!p) return c->fail(p.error());
-                   auto j = settings_json(*s);
+                   auto j = settings_json(c, *s);
                    j["pipeline"] = *p;
                    c->send_json(200, {{"ok", true}, {"settings", j}});
                  });
@@ -202,8 +247,10 @@ void add_contact_routes(route_list& r) {
                  }
                  crm::change_settings cmd;
                  if (!optional_fields(c, *body, {{"default_region", &cmd.default_region}, {"language", &cmd.language},
-                                                 {"time_zone", &cmd.time_zone}}))
+                                                 {"time_zone", &cmd.time_zone},
+                                                 {"whatsapp_provider", &cmd.whatsapp_provider}}))
                    return;
+                 if (!whatsapp_token(c, *body, cmd)) return;
                  c->ctx->deps.rt.tenant_command(c->tenant, std::move(cmd), c->who(),
                                                 c->answer(200, [c](const command_ok& ok) {
                                                   return json{{"ok", true}, {"position", ok.position}};

@@ -225,80 +225,10 @@ void cloud_events(const call_ptr& c) {
   (*step)();
 }
 
-std::string hex(const std::string& bytes) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned char ch : bytes) out += {d[ch >> 4], d[ch & 15]};
-  return out;
-}
-
-// POST /api/wa/send {"customer_id"|"to","text"} -> 202 {"ok","message_id","position","status"}.
-// Handed to the bridge on the I/O pool; the message is recorded under the
-// id WhatsApp gave it, so the bridge's own echo of it is a duplicate. A
-// bridge failure records the message with a local id and status failed.
-void send_message(const call_ptr& c) {
-  auto body = c->json_body();
-  if (!body) return;
-  auto text = string_field(c, *body, "text", true);
-  if (!text) return;
-  if (text->empty() || text->size() > 4096) return c->error(400, "invalid_field", "field 'text' must be 1..4096 bytes");
-  std::string phone, contact;
-  if (body->contains("customer_id")) {
-    auto id = string_field(c, *body, "customer_id", true);
-    if (!id) return;
-    auto found = views::get_contact(c->ctx->deps.views, c->tenant, *id);
-    if (!found) return c->fail(found.error());
-    if (!*found) return c->error(404, "contact_not_found", "no customer or lead '" + id->substr(0, 64) + "'");
-    auto j = json::parse(**found, nullptr, false);
-    phone = j.is_object() ? j.value("phone", "") : "";
-    contact = *id;
-    if (phone.empty()) return c->error(400, "invalid_field", "the contact has no phone number");
-  } else {
-    auto to = string_field(c, *body, "to", true);
-    if (!to) return;
-    auto st = views::get_settings(c->ctx->deps.views, c->tenant);
-    auto e164 = crm::to_e164(*to, st ? st->default_region : "IL");
-    if (!e164) return c->error(400, "invalid_field", "field 'to' is not a phone number");
-    phone = *e164;
-    if (auto known = views::contact_by_phone(c->ctx->deps.views, c->tenant, phone); known && *known) contact = **known;
-  }
-  std::string jid = phone.substr(1) + "@s.whatsapp.net";
-  c->ctx->deps.rt.read_whatsapp(c->tenant, "main", [c, jid, contact, text = *text](result<wa_view> v) {
-    if (!v) return c->fail(v.error());
-    if (v->state.status != "connected")
-      return c->error(409, "whatsapp_not_connected", "the WhatsApp session is " + v->state.status);
-    bool queued = c->ctx->io_pool->try_submit([c, jid, contact, text] {
-      connectors::bridge_options o{c->ctx->opts.baileys_base_url, c->ctx->opts.internal_secret};
-      auto sent = connectors::bridge_send(o, c->tenant, jid, text);
-      if (!sent) std::fprintf(stderr, "crmd whatsapp: %s: send failed: %s\n", c->tenant.c_str(), sent.error().message().c_str());
-      auto job = std::make_shared<ingest>();
-      job->c = c;
-      job->tenant = c->tenant;
-      job->session = "main";
-      std::string id = sent ? *sent : "crmd-" + hex(crypto::random_bytes(10));
-      job->answer = [c, id, ok = static_cast<bool>(sent)](uint64_t position) {
-        c->ctx->note_position(c->principal_key(), position);
-        c->send_json(202, {{"ok", true}, {"message_id", id}, {"position", position}, {"status", ok ? "sent" : "failed"}});
-      };
-      connectors::wa::message_in m;
-      m.remote_jid = jid;
-      m.id = id;
-      m.from_me = true;
-      m.text = text;
-      m.timestamp = system_clock().now_us() / 1'000'000;
-      job->contact_override = contact;
-      job->messages.push_back(std::move(m));
-      if (!sent) job->statuses.push_back({jid, id, true, "failed"});
-      job->step();
-    });
-    if (!queued) c->error(503, "busy", "crmd is busy; retry shortly", {{"Retry-After", "1"}});
-  });
-}
-
 }  // namespace
 
 void add_whatsapp_routes(route_list& r) {
-  r.push_back({"POST", "/api/wa/send", scope::tenant, perm::messages_send, wa_module, send_message});
+  r.push_back({"POST", "/api/wa/send", scope::tenant, perm::messages_send, wa_module, whatsapp_send});
   r.push_back({"POST", "/api/whatsapp/start", scope::tenant, perm::tenant_settings, wa_module,
                [](const call_ptr& c) { command(c, wa::start{"user", system_clock().now_us()}); }});
   r.push_back({"POST", "/api/whatsapp/restart", scope::tenant, perm::tenant_settings, wa_module,

@@ -39,4 +39,8 @@ struct ingest : std::enable_shared_from_this<ingest> {
   void write(const ev::whatsapp_event& e, const std::string& subject, std::string key);
 };
 
+// POST /api/wa/send (http/whatsapp_send.cpp): through the tenant's provider,
+// the Baileys bridge or the Cloud API, as its settings choose.
+void whatsapp_send(const call_ptr& c);
+
 }  // namespace crmd::http

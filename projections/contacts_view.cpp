@@ -61,6 +61,7 @@ class contacts_view : public projection {
         j["default_region"] = st->default_region;
         j["language"] = st->language;
         j["time_zone"] = st->time_zone;
+        j["whatsapp_provider"] = st->whatsapp_provider;
       } else {
         j["pipeline"] = std::get<ev::pipeline_changed>(*ev).stages;
       }
@@ -191,6 +192,7 @@ result<crm::settings> get_settings(kv_store& kv, const std::string& tenant) {
   out.default_region = j.value("default_region", out.default_region);
   out.language = j.value("language", out.language);
   out.time_zone = j.value("time_zone", out.time_zone);
+  out.whatsapp_provider = j.value("whatsapp_provider", out.whatsapp_provider);
   return out;
 }
 

@@ -45,8 +45,9 @@ struct new_event {
 };
 
 // A write to another column family that must be durable exactly when the
-// events are (a durable timer's schedule entry, say). Only `schedule` and
-// `snapshots` may be written this way.
+// events are (a durable timer's schedule entry, say). Only `schedule`,
+// `snapshots` and `meta` keys under "secret/" (storage/secret_store.hpp) may
+// be written this way.
 struct side_write {
   uint8_t family = 0;  // a crmd::cf value
   std::string key;

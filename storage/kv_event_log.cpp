@@ -219,9 +219,11 @@ class kv_event_log : public event_log {
     auto sid = parse_stream_id(r.stream);
     if (!sid) return sid.error();
     if (r.events.empty()) return {errc::invalid_argument, "an append needs at least one event"};
-    for (auto& w : r.side_writes)
-      if (w.family != uint8_t(cf::schedule) && w.family != uint8_t(cf::snapshots))
-        return {errc::invalid_argument, "side writes may only go to the schedule or snapshots"};
+    for (auto& w : r.side_writes) {
+      bool secret = w.family == uint8_t(cf::meta) && w.key.rfind("secret/", 0) == 0;
+      if (w.family != uint8_t(cf::schedule) && w.family != uint8_t(cf::snapshots) && !secret)
+        return {errc::invalid_argument, "side writes may only go to the schedule, snapshots or meta secret/"};
+    }
     for (auto& e : r.events) {
       if (e.type.empty() || e.type.size() > 128)
         return {errc::invalid_argument, "event type must be 1..128 bytes"};

@@ -130,7 +130,7 @@ result<events> decide(const contacts& c, const settings& st, const find_or_creat
 }
 
 result<events> decide(const settings& st, const change_settings& cmd) {
-  ev::settings_changed s{st.default_region, st.language, st.time_zone};
+  ev::settings_changed s{st.default_region, st.language, st.time_zone, st.whatsapp_provider};
   if (cmd.default_region) {
     if (!known_region(*cmd.default_region))
       return invalid("default_region", "must be an ISO 3166 region code such as IL or US");
@@ -148,9 +148,19 @@ result<events> decide(const settings& st, const change_settings& cmd) {
       return invalid("time_zone", "must be an IANA time zone such as Asia/Jerusalem");
     s.time_zone = *cmd.time_zone;
   }
-  if (s.default_region == st.default_region && s.language == st.language && s.time_zone == st.time_zone)
-    return events{};
-  return events{s};
+  if (cmd.whatsapp_provider) {
+    if (*cmd.whatsapp_provider != "baileys" && *cmd.whatsapp_provider != "cloud")
+      return invalid("whatsapp_provider", "must be baileys or cloud");
+    s.whatsapp_provider = *cmd.whatsapp_provider;
+  }
+  events out;
+  if (s.default_region != st.default_region || s.language != st.language || s.time_zone != st.time_zone ||
+      s.whatsapp_provider != st.whatsapp_provider)
+    out.push_back(s);
+  // Setting a token is always recorded (a rotation is worth an audit line,
+  // and comparing would need the old secret here).
+  if (cmd.sealed_whatsapp_token) out.push_back(ev::whatsapp_token_changed{cmd.sealed_whatsapp_token->empty()});
+  return out;
 }
 
 void apply(contacts& c, settings& st, const ev::tenant_event& e) {
@@ -186,7 +196,7 @@ void apply(contacts& c, settings& st, const ev::tenant_event& e) {
   } else if (auto* x = std::get_if<ev::lead_converted>(&e)) {
     if (auto* k = touch(x->lead_id)) k->customer = true;
   } else if (auto* x = std::get_if<ev::settings_changed>(&e)) {
-    st = settings{x->default_region, x->language, x->time_zone};
+    st = settings{x->default_region, x->language, x->time_zone, x->whatsapp_provider};
   }
 }
 

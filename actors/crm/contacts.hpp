@@ -34,10 +34,12 @@ struct settings {
   std::string default_region = "IL";
   std::string language = "he";
   std::string time_zone = "Asia/Jerusalem";
+  std::string whatsapp_provider = "baileys";  // baileys | cloud
   template <class F> void fields(F&& f) {
     f("default_region", default_region);
     f("language", language);
     f("time_zone", time_zone);
+    f("whatsapp_provider", whatsapp_provider);
   }
 };
 
@@ -83,7 +85,11 @@ struct find_or_create_contact {
   std::string phone, name, source;
 };
 struct change_settings {
-  std::optional<std::string> default_region, language, time_zone;
+  std::optional<std::string> default_region, language, time_zone, whatsapp_provider;
+  // The Graph token already sealed for the secret store (empty: remove it).
+  // It never reaches an event: the tenant actor writes it beside the
+  // whatsapp_token_changed event in the same batch.
+  std::optional<std::string> sealed_whatsapp_token;
 };
 
 // Rejections: invalid_field (names it), contact_not_found, phone_taken,

@@ -3,7 +3,10 @@
 namespace crmd::tenant {
 namespace {
 
-std::string header_key(const std::string& stream) { return stream + std::string("\0h", 2); }
+// 'H' since settings gained whatsapp_provider: a header under the old 'h'
+// has the old layout and is ignored (the state is replayed, then the next
+// snapshot writes 'H' with every row).
+std::string header_key(const std::string& stream) { return stream + std::string("\0H", 2); }
 std::string row_key(const std::string& stream, char tag, uint64_t n) {
   return stream + '\0' + tag + be64(n);
 }
@@ -31,6 +34,7 @@ bool load_rows(kv_store& kv, const std::string& stream, char tag, std::map<uint6
 
 void add_snapshot(kv_batch& b, const std::string& stream, uint64_t version, state& s) {
   b.put(cf::snapshots, header_key(stream), be64(version) + encode_header(s));
+  b.del(cf::snapshots, stream + std::string("\0h", 2));  // the pre-'H' header, if any
   put_rows(b, stream, 'p', s.dirty, s.prompts, encode_prompt);
   put_rows(b, stream, 'c', s.contacts.dirty, s.contacts.by_number, encode_contact);
   put_rows(b, stream, 't', s.work.dirty, s.work.tasks, encode_task);

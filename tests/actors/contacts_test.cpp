@@ -3,6 +3,7 @@
 
 #include "actors/crm/phone.hpp"
 #include "actors/tenant/tenant_decider.hpp"
+#include "events/codec.hpp"
 
 namespace crmd {
 namespace {
@@ -129,6 +130,51 @@ TEST(settings, changes_are_checked_and_no_change_records_nothing) {
   ASSERT_TRUE(r);
   EXPECT_EQ(std::get<ev::settings_changed>((*r)[0]).time_zone, "Europe/London");
   EXPECT_EQ(std::get<ev::settings_changed>((*r)[0]).language, "he") << "the rest stays";
+}
+
+TEST(settings, the_whatsapp_provider_is_baileys_or_cloud) {
+  auto s = given({});
+  EXPECT_EQ(s.settings.whatsapp_provider, "baileys") << "the default";
+  crm::change_settings c;
+  c.whatsapp_provider = "telegram";
+  auto bad = when(s, c);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("whatsapp_provider"), std::string::npos);
+  c.whatsapp_provider = "cloud";
+  auto r = when(s, c);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ(std::get<ev::settings_changed>((*r)[0]).whatsapp_provider, "cloud");
+  EXPECT_EQ(std::get<ev::settings_changed>((*r)[0]).default_region, "IL") << "the rest stays";
+  s = given({(*r)[0]});
+  EXPECT_EQ(s.settings.whatsapp_provider, "cloud");
+  auto same = when(s, c);
+  ASSERT_TRUE(same);
+  EXPECT_TRUE(same->empty()) << "choosing the current provider records nothing";
+}
+
+TEST(settings, a_token_is_recorded_as_changed_never_as_itself) {
+  auto s = given({});
+  crm::change_settings c;
+  c.sealed_whatsapp_token = std::string("sealed-bytes-not-the-token");
+  auto r = when(s, c);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->size(), 1u) << "no settings change, only the token";
+  EXPECT_FALSE(std::get<ev::whatsapp_token_changed>((*r)[0]).removed);
+  auto enc = codec::encode((*r)[0]);
+  EXPECT_EQ(enc.payload.find("sealed-bytes"), std::string::npos) << "not even the sealed form is in the event";
+  c.sealed_whatsapp_token = std::string();
+  auto removed = when(s, c);
+  ASSERT_TRUE(removed);
+  EXPECT_TRUE(std::get<ev::whatsapp_token_changed>((*removed)[0]).removed);
+  // Provider and token together: both events, settings first.
+  c.whatsapp_provider = "cloud";
+  c.sealed_whatsapp_token = std::string("sealed");
+  auto both = when(s, c);
+  ASSERT_TRUE(both);
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_TRUE(std::holds_alternative<ev::settings_changed>((*both)[0]));
+  EXPECT_TRUE(std::holds_alternative<ev::whatsapp_token_changed>((*both)[1]));
 }
 
 TEST(contacts, snapshot_pieces_round_trip) {

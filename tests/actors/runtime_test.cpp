@@ -161,7 +161,7 @@ TEST_F(runtime_test, recovery_uses_the_snapshot_plus_the_tail) {
     for (int i = 0; i < 10; ++i) ASSERT_TRUE(save(*rt, "acme", "t"));
   }
   std::string snap;
-  ASSERT_TRUE(kv->get(cf::snapshots, std::string("acme/tenant/acme\0h", 18), &snap));
+  ASSERT_TRUE(kv->get(cf::snapshots, std::string("acme/tenant/acme\0H", 18), &snap));
   EXPECT_EQ(read_be64(snap), 10u);  // written at 4, 8 and on stop
   size_t prompts = 0;
   for (auto it = kv->scan(cf::snapshots, std::string("acme/tenant/acme\0p", 18), ""); it->valid(); it->next())

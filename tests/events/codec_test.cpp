@@ -136,6 +136,29 @@ TEST(codec, an_old_schema_version_is_upcast) {
   EXPECT_EQ(e.reason, "unknown (v1)");
 }
 
+TEST(codec, settings_written_before_the_whatsapp_provider_read_back_as_baileys) {
+  // Given settings_changed as version 1 wrote it (three fields)
+  auto v1 = codec::encode_payload(ev::settings_changed_v1{"US", "en", "America/New_York"});
+  // When today's build reads it
+  auto r = codec::decode<tenant_event>("settings_changed", 1, v1);
+  // Then the fields are kept and the provider is the only one there was
+  ASSERT_TRUE(r) << r.error().to_string();
+  auto& e = std::get<ev::settings_changed>(*r);
+  EXPECT_EQ(e.default_region, "US");
+  EXPECT_EQ(e.time_zone, "America/New_York");
+  EXPECT_EQ(e.whatsapp_provider, "baileys");
+  // And a version-2 payload is read as written
+  auto v2 = codec::encode(tenant_event{ev::settings_changed{"IL", "he", "Asia/Jerusalem", "cloud"}});
+  EXPECT_EQ(v2.schema_version, 2);
+  auto r2 = codec::decode<tenant_event>(v2.type, v2.schema_version, v2.payload);
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(std::get<ev::settings_changed>(*r2).whatsapp_provider, "cloud");
+  // And the catalog (audit, CLI) renders the old one upcast too
+  auto j = catalog::payload_to_json("settings_changed", 1, v1);
+  ASSERT_TRUE(j) << j.error().to_string();
+  EXPECT_NE(j->find("\"whatsapp_provider\":\"baileys\""), std::string::npos) << *j;
+}
+
 TEST(codec, catalog_renders_payloads_as_json) {
   auto enc = codec::encode(tenant_event{ev::tenant_created{"acme", "\xd7\x90", {"1"}}});
   auto j = catalog::payload_to_json(enc.type, enc.schema_version, enc.payload);
