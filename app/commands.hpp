@@ -16,6 +16,8 @@ int run_twilio_sign(const argv_t& argv);
 int run_rebuild(const argv_t& argv);
 int run_status(const argv_t& argv);
 int run_admin(const argv_t& argv);
+int run_backup(const argv_t& argv);
+int run_restore(const argv_t& argv);
 
 // One line "crmd <cmd>: <message>" on stderr; returns `code`.
 int fail(const std::string& cmd, const std::string& message, int code);

@@ -17,6 +17,8 @@ commands:
   rebuild   rebuild a view from the log (server stopped)
   status    health of the running server, or the stopped store's position
   admin     create users (through the running server, or on the store)
+  backup    a consistent copy of the data directory, also while serving
+  restore   a backup into a new data directory
   twilio-sign  print the X-Twilio-Signature of a webhook request (for curl tests)
 
 Every command takes --data-dir D (default $CRMD_DATA_DIR, else ./data) and
@@ -48,6 +50,8 @@ int main(int argc, char** argv) {
   if (cmd == "rebuild") return run_rebuild(args);
   if (cmd == "status") return run_status(args);
   if (cmd == "admin") return run_admin(args);
+  if (cmd == "backup") return run_backup(args);
+  if (cmd == "restore") return run_restore(args);
   if (cmd == "twilio-sign") return run_twilio_sign(args);
   std::cerr << "crmd: unknown command '" << cmd << "' (see crmd --help)\n";
   return exit_usage;

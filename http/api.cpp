@@ -259,6 +259,7 @@ route_list all_routes() {
   add_twilio_routes(r);
   add_call_routes(r);
   add_whatsapp_routes(r);
+  add_admin_routes(r);
   return r;
 }
 

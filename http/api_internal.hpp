@@ -171,6 +171,7 @@ std::string mint_access_token(const api::impl& a, const registry::user_info& u, 
 json user_json(const registry::user_info& u);
 
 void add_health_routes(route_list& r);
+void add_admin_routes(route_list& r);
 void add_tenant_routes(route_list& r);
 void add_prompt_routes(route_list& r);
 void add_auth_routes(route_list& r);

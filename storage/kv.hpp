@@ -69,6 +69,13 @@ class kv_store {
   virtual status last(cf family, std::string_view lower, std::string_view upper, std::string* key,
                       std::string* value) = 0;
   virtual bool read_only() const = 0;
+  // A consistent copy of the whole store, as of one moment, in `dir` (which
+  // must not exist), while writes go on. errc::unsupported where there is no
+  // such thing (the in-memory store).
+  virtual status checkpoint(const std::string& dir) {
+    (void)dir;
+    return status{errc::unsupported, "this store cannot make checkpoints"};
+  }
 };
 
 std::unique_ptr<kv_store> make_memory_kv();

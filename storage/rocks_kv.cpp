@@ -4,6 +4,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <sys/stat.h>
@@ -111,6 +112,15 @@ class rocks_kv : public kv_store {
     return status::ok();
   }
   bool read_only() const override { return read_only_; }
+  status checkpoint(const std::string& dir) override {
+    rocksdb::Checkpoint* raw = nullptr;
+    auto s = rocksdb::Checkpoint::Create(db_, &raw);
+    if (!s.ok()) return from_rocks(s, "checkpoint");
+    std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+    // log_size_for_flush 0: memtables are flushed first, so writes made
+    // without the WAL (views, snapshots) are in the copy too.
+    return from_rocks(cp->CreateCheckpoint(dir, 0), "checkpoint");
+  }
 
  private:
   rocksdb::DB* db_;

@@ -4,7 +4,7 @@
 // A secret lives in the `meta` family under "secret/<tenant>/<name>",
 // AES-256-GCM sealed with the node's secrets key (CRMD_SECRETS_KEY, else
 // <data>/secrets_key, kept outside the database) and bound to that key name
-// as associated data, so a copy of the database or a backup alone reveals
+// as associated data, so a copy of the database files alone reveals
 // nothing and a sealed value cannot be replayed under another tenant.
 //
 // Writes ride along with the event that records the change (a side write in
