@@ -69,6 +69,7 @@ int run_events(const argv_t& argv) {
     if (!r.request_id.empty()) j["request_id"] = r.request_id;
     if (!r.correlation_id.empty()) j["correlation_id"] = r.correlation_id;
     if (!r.causation_id.empty()) j["causation_id"] = r.causation_id;
+    if (!r.client.empty()) j["client"] = r.client;
     if (!r.subject.empty()) j["subject"] = r.subject;
     if (!r.idempotency_hash.empty()) j["idempotency_hash"] = crypto::to_hex(r.idempotency_hash);
     j["link"] = crypto::to_hex(r.link);

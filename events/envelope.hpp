@@ -20,6 +20,7 @@ struct event_metadata {
   std::string request_id;
   std::string correlation_id;
   std::string causation_id;
+  std::string client;          // the caller's network address, for requests that came over HTTP
 };
 
 struct envelope {

@@ -87,6 +87,7 @@ envelope record_view::to_envelope() const {
   e.meta.causation_id = std::string(causation_id);
   e.subject = std::string(subject);
   e.idempotency_hash = std::string(idempotency_hash);
+  e.meta.client = std::string(client);
   e.link = std::string(link);
   return e;
 }
@@ -101,6 +102,7 @@ std::string encode_record_body(const envelope& env, std::string_view stored_payl
   uint8_t flags = 0;
   if (!env.subject.empty()) flags |= flag_encrypted;
   if (!env.idempotency_hash.empty()) flags |= flag_idempotency_hash;
+  if (!env.meta.client.empty()) flags |= flag_client;
   out.push_back(static_cast<char>(flags));
   put_str(out, env.stream);
   put_str(out, env.type);
@@ -114,6 +116,7 @@ std::string encode_record_body(const envelope& env, std::string_view stored_payl
     assert(env.idempotency_hash.size() == 32 && "idempotency hash is a SHA-256");
     out.append(env.idempotency_hash);
   }
+  if (flags & flag_client) put_str(out, env.meta.client);
   put_str(out, stored_payload);
   return out;
 }
@@ -170,9 +173,10 @@ status parse_record_into(std::string_view stored, record_view& v, bool check_crc
   v.causation_id = r.str();
   v.subject = r.str();
   if (v.flags & flag_idempotency_hash) v.idempotency_hash = r.bytes(32);
+  v.client = (v.flags & flag_client) ? r.str() : std::string_view{};
   v.payload = r.str();
   if (!r.ok || r.p != r.end) return status{errc::corruption, "record body fields out of bounds"};
-  if (v.flags & ~uint8_t(flag_encrypted | flag_idempotency_hash))
+  if (v.flags & ~uint8_t(flag_encrypted | flag_idempotency_hash | flag_client))
     return {errc::unsupported, "record has unknown flags"};
   if (v.encrypted() != !v.subject.empty())
     return {errc::corruption, "record encryption flag disagrees with its subject"};

@@ -26,6 +26,7 @@ constexpr uint32_t max_record_body = 64u << 20;
 enum record_flags : uint8_t {
   flag_encrypted = 1,        // payload is nonce(12) | AES-256-GCM ciphertext | tag(16)
   flag_idempotency_hash = 2, // a 32-byte idempotency hash follows the subject
+  flag_client = 4,           // the client address (str) follows, before the payload
 };
 
 // A parsed record whose strings point into the bytes it was parsed from.
@@ -36,7 +37,7 @@ struct record_view {
   uint16_t schema_version = 0;
   uint8_t flags = 0;
   std::string_view stream, type, tenant, causer, impersonator, request_id, correlation_id,
-      causation_id, subject, idempotency_hash;
+      causation_id, subject, idempotency_hash, client;
   std::string_view payload;  // as stored: ciphertext when flag_encrypted
   std::string_view body;     // the exact bytes the hash chain covers
   std::string_view link;

@@ -108,6 +108,7 @@ event_metadata call::who() const {
     m.impersonator = who_->impersonator;
   }
   m.request_id = request_id;
+  m.client = client;
   return m;
 }
 

@@ -51,6 +51,24 @@ TEST(record, round_trips_every_envelope_field) {
   EXPECT_EQ(r->link, link());
 }
 
+TEST(record, the_client_address_is_kept_when_there_is_one_and_absent_otherwise) {
+  auto env = sample();
+  env.meta.client = "203.0.113.7";
+  auto with = parse_record(frame_record(encode_record_body(env, "p"), link()));
+  ASSERT_TRUE(with) << with.error().to_string();
+  EXPECT_EQ(with->client, "203.0.113.7");
+  EXPECT_EQ(with->flags & flag_client, flag_client);
+  EXPECT_EQ(with->payload, "p");
+  EXPECT_EQ(with->to_envelope().meta.client, "203.0.113.7");
+  // A record without one (all records before the field existed) has no flag
+  // and no bytes for it: the old layout, read as before.
+  auto without = parse_record(frame_record(encode_record_body(sample(), "p"), link()));
+  ASSERT_TRUE(without);
+  EXPECT_EQ(without->client, "");
+  EXPECT_EQ(without->flags & flag_client, 0);
+  EXPECT_EQ(encode_record_body(sample(), "p").size() + 1 + 11, encode_record_body(env, "p").size());
+}
+
 TEST(record, header_is_version_length_and_masked_crc) {
   std::string body = encode_record_body(sample(), "x");
   std::string stored = frame_record(body, link());
