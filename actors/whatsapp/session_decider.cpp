@@ -11,7 +11,12 @@ decision on_close(const state& s, const bridge_update& u, const policy& p) {
     d.events.push_back(ev::wa_disconnected{s.session, u.code, u.reason, u.at, next,
                                            u.seq ? static_cast<int64_t>(*u.seq) : -1});
   };
-  bool qr_ran_out = u.code == 408 && (s.status == "qr" || u.reason.find("QR refs attempts ended") != std::string::npos);
+  // 408 is both Baileys' timedOut and connectionLost: only "QR refs attempts
+  // ended" means nobody scanned. A 408 without a reason while QR codes are on
+  // screen (an error serialised without its message) is taken to mean that
+  // too; "Connection was lost" during pairing is transient like any other.
+  bool qr_ran_out = u.code == 408 && (u.reason.find("QR refs attempts ended") != std::string::npos ||
+                                      (u.reason.empty() && s.status == "qr"));
   if (u.code == 515) {  // restart required, normal right after pairing
     disc("restarting");
     d.events.push_back(ev::wa_start_requested{s.session, "restart_required"});
