@@ -5,9 +5,13 @@
 //   v/messages/<t>/c/<contact>/<be64(~position)>    the same JSON, per contact
 //   v/messages/<t>/#c/<contact>                     their number
 //   v/messages/<t>/k/<session>\0<jid>\0<id>         "<position>/<contact>" of the message, for status updates
+//   v/messages/<t>/s/<session>\0<jid>\0<id>         the best status that came before its message
 //
 // Statuses only move forward (pending < sent < failed < delivered < read <
-// played): a late "delivered" after "read" changes nothing. An erased
+// played): a late "delivered" after "read" changes nothing. A status can
+// overtake its message (the bridge retries a failed upsert while the ack
+// gets through); it waits under s/ and is applied when the message comes,
+// since the log will never deliver it again (it is deduplicated). An erased
 // contact's messages leave both lists (their text must not outlive the key).
 #include <nlohmann/json.hpp>
 
@@ -34,6 +38,17 @@ int rank(const std::string& status) {
 std::string contact_of(std::string_view subject) {
   auto slash = subject.rfind('/');
   return std::string(subject.substr(slash == std::string_view::npos ? 0 : slash + 1));
+}
+
+// "sent" or "received", unless a better status overtook the message.
+std::string initial_status(view_txn& t, const std::string& base, const ev::wa_message_received& m) {
+  std::string st = m.from_me ? "sent" : "received";
+  std::string early_key = base + "s/" + m.session + '\0' + m.remote_jid + '\0' + m.message_id;
+  if (auto early = t.get(early_key)) {
+    if (rank(*early) > rank(st)) st = *early;
+    t.del(early_key);
+  }
+  return st;
 }
 
 class messages_view : public projection {
@@ -63,7 +78,7 @@ class messages_view : public projection {
                 {"remote_jid", m->remote_jid}, {"direction", m->from_me ? "out" : "in"},
                 {"history", m->history},       {"contact_id", m->contact_id.empty() ? json(nullptr) : json(m->contact_id)},
                 {"push_name", m->push_name},   {"text", m->text},
-                {"status", m->from_me ? "sent" : "received"},
+                {"status", initial_status(t, base, *m)},
                 {"sent_at", rfc3339(m->sent_at * 1'000'000)}, {"received_at", rfc3339(r.recorded_at_us)},
                 {"position", r.position}};
       if (!m->media_type.empty())
@@ -79,8 +94,13 @@ class messages_view : public projection {
       return status::ok();
     }
     auto& s = std::get<ev::wa_message_status>(*ev);
-    auto ref = t.get(base + "k/" + s.session + '\0' + s.remote_jid + '\0' + s.message_id);
-    if (!ref) return status::ok();  // a status for a message crmd never stored
+    std::string id = s.session + '\0' + s.remote_jid + '\0' + s.message_id;
+    auto ref = t.get(base + "k/" + id);
+    if (!ref) {  // not stored yet (or never): keep the best status for when it comes
+      auto early = t.get(base + "s/" + id);
+      if (!early || rank(s.status) > rank(*early)) t.put(base + "s/" + id, s.status);
+      return status::ok();
+    }
     auto slash = ref->find('/');
     std::string where = be64(~std::stoull(ref->substr(0, slash))), contact = ref->substr(slash + 1);
     auto cur = t.get(base + "a/" + where);
