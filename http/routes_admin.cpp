@@ -1,13 +1,116 @@
-// Operations for operators and system admins: backups (more to come: audit,
-// stats, integrity, rebuilds).
+// Operations for auditors, operators and system admins: the audit trail and
+// backups.
 #include <cstdio>
 
+#include "events/time_format.hpp"
 #include "http/api_internal.hpp"
+#include "projections/audit_view.hpp"
 #include "storage/backup.hpp"
+#include "storage/event_log.hpp"
 
 namespace crmd::http {
+namespace {
+
+// The audit filter from the query; `tenant` fixed for owners. False when it
+// answered 400/404.
+bool audit_query(const call_ptr& c, const std::string& tenant, views::audit_filter& f) {
+  auto q = [&](const char* k) { return c->query.count(k) ? c->query[k] : std::string(); };
+  f.tenant = tenant;
+  if (tenant.empty() && !q("tenant").empty()) {
+    auto canonical = c->ctx->deps.rt.resolve_tenant(q("tenant"));
+    if (!canonical) {
+      c->error(404, "tenant_not_found", "no tenant '" + q("tenant").substr(0, 64) + "'");
+      return false;
+    }
+    f.tenant = *canonical;
+  }
+  f.actor = q("actor");
+  f.type = q("type");
+  f.stream = q("stream");
+  for (auto* s : {&f.actor, &f.type, &f.stream})
+    if (s->size() > 256) {
+      c->error(400, "invalid_field", "filters are at most 256 bytes");
+      return false;
+    }
+  for (auto [name, field] : {std::pair{"from", &f.from_us}, std::pair{"to", &f.to_us}}) {
+    if (q(name).empty()) continue;
+    if (!parse_rfc3339(q(name), *field)) {
+      c->error(400, "invalid_field", std::string("field '") + name + "' must be an RFC 3339 time such as 2026-11-30T08:00:00Z");
+      return false;
+    }
+  }
+  return true;
+}
+
+// The entry with its summary, made from the event as the log now reads it.
+std::string with_summary(const call_ptr& c, const std::string& entry) {
+  auto j = json::parse(entry, nullptr, false);
+  if (!j.is_object()) return entry;
+  auto ev = c->ctx->deps.log.read_all(j.value("position", uint64_t(0)), 1);
+  if (ev && !ev->empty()) {
+    auto& e = ev->front();
+    j["summary"] = views::audit_summary(e.env.type, e.env.schema_version, e.payload, e.erased);
+  } else {
+    j["summary"] = j.value("type", "");
+  }
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void audit_page(const call_ptr& c, const std::string& tenant) {
+  uint64_t page = 1, limit = 25;
+  if (!c->paging(page, limit)) return;
+  views::audit_filter f;
+  if (!audit_query(c, tenant, f)) return;
+  c->after_own_writes([c, f, page, limit] {
+    bool queued = c->ctx->query_pool->try_submit([c, f, page, limit] {
+      auto p = views::list_audit(c->ctx->deps.views, f, page, limit);
+      if (!p) return c->fail(p.error());
+      for (auto& item : p->items) item = with_summary(c, item);
+      c->send_raw_json(200, page_json(p->items, p->total, page, limit));
+    });
+    if (!queued) c->error(503, "busy", "too many reads at once; retry shortly", {{"Retry-After", "1"}});
+  });
+}
+
+// Every entry that passes the filter, newest first, one JSON object a line.
+void audit_export(const call_ptr& c) {
+  views::audit_filter f;
+  if (!audit_query(c, "", f)) return;
+  c->after_own_writes([c, f] {
+    bool queued = c->ctx->query_pool->try_submit([c, f] {
+      auto stream = c->out->start_stream(200, {{"Content-Type", "application/x-ndjson; charset=utf-8"},
+                                               {"Content-Disposition", "attachment; filename=\"audit.jsonl\""},
+                                               {"X-Request-Id", c->request_id},
+                                               {"X-Revision", c->ctx->opts.revision},
+                                               {"Cache-Control", "no-store"}});
+      if (!stream) return;
+      std::string out;
+      bool open = true;
+      auto s = views::scan_audit(c->ctx->deps.views, f, [&](const std::string& entry) {
+        out += with_summary(c, entry) + "\n";
+        if (out.size() < (64u << 10)) return true;
+        open = stream->write(std::move(out));
+        out.clear();
+        return open;  // the client left: stop reading
+      });
+      if (!s) std::fprintf(stderr, "crmd http: audit export stopped: %s\n", s.to_string().c_str());
+      if (open && !out.empty()) stream->write(std::move(out));
+      stream->close();
+    });
+    if (!queued) c->error(503, "busy", "too many reads at once; retry shortly", {{"Retry-After", "1"}});
+  });
+}
+
+}  // namespace
 
 void add_admin_routes(route_list& r) {
+  // ?tenant=&actor=&type=&stream=&from=&to=&page=&limit=, newest first.
+  r.push_back({"GET", "/api/admin/audit", scope::system, {}, {}, [](const call_ptr& c) { audit_page(c, ""); }});
+  r.push_back({"GET", "/api/admin/audit.jsonl", scope::system, {}, {}, audit_export});
+  // Owners: their own business's trail, same filters (tenant fixed).
+  r.push_back({"GET", "/api/audit", scope::tenant, identity::perm::tenant_settings, identity::module::none,
+               [](const call_ptr& c) { audit_page(c, c->tenant); }});
+
   // {"dir":"/abs/path"} -> a consistent backup there (storage/backup.hpp).
   // Operator token only: it writes a directory on the server's machine, which
   // is the operator's business (crmd backup calls it), not a web admin's.

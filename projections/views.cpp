@@ -5,6 +5,7 @@
 #include "projections/documents_view.hpp"
 #include "projections/calls_view.hpp"
 #include "projections/messages_view.hpp"
+#include "projections/audit_view.hpp"
 
 #include <ctime>
 #include <functional>
@@ -159,6 +160,7 @@ std::vector<std::unique_ptr<projection>> all() {
   v.push_back(make_documents_view());
   v.push_back(make_calls_view());
   v.push_back(make_messages_view());
+  v.push_back(make_audit_view());
   return v;
 }
 
