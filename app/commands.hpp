@@ -18,6 +18,8 @@ int run_status(const argv_t& argv);
 int run_admin(const argv_t& argv);
 int run_backup(const argv_t& argv);
 int run_restore(const argv_t& argv);
+int run_export(const argv_t& argv);
+int run_verify_export(const argv_t& argv);
 
 // One line "crmd <cmd>: <message>" on stderr; returns `code`.
 int fail(const std::string& cmd, const std::string& message, int code);
