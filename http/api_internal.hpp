@@ -183,5 +183,6 @@ void add_live_routes(route_list& r);
 void add_twilio_routes(route_list& r);
 void add_call_routes(route_list& r);
 void add_whatsapp_routes(route_list& r);
+void add_stats_routes(route_list& r);
 
 }  // namespace crmd::http

@@ -92,6 +92,16 @@ size_t live_hub::streams() const {
   return live_.size() + pending_.size();
 }
 
+std::map<std::string, size_t> live_hub::streams_by_tenant() const {
+  std::map<std::string, size_t> out;
+  std::lock_guard lock(mu_);
+  // A stream the client closed stays listed until the hub's next pass.
+  for (auto* list : {&live_, &pending_})
+    for (auto& s : *list)
+      if (s.out->open()) ++out[s.tenant];
+  return out;
+}
+
 void live_hub::deliver(uint64_t from, uint64_t to, std::vector<subscriber>& to_whom) {
   if (from > to || to_whom.empty()) return;
   log_.scan(from, [&](const log_entry& e) {

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,6 +44,8 @@ class live_hub {
   void subscribe(const std::string& tenant, std::shared_ptr<stream_writer> out, uint64_t after,
                  std::function<bool()> allowed = {});
   size_t streams() const;
+  // Open streams per tenant (admin stats): one pass over the streams.
+  std::map<std::string, size_t> streams_by_tenant() const;
 
  private:
   struct subscriber {

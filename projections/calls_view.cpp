@@ -253,6 +253,10 @@ result<page> list_calls(kv_store& kv, const std::string& tenant, const std::stri
   return out;
 }
 
+result<uint64_t> count_calls(kv_store& kv, const std::string& tenant) {
+  return util::get_count(kv, view_key(keys{tenant + "/"}.count()));
+}
+
 result<std::optional<std::string>> get_call(kv_store& kv, const std::string& tenant, const std::string& sid) {
   if (sid.empty() || sid.find('/') != std::string::npos) return std::optional<std::string>{};
   return util::get_opt(kv, view_key(keys{tenant + "/"}.call(sid)));

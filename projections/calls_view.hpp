@@ -17,6 +17,8 @@ std::unique_ptr<projection> make_calls_view();
 // contact, newest first; reads only up to the page. Items are call JSON.
 result<page> list_calls(kv_store& kv, const std::string& tenant, const std::string& contact_id, uint64_t page,
                         uint64_t limit);
+// Calls the tenant ever had (erased ones stay as shells): one counter read.
+result<uint64_t> count_calls(kv_store& kv, const std::string& tenant);
 // The call JSON; nullopt for a call the tenant never had.
 result<std::optional<std::string>> get_call(kv_store& kv, const std::string& tenant, const std::string& sid);
 // {"text","language","provider","summary","failed_attempts"}; nullopt while

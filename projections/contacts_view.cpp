@@ -164,6 +164,10 @@ result<page> list_contacts(kv_store& kv, const std::string& tenant, const std::s
   return util::scan_page(kv, view_key(tenant + "/k/" + kind + "/"), view_key(tenant + "/#" + kind), page_no, limit);
 }
 
+result<uint64_t> count_contacts(kv_store& kv, const std::string& tenant, const std::string& kind) {
+  return util::get_count(kv, view_key(tenant + "/#" + kind));
+}
+
 result<std::optional<std::string>> get_contact(kv_store& kv, const std::string& tenant, const std::string& id) {
   auto n = crm::parse_contact_id(id);
   if (!n) return std::optional<std::string>{};

@@ -27,6 +27,8 @@ struct contact_filter {
 // kind: lead | customer, newest first; reads only up to the page.
 result<page> list_contacts(kv_store& kv, const std::string& tenant, const std::string& kind, uint64_t page,
                            uint64_t limit);
+// Live contacts of a kind (lead | customer): one counter read.
+result<uint64_t> count_contacts(kv_store& kv, const std::string& tenant, const std::string& kind);
 // A live contact of either kind.
 result<std::optional<std::string>> get_contact(kv_store& kv, const std::string& tenant, const std::string& id);
 // The id of the live contact whose phone is `e164`, as of the view.

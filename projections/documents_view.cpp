@@ -2,6 +2,7 @@
 //            v/documents/<t>/<kind>/o/<owner>/<id>        index by customer (contracts, invoices)
 //                                                          or by contract (signatures)
 //            v/documents/<t>/<kind>/#                      count (u64be)
+//            v/documents/<t>/invoice/#paid/<currency>      paid invoices' amounts, minor units (u64be): admin stats
 // Ids sort by number because they are stored as be64 of their number.
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -113,13 +114,20 @@ class documents_view : public projection {
       });
     if (auto* x = std::get_if<ev::invoice_status_changed>(&*ev))
       return change("invoice", x->invoice_id, [&](json& j) { j["status"] = x->status; });
-    if (auto* x = std::get_if<ev::invoice_paid>(&*ev))
-      return change("invoice", x->invoice_id, [&](json& j) {
+    if (auto* x = std::get_if<ev::invoice_paid>(&*ev)) {
+      // Counted when the entry turns paid, so the sum always matches the
+      // entries that say "paid" (the decider pays an invoice once anyway).
+      bool newly_paid = false;
+      auto s = change("invoice", x->invoice_id, [&](json& j) {
+        newly_paid = j.value("status", "") != "paid";
         j["status"] = "paid";
         j["paid_at"] = when;
         j["payment"] = {{"provider", x->provider}, {"payment_id", x->payment_id}, {"amount", x->amount},
                         {"currency", x->currency}};
       });
+      if (s && newly_paid && x->amount > 0) bump(t, base + "invoice/#paid/" + x->currency, x->amount);
+      return s;
+    }
     return status::ok();
   }
 };
@@ -160,6 +168,16 @@ result<page> list_documents(kv_store& kv, const std::string& tenant, const std::
         out.items.push_back(std::move(v));
     }
   }
+  if (auto e = it->error(); !e) return e;
+  return out;
+}
+
+result<std::map<std::string, uint64_t>> paid_revenue(kv_store& kv, const std::string& tenant) {
+  std::map<std::string, uint64_t> out;
+  std::string prefix = key(tenant + "/invoice/#paid/");
+  auto it = kv.scan(cf::projections, prefix, upper_of(prefix));  // one key per currency
+  for (; it->valid(); it->next())
+    if (it->value().size() == 8) out[std::string(it->key().substr(prefix.size()))] = read_be64(it->value());
   if (auto e = it->error(); !e) return e;
   return out;
 }

@@ -1,20 +1,25 @@
-// The messages view: WhatsApp messages by tenant and by contact.
+// The messages view: WhatsApp messages by tenant and by contact, and the
+// state of each WhatsApp session.
 //
 //   v/messages/<t>/a/<be64(~position)>              message JSON, every message, newest first
 //   v/messages/<t>/#a                               their number (u64be)
 //   v/messages/<t>/c/<contact>/<be64(~position)>    the same JSON, per contact
 //   v/messages/<t>/#c/<contact>                     their number
 //   v/messages/<t>/k/<session>\0<jid>\0<id>         "<position>/<contact>" of the message, for status updates
-//   v/messages/<t>/s/<session>\0<jid>\0<id>         the best status that came before its message
+//   v/messages/<t>/e/<session>\0<jid>\0<id>         the best status that came before its message
+//   v/messages/<t>/s/<session>                      {"session","status","since","position"} of a session
+//                                                   (events of "<t>/wa/<session>")
+//   v/messages/<t>/#connected                       sessions whose status is "connected" (u64be): admin stats
 //
 // Statuses only move forward (pending < sent < failed < delivered < read <
 // played): a late "delivered" after "read" changes nothing. A status can
 // overtake its message (the bridge retries a failed upsert while the ack
-// gets through); it waits under s/ and is applied when the message comes,
+// gets through); it waits under e/ and is applied when the message comes,
 // since the log will never deliver it again (it is deduplicated). An erased
 // contact's messages leave both lists (their text must not outlive the key).
 #include <nlohmann/json.hpp>
 
+#include "actors/whatsapp/session_decider.hpp"
 #include "events/codec.hpp"
 #include "events/time_format.hpp"
 #include "events/whatsapp_events.hpp"
@@ -43,7 +48,7 @@ std::string contact_of(std::string_view subject) {
 // "sent" or "received", unless a better status overtook the message.
 std::string initial_status(view_txn& t, const std::string& base, const ev::wa_message_received& m) {
   std::string st = m.from_me ? "sent" : "received";
-  std::string early_key = base + "s/" + m.session + '\0' + m.remote_jid + '\0' + m.message_id;
+  std::string early_key = base + "e/" + m.session + '\0' + m.remote_jid + '\0' + m.message_id;
   if (auto early = t.get(early_key)) {
     if (rank(*early) > rank(st)) st = *early;
     t.del(early_key);
@@ -57,13 +62,19 @@ class messages_view : public projection {
 
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
+    if (r.stream.find("/wa/") != std::string_view::npos && codec::knows_type<ev::whatsapp_event>(r.type))
+      return apply_session(e, t);
     bool received = r.type == ev::wa_message_received::type_name, st = r.type == ev::wa_message_status::type_name;
     if (!received && !st) return status::ok();
     std::string base = std::string(r.tenant) + "/";
     std::string at = be64(~r.position);
     if (e.erased) {  // only messages carry a subject
-      t.del(base + "a/" + at);
-      bump(t, base + "#a", -1);
+      // Usually never stored (a rebuild, or a view behind the erasure): then
+      // there is nothing to count down.
+      if (t.get(base + "a/" + at)) {
+        t.del(base + "a/" + at);
+        bump(t, base + "#a", -1);
+      }
       std::string contact = contact_of(r.subject);
       if (!contact.empty() && t.get(base + "c/" + contact + "/" + at)) {
         t.del(base + "c/" + contact + "/" + at);
@@ -97,8 +108,8 @@ class messages_view : public projection {
     std::string id = s.session + '\0' + s.remote_jid + '\0' + s.message_id;
     auto ref = t.get(base + "k/" + id);
     if (!ref) {  // not stored yet (or never): keep the best status for when it comes
-      auto early = t.get(base + "s/" + id);
-      if (!early || rank(s.status) > rank(*early)) t.put(base + "s/" + id, s.status);
+      auto early = t.get(base + "e/" + id);
+      if (!early || rank(s.status) > rank(*early)) t.put(base + "e/" + id, s.status);
       return status::ok();
     }
     auto slash = ref->find('/');
@@ -112,6 +123,30 @@ class messages_view : public projection {
     if (!contact.empty()) t.put(base + "c/" + contact + "/" + where, dump(j));
     return status::ok();
   }
+
+ private:
+  // A session's status, by the session aggregate's own apply() (the status
+  // follows from the event types alone), so view and actor cannot disagree.
+  static status apply_session(const log_entry& e, view_txn& t) {
+    const auto& r = e.record;
+    auto ev = codec::decode<ev::whatsapp_event>(r.type, r.schema_version, e.payload);
+    if (!ev) return ev.error();
+    wa::state s;
+    std::string base = std::string(r.tenant) + "/";
+    std::string session(r.stream.substr(r.stream.find("/wa/") + 4));
+    auto cur = t.get(base + "s/" + session);
+    auto j = cur ? json::parse(*cur, nullptr, false) : json::object();
+    if (!j.is_object()) return {errc::corruption, "malformed session view entry"};
+    s.status = j.value("status", s.status);
+    std::string before = s.status;
+    wa::apply(s, *ev, r.recorded_at_us);
+    if (s.status == before && cur) return status::ok();
+    if (before == "connected" && s.status != "connected") bump(t, base + "#connected", -1);
+    if (before != "connected" && s.status == "connected") bump(t, base + "#connected", 1);
+    t.put(base + "s/" + session, dump(json{{"session", session}, {"status", s.status},
+                                          {"since", rfc3339(r.recorded_at_us)}, {"position", r.position}}));
+    return status::ok();
+  }
 };
 
 std::string key(const std::string& rest) { return view_prefix("messages") + rest; }
@@ -119,6 +154,14 @@ std::string key(const std::string& rest) { return view_prefix("messages") + rest
 }  // namespace
 
 std::unique_ptr<projection> make_messages_view() { return std::make_unique<messages_view>(); }
+
+result<uint64_t> count_messages(kv_store& kv, const std::string& tenant) {
+  return util::get_count(kv, key(tenant + "/#a"));
+}
+
+result<uint64_t> count_connected_sessions(kv_store& kv, const std::string& tenant) {
+  return util::get_count(kv, key(tenant + "/#connected"));
+}
 
 result<page> list_messages(kv_store& kv, const std::string& tenant, const std::string& contact_id, uint64_t page_no,
                            uint64_t limit) {

@@ -38,6 +38,16 @@ inline result<std::optional<std::string>> get_opt(kv_store& kv, const std::strin
   return s;
 }
 
+// The u64be counter at `k` in the views; 0 when it was never written.
+inline result<uint64_t> get_count(kv_store& kv, const std::string& k) {
+  std::string v;
+  auto s = kv.get(cf::projections, k, &v);
+  if (s.is_ok() && v.size() == 8) return read_be64(v);
+  if (s.is_ok()) return status{errc::corruption, "malformed counter in the views"};
+  if (s.code() == errc::not_found) return uint64_t{0};
+  return s;
+}
+
 // Page `page_no` (from 1) of the values under `prefix`, and the total from
 // the counter at `count_key`: reads only up to the end of the page.
 inline result<page> scan_page(kv_store& kv, const std::string& prefix, const std::string& count_key, uint64_t page_no,

@@ -35,6 +35,9 @@ class tenants_view : public projection {
  public:
   const char* name() const override { return "tenants"; }
   status apply(const log_entry& e, view_txn& t) override {
+    // Every event counts for its tenant (admin stats): one counter per
+    // tenant, so a batch writes it once however many events it holds.
+    if (!e.record.tenant.empty()) util::bump(t, "n/" + std::string(e.record.tenant));
     if (e.record.stream != registry::stream) return status::ok();
     auto ev = codec::decode<ev::registry_event>(e.record.type, e.record.schema_version, e.payload);
     if (!ev) return ev.error();
@@ -182,6 +185,10 @@ result<page> list_tenants(kv_store& kv, uint64_t page_no, uint64_t limit) {
 
 result<std::optional<std::string>> get_tenant(kv_store& kv, const std::string& id) {
   return util::get_opt(kv, key("tenants", "t/" + id));
+}
+
+result<uint64_t> count_tenant_events(kv_store& kv, const std::string& tenant) {
+  return util::get_count(kv, key("tenants", "n/" + tenant));
 }
 
 result<page> list_prompts(kv_store& kv, const std::string& tenant, uint64_t page_no, uint64_t limit) {

@@ -2,6 +2,7 @@
 //
 // tenants  v/tenants/t/<id>                    tenant JSON
 //          v/tenants/#count                    number of tenants (u64be)
+//          v/tenants/n/<tenant>                events in the log of that tenant, "system" included (u64be)
 // prompts  v/prompts/<t>/l/<n:be64>            latest version JSON of live prompt p<n>
 //          v/prompts/<t>/d/<n:be64>            latest version JSON of deleted prompt p<n>
 //          v/prompts/<t>/h/<n:be64><v:be32>    every version's JSON
@@ -36,6 +37,8 @@ struct page {
 // page counts from 1.
 result<page> list_tenants(kv_store& kv, uint64_t page, uint64_t limit);
 result<std::optional<std::string>> get_tenant(kv_store& kv, const std::string& id);
+// Events of the tenant's streams in the log: one counter read.
+result<uint64_t> count_tenant_events(kv_store& kv, const std::string& tenant);
 
 result<page> list_prompts(kv_store& kv, const std::string& tenant, uint64_t page, uint64_t limit);
 // Live prompts only; nullopt when absent or deleted.

@@ -1,6 +1,7 @@
 // tasks     v/tasks/<t>/t/<be64 n>               task T<n> (JSON)
 //           v/tasks/<t>/c/<contact>/<be64 n>      index: tasks about a contact
 //           v/tasks/<t>/#                         tasks (u64be)
+//           v/tasks/<t>/#open                     of them open, not done (u64be): admin stats
 // timeline  v/timeline/<t>/<contact>/i/<be64 ~position>  one item (JSON), newest first
 //           v/timeline/<t>/<contact>/#                   items (u64be)
 //           v/timeline/<t>/task/<task id>                the contact a task is about
@@ -63,6 +64,7 @@ class tasks_view : public projection {
       t.put(base + "t/" + be64(*n), dump(j));
       if (!c->about_id.empty()) t.put(base + "c/" + c->about_id + "/" + be64(*n), "");
       bump(t, base + "#", 1);
+      bump(t, base + "#open", 1);
       return status::ok();
     }
     std::string id;
@@ -78,8 +80,13 @@ class tasks_view : public projection {
     if (!j.is_object()) return {errc::corruption, "malformed task view entry"};
     j["updated_at"] = when;
     j["position"] = r.position;
+    // The counter moves with the entry's status, so it always equals the
+    // number of entries that say "open" (also for a repeated event).
+    bool was_open = j.value("status", "") == "open";
     if (std::holds_alternative<ev::task_completed>(*ev)) j["status"] = "done";
     if (std::holds_alternative<ev::task_reopened>(*ev)) j["status"] = "open";
+    bool is_open = j.value("status", "") == "open";
+    if (was_open != is_open) bump(t, base + "#open", is_open ? 1 : -1);
     if (auto* x = std::get_if<ev::task_rescheduled>(&*ev)) {
       j["due_at"] = rfc3339(x->due_us);
       j["due"] = false;
@@ -255,6 +262,10 @@ result<page> list_tasks(kv_store& kv, const std::string& tenant, const std::stri
   }
   if (auto e = it->error(); !e) return e;
   return out;
+}
+
+result<uint64_t> count_open_tasks(kv_store& kv, const std::string& tenant) {
+  return util::get_count(kv, key("tasks", tenant + "/#open"));
 }
 
 result<std::optional<std::string>> get_task(kv_store& kv, const std::string& tenant, const std::string& id) {

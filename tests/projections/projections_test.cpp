@@ -5,8 +5,12 @@
 #include <future>
 #include <random>
 
+#include "events/whatsapp_events.hpp"
+#include "projections/documents_view.hpp"
+#include "projections/messages_view.hpp"
 #include "projections/runner.hpp"
 #include "projections/views.hpp"
+#include "projections/work_view.hpp"
 #include "storage/kv.hpp"
 #include "tests/support/events.hpp"
 
@@ -22,6 +26,10 @@ struct projections_test : ::testing::Test {
 
   void append(const std::string& stream, const ev::tenant_event& e) {
     ASSERT_TRUE(log->append(one(stream, make_event(e))));
+  }
+  void append_wa(const std::string& stream, const ev::whatsapp_event& e) {
+    auto enc = codec::encode(e);
+    ASSERT_TRUE(log->append(one(stream, new_event{enc.type, enc.schema_version, std::move(enc.payload), {}})));
   }
   void save(const std::string& t, const std::string& id, uint32_t v, const std::string& body) {
     append(t + "/tenant/" + t, ev::prompt_saved{id, v, "T" + id, body, "general"});
@@ -181,6 +189,65 @@ TEST_F(projections_test, a_rebuilt_view_equals_the_incremental_one_byte_for_byte
   ASSERT_TRUE(rebuild_view(*log, *kv, *view, [&](uint64_t done, uint64_t) { last_progress = done; }));
   EXPECT_EQ(last_progress, log->last_position());
   EXPECT_TRUE(dump(*kv) == incremental);
+}
+
+// The counters behind GET /api/admin/stats move with the entries they count,
+// so they hold whether the view was folded in steps or rebuilt at once.
+TEST_F(projections_test, the_stats_counters_are_the_same_folded_in_steps_or_rebuilt) {
+  runner_options small;
+  small.batch_events = 2;
+  projection_runner r(*log, kv, views::all(), small);
+  std::string acme = "acme/tenant/acme";
+  append(acme, ev::task_created{"T1", "", "one", 0});
+  append(acme, ev::task_created{"T2", "", "two", 0});
+  append(acme, ev::task_created{"T3", "", "three", 0});
+  ASSERT_TRUE(r.catch_up());
+  append(acme, ev::task_completed{"T1"});
+  append(acme, ev::task_completed{"T2"});
+  append(acme, ev::task_reopened{"T2"});
+  append(acme, ev::invoice_created{"I1", "L1", "ILS", "", {"Plan"}, {1}, {35000}, 35000, 0});
+  append(acme, ev::invoice_created{"I2", "L1", "EUR", "", {"Plan"}, {2}, {50}, 100, 0});
+  append(acme, ev::invoice_created{"I3", "L1", "ILS", "", {"Plan"}, {1}, {7}, 7, 0});
+  ASSERT_TRUE(r.catch_up());
+  append(acme, ev::invoice_paid{"I1", "stripe", "pi_1", "evt_1", 35000, "ILS"});
+  append(acme, ev::invoice_paid{"I1", "stripe", "pi_1", "evt_2", 35000, "ILS"});  // once is enough
+  append(acme, ev::invoice_paid{"I2", "stripe", "pi_2", "evt_3", 100, "EUR"});
+  append_wa("acme/wa/main", ev::wa_start_requested{"main", "user"});
+  append_wa("acme/wa/main", ev::wa_connected{"main", "972@s.whatsapp.net", "Acme", 1});
+  append_wa("acme/wa/other", ev::wa_connected{"other", "973@s.whatsapp.net", "Acme", 1});
+  ASSERT_TRUE(r.catch_up());
+  append_wa("acme/wa/other", ev::wa_retry_scheduled{"other", 1, 1000, 0});
+  append_wa("acme/wa/other", ev::wa_connected{"other", "973@s.whatsapp.net", "Acme", 2});
+  append_wa("acme/wa/main", ev::wa_logged_out{"main", "whatsapp"});
+  append("beta/tenant/beta", ev::task_created{"T1", "", "beta's", 0});
+  ASSERT_TRUE(r.catch_up());
+
+  EXPECT_EQ(*views::count_open_tasks(*kv, "acme"), 2u) << "T2 reopened, T3 never done";
+  EXPECT_EQ(*views::count_open_tasks(*kv, "beta"), 1u);
+  auto paid = views::paid_revenue(*kv, "acme");
+  ASSERT_TRUE(paid);
+  EXPECT_EQ(*paid, (std::map<std::string, uint64_t>{{"EUR", 100}, {"ILS", 35000}})) << "I3 is not paid";
+  EXPECT_EQ(*views::count_connected_sessions(*kv, "acme"), 1u) << "main logged out, other reconnected";
+  EXPECT_EQ(*views::count_tenant_events(*kv, "acme"), 18u);
+  EXPECT_EQ(*views::count_tenant_events(*kv, "beta"), 1u);
+
+  std::string incremental = dump(*kv);
+  for (const char* name : {"tasks", "documents", "messages", "tenants"}) {
+    auto view = views::by_name(name);
+    ASSERT_TRUE(rebuild_view(*log, *kv, *view));
+    EXPECT_TRUE(dump(*kv) == incremental) << name;
+  }
+}
+
+TEST_F(projections_test, a_message_whose_sender_was_erased_before_it_was_folded_is_not_counted) {
+  ev::wa_message_received m;
+  m.session = "main", m.remote_jid = "972521112222@s.whatsapp.net", m.message_id = "M1", m.contact_id = "L1";
+  auto enc = codec::encode(ev::whatsapp_event{m});
+  ASSERT_TRUE(log->append(one("acme/wamsg/main", new_event{enc.type, enc.schema_version, enc.payload, "acme/lead/L1"})));
+  ASSERT_TRUE(log->erase_subject("acme/lead/L1"));
+  projection_runner r(*log, kv, views::all());
+  ASSERT_TRUE(r.catch_up());
+  EXPECT_EQ(*views::count_messages(*kv, "acme"), 0u);
 }
 
 }  // namespace
