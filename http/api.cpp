@@ -321,6 +321,7 @@ status api::start() {
 }
 
 void api::stop() {
+  impl_->integrity.stop();
   impl_->live->stop();
   impl_->calls.reset();  // finishes the step in hand; resume() picks up the rest next start
   // Runs the jobs already accepted (their callers are owed an answer) and

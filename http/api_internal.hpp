@@ -17,6 +17,7 @@
 #include "actors/runtime.hpp"
 #include "events/status.hpp"
 #include "http/api.hpp"
+#include "http/integrity_job.hpp"
 #include "http/idempotency.hpp"
 #include "http/live.hpp"
 #include "http/router.hpp"
@@ -86,6 +87,7 @@ struct api::impl {
   identity::verified_tokens token_cache;
   identity::rate_limiter ip_failures, account_failures, webhook_failures;
   std::atomic<uint64_t> kdf_runs{0};  // logins that ran the KDF (tests: equal work)
+  integrity_job integrity;            // GET /api/admin/integrity
   // Last, so they are destroyed (and their queued jobs run) while
   // everything those jobs touch still exists; api::stop() drains them first.
   std::unique_ptr<worker_pool> kdf_pool;  // password hashing only

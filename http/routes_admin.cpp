@@ -2,6 +2,7 @@
 // backups.
 #include <cstdio>
 
+#include "events/clock.hpp"
 #include "events/time_format.hpp"
 #include "http/api_internal.hpp"
 #include "projections/audit_view.hpp"
@@ -101,9 +102,76 @@ void audit_export(const call_ptr& c) {
   });
 }
 
+json integrity_json(integrity_job& j) {
+  std::lock_guard<std::mutex> lock(j.m);
+  json out = {{"ok", true},
+              {"state", j.state},
+              {"checked", j.checked},
+              {"total", j.total},
+              {"started_at", j.started_us ? json(rfc3339(j.started_us)) : json(nullptr)},
+              {"finished_at", j.finished_us ? json(rfc3339(j.finished_us)) : json(nullptr)},
+              {"result", nullptr}};
+  if (j.state == "done")
+    out["result"] = {{"intact", j.report.ok},
+                     {"events_checked", j.report.events_checked},
+                     {"tenants", j.report.tenants},
+                     {"first_bad_position", j.report.ok ? json(nullptr) : json(j.report.first_bad_position)},
+                     {"tenant", j.report.ok ? json(nullptr) : json(j.report.tenant)},
+                     {"reason", j.report.ok ? json(nullptr) : json(j.report.reason)}};
+  if (j.state == "failed") out["error"] = j.error;
+  return out;
+}
+
+// GET /api/admin/integrity: the same walk as `crmd verify`, online. The
+// first call (or ?run=1 once a run has finished) starts one; every call
+// answers its progress, then its result with the first bad position.
+void integrity(const call_ptr& c) {
+  auto& j = c->ctx->integrity;
+  bool rerun = c->query.count("run") && c->query["run"] == "1";
+  {
+    std::lock_guard<std::mutex> lock(j.m);
+    if (j.state == "idle" || (rerun && j.state != "running")) {
+      if (j.worker.joinable()) j.worker.join();  // the last run, finished
+      j.state = "running";
+      j.checked = 0;
+      j.total = c->ctx->deps.log.last_position();
+      j.started_us = system_clock().now_us();
+      j.finished_us = 0;
+      j.cancel = false;
+      auto* ctx = c->ctx;
+      j.worker = std::thread([ctx] {
+        auto& job = ctx->integrity;
+        auto rep = verify_log(
+            ctx->deps.log,
+            [&job](uint64_t n) {
+              std::lock_guard<std::mutex> lock(job.m);
+              job.checked = n;
+            },
+            &job.cancel);
+        std::lock_guard<std::mutex> lock(job.m);
+        job.finished_us = system_clock().now_us();
+        if (rep) {
+          job.report = *rep;
+          job.checked = rep->events_checked;
+          job.state = "done";
+          if (!rep->ok)
+            std::fprintf(stderr, "crmd integrity: broken at position %llu (tenant %s): %s\n",
+                         static_cast<unsigned long long>(rep->first_bad_position), rep->tenant.c_str(),
+                         rep->reason.c_str());
+        } else {
+          job.error = rep.error().to_string();
+          job.state = "failed";
+        }
+      });
+    }
+  }
+  c->send_json(200, integrity_json(j));
+}
+
 }  // namespace
 
 void add_admin_routes(route_list& r) {
+  r.push_back({"GET", "/api/admin/integrity", scope::system, {}, {}, integrity});
   // ?tenant=&actor=&type=&stream=&from=&to=&page=&limit=, newest first.
   r.push_back({"GET", "/api/admin/audit", scope::system, {}, {}, [](const call_ptr& c) { audit_page(c, ""); }});
   r.push_back({"GET", "/api/admin/audit.jsonl", scope::system, {}, {}, audit_export});

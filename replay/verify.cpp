@@ -8,7 +8,8 @@
 
 namespace crmd {
 
-result<verify_report> verify_log(event_log& log, const std::function<void(uint64_t)>& progress) {
+result<verify_report> verify_log(event_log& log, const std::function<void(uint64_t)>& progress,
+                                 const std::atomic<bool>* cancel) {
   verify_report rep;
   std::unordered_map<std::string, std::string> links;      // tenant -> last link
   std::unordered_map<std::string, uint64_t> last_pos;      // tenant -> last position
@@ -57,11 +58,15 @@ result<verify_report> verify_log(event_log& log, const std::function<void(uint64
     it->second = std::string(rec->link);
     last_pos[tenant] = pos;
     ++rep.events_checked;
-    if (progress && (rep.events_checked & 0xffff) == 0) progress(rep.events_checked);
+    if ((rep.events_checked & 0xfff) == 0) {
+      if (progress) progress(rep.events_checked);
+      if (cancel && cancel->load()) return false;
+    }
     return true;
   });
   if (!s) return s;
   if (!rep.ok) return rep;
+  if (cancel && cancel->load()) return status{errc::shutting_down, "the check was cancelled"};
 
   for (auto& [tenant, link] : links) {
     auto head = log.chain_head(tenant);

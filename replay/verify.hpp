@@ -8,6 +8,7 @@
 // truncated tail is caught too. The first failure is reported.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -27,8 +28,10 @@ struct verify_report {
   std::string reason;
 };
 
-// `progress` (optional) is called every ~64k events with the count so far.
-result<verify_report> verify_log(event_log& log,
-                                 const std::function<void(uint64_t)>& progress = {});
+// `progress` (optional) is called every 4096 events with the count so far.
+// `cancel` (optional): once set, the walk stops; the report then says
+// errc::shutting_down.
+result<verify_report> verify_log(event_log& log, const std::function<void(uint64_t)>& progress = {},
+                                 const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace crmd
