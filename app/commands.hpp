@@ -19,6 +19,7 @@ int run_admin(const argv_t& argv);
 int run_backup(const argv_t& argv);
 int run_restore(const argv_t& argv);
 int run_export(const argv_t& argv);
+int run_replay(const argv_t& argv);
 int run_verify_export(const argv_t& argv);
 
 // One line "crmd <cmd>: <message>" on stderr; returns `code`.

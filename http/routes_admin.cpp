@@ -6,6 +6,7 @@
 #include "events/time_format.hpp"
 #include "http/api_internal.hpp"
 #include "projections/audit_view.hpp"
+#include "replay/as_of.hpp"
 #include "storage/backup.hpp"
 #include "storage/event_log.hpp"
 
@@ -168,9 +169,43 @@ void integrity(const call_ptr& c) {
   c->send_json(200, integrity_json(j));
 }
 
+// ?at=<RFC 3339> or ?position=N (or both: whichever comes first), ?limit=
+// items per list (default 1000, at most 10000).
+void as_of(const call_ptr& c) {
+  auto id = c->tenant_param("id");
+  if (!id) return;
+  as_of_query q;
+  q.tenant = *id;
+  auto param = [&](const char* k) { return c->query.count(k) ? c->query[k] : std::string(); };
+  if (param("at").empty() && param("position").empty())
+    return c->error(400, "invalid_field", "give 'at' (RFC 3339) or 'position'");
+  if (!param("at").empty() && !parse_rfc3339(param("at"), q.until_us))
+    return c->error(400, "invalid_field", "field 'at' must be an RFC 3339 time such as 2026-11-30T08:00:00Z");
+  if (!param("position").empty()) {
+    char* end = nullptr;
+    auto v = std::strtoull(param("position").c_str(), &end, 10);
+    if (*end != '\0' || param("position")[0] == '-' || param("position").size() > 19)
+      return c->error(400, "invalid_field", "field 'position' must be a log position");
+    q.until_position = v;
+  }
+  if (!param("limit").empty()) {
+    char* end = nullptr;
+    auto v = std::strtoull(param("limit").c_str(), &end, 10);
+    if (*end != '\0' || v < 1 || v > 10000) return c->error(400, "invalid_field", "field 'limit' must be 1..10000");
+    q.limit = v;
+  }
+  bool queued = c->ctx->query_pool->try_submit([c, q] {
+    auto out = tenant_as_of(c->ctx->deps.log, q);
+    if (!out) return c->fail(out.error());
+    c->send_raw_json(200, std::move(*out));
+  });
+  if (!queued) c->error(503, "busy", "too many reads at once; retry shortly", {{"Retry-After", "1"}});
+}
+
 }  // namespace
 
 void add_admin_routes(route_list& r) {
+  r.push_back({"GET", "/api/admin/tenants/:id/as_of", scope::system, {}, {}, as_of});
   r.push_back({"GET", "/api/admin/integrity", scope::system, {}, {}, integrity});
   // ?tenant=&actor=&type=&stream=&from=&to=&page=&limit=, newest first.
   r.push_back({"GET", "/api/admin/audit", scope::system, {}, {}, [](const call_ptr& c) { audit_page(c, ""); }});

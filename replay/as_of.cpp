@@ -1,0 +1,122 @@
+#include "replay/as_of.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "actors/registry/registry_decider.hpp"
+#include "events/codec.hpp"
+#include "events/identity_events.hpp"
+#include "events/time_format.hpp"
+#include "projections/contacts_view.hpp"
+#include "projections/documents_view.hpp"
+#include "projections/views.hpp"
+#include "projections/work_view.hpp"
+#include "storage/event_log.hpp"
+#include "storage/kv.hpp"
+
+namespace crmd {
+namespace {
+
+using json = nlohmann::json;
+
+// A view's keyspace in the scratch store, written through at once (nobody
+// else reads it while the replay runs).
+class scratch_txn : public view_txn {
+ public:
+  scratch_txn(kv_store& kv, std::string prefix) : kv_(kv), prefix_(std::move(prefix)) {}
+  std::optional<std::string> get(std::string_view key) override {
+    std::string v;
+    if (kv_.get(cf::projections, prefix_ + std::string(key), &v).is_ok()) return v;
+    return std::nullopt;
+  }
+  void put(std::string_view key, std::string_view value) override { write(key, value, false); }
+  void del(std::string_view key) override { write(key, {}, true); }
+  std::optional<std::pair<std::string, std::string>> last(std::string_view lower, std::string_view upper) override {
+    std::string k, v;
+    if (!kv_.last(cf::projections, prefix_ + std::string(lower), prefix_ + std::string(upper), &k, &v).is_ok())
+      return std::nullopt;
+    return std::make_pair(k.substr(prefix_.size()), v);
+  }
+
+ private:
+  void write(std::string_view key, std::string_view value, bool erase) {
+    auto b = kv_.new_batch();
+    if (erase)
+      b->del(cf::projections, prefix_ + std::string(key));
+    else
+      b->put(cf::projections, prefix_ + std::string(key), value);
+    kv_.write(*b, false);  // in memory: cannot fail short of allocation
+  }
+  kv_store& kv_;
+  std::string prefix_;
+};
+
+json listed(const result<views::page>& p) {
+  json items = json::array();
+  if (!p) return {{"total", 0}, {"items", items}, {"error", p.error().message()}};
+  for (auto& s : p->items) items.push_back(json::parse(s, nullptr, false));
+  return {{"total", p->total}, {"items", items}};
+}
+
+}  // namespace
+
+result<std::string> tenant_as_of(event_log& log, const as_of_query& q) {
+  auto scratch = make_memory_kv();
+  auto all = views::all();
+  std::vector<std::pair<projection*, std::unique_ptr<scratch_txn>>> views;
+  for (auto& v : all) views.emplace_back(v.get(), std::make_unique<scratch_txn>(*scratch, view_prefix(v->name())));
+  registry::state reg;
+  uint64_t replayed = 0, last = 0;
+  int64_t last_us = 0;
+  status failed = status::ok();
+  auto s = log.scan(1, [&](const log_entry& e) {
+    const auto& r = e.record;
+    if (r.position > q.until_position) return false;
+    if (r.recorded_at_us > q.until_us) return true;  // the clock may step back: later ones can still count
+    last = r.position;
+    last_us = r.recorded_at_us;
+    bool registry_stream = r.stream == registry::stream;
+    if (r.tenant != q.tenant && !registry_stream) return true;
+    for (auto& [view, txn] : views)
+      if (auto st = view->apply(e, *txn); !st) {
+        failed = status{st.code(), std::string(view->name()) + " at position " + std::to_string(r.position) + ": " + st.message()};
+        return false;
+      }
+    // Users live in the registry's state, not in a view (docs/decisions.md).
+    if (!e.erased && codec::knows_type<ev::registry_event>(r.type)) {
+      auto ev = codec::decode<ev::registry_event>(r.type, r.schema_version, e.payload);
+      if (ev) registry::apply(reg, std::string(r.stream), *ev);
+    }
+    ++replayed;
+    return true;
+  });
+  if (!s) return s;
+  if (!failed) return failed;
+  auto& kv = *scratch;
+  uint64_t n = std::max<uint64_t>(1, q.limit);
+  json users = json::array();
+  uint64_t user_total = 0;
+  for (auto& [id, u] : reg.users)
+    if (u.tenant == q.tenant && !u.deleted) {
+      if (users.size() < n) users.push_back({{"id", u.id}, {"email", u.email}, {"role", u.role}, {"tenant_id", u.tenant}});
+      ++user_total;
+    }
+  json settings = nullptr;
+  if (auto st = views::get_settings(kv, q.tenant))
+    settings = {{"default_region", st->default_region}, {"language", st->language}, {"time_zone", st->time_zone},
+                {"whatsapp_provider", st->whatsapp_provider}};
+  json out = {{"ok", true},
+              {"tenant", q.tenant},
+              {"as_of", {{"position", last}, {"at", last ? json(rfc3339(last_us, 6)) : json(nullptr)}}},
+              {"events", replayed},
+              {"customers", listed(views::list_contacts(kv, q.tenant, "customer", 1, n))},
+              {"leads", listed(views::list_contacts(kv, q.tenant, "lead", 1, n))},
+              {"contracts", listed(views::list_documents(kv, q.tenant, "contract", "", 1, n))},
+              {"invoices", listed(views::list_documents(kv, q.tenant, "invoice", "", 1, n))},
+              {"tasks", listed(views::list_tasks(kv, q.tenant, "", 1, n))},
+              {"prompts", listed(views::list_prompts(kv, q.tenant, 1, n))},
+              {"users", {{"total", user_total}, {"items", users}}},
+              {"settings", settings}};
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace crmd
