@@ -6,6 +6,7 @@
 #include "events/time_format.hpp"
 #include "http/api_internal.hpp"
 #include "projections/audit_view.hpp"
+#include "projections/runner.hpp"
 #include "replay/as_of.hpp"
 #include "storage/backup.hpp"
 #include "storage/event_log.hpp"
@@ -202,9 +203,49 @@ void as_of(const call_ptr& c) {
   if (!queued) c->error(503, "busy", "too many reads at once; retry shortly", {{"Retry-After", "1"}});
 }
 
+json projections_json(const call_ptr& c) {
+  uint64_t head = c->ctx->deps.log.last_position();
+  json list = json::array();
+  for (auto& [name, st] : c->ctx->deps.runner.views()) {
+    json v = {{"name", name},
+              {"position", st.position},
+              {"lag", head - std::min(head, st.position)},
+              {"generation", st.generation},
+              {"error", st.error.empty() ? json(nullptr) : json(st.error)},
+              {"rebuild", nullptr}};
+    if (st.rebuild) {
+      auto& r = *st.rebuild;
+      v["rebuild"] = {{"running", r.running},
+                      {"generation", r.generation},
+                      {"processed", r.processed},
+                      {"total", r.total},
+                      {"rate", static_cast<uint64_t>(r.rate)},
+                      {"eta_s", r.running ? json(static_cast<uint64_t>(r.eta_s + 0.5)) : json(nullptr)},
+                      {"started_at", rfc3339(r.started_us)},
+                      {"finished_at", r.finished_us ? json(rfc3339(r.finished_us)) : json(nullptr)},
+                      {"error", r.error.empty() ? json(nullptr) : json(r.error)}};
+    }
+    list.push_back(v);
+  }
+  return {{"ok", true}, {"head", head}, {"projections", list}};
+}
+
 }  // namespace
 
 void add_admin_routes(route_list& r) {
+  // Each view's position, lag, generation and any rebuild's progress.
+  r.push_back({"GET", "/api/admin/projections", scope::system, {}, {},
+               [](const call_ptr& c) { c->send_json(200, projections_json(c)); }});
+  // Builds the view again beside the live one and swaps it in when caught up.
+  r.push_back({"POST", "/api/admin/projections/:name/rebuild", scope::system, {}, {}, [](const call_ptr& c) {
+    auto name = c->params["name"];
+    auto s = c->ctx->deps.runner.start_rebuild(name);
+    if (s.code() == errc::not_found) return c->error(404, "view_not_found", "no view '" + name.substr(0, 64) + "'");
+    if (s.code() == errc::conflict) return c->error(409, "rebuild_running", s.message());
+    if (!s) return c->fail(s);
+    std::fprintf(stderr, "crmd projections: rebuild of %s asked by %s\n", name.c_str(), c->principal_key().c_str());
+    c->send_json(202, {{"ok", true}, {"view", name}, {"status", "/api/admin/projections"}});
+  }});
   r.push_back({"GET", "/api/admin/tenants/:id/as_of", scope::system, {}, {}, as_of});
   r.push_back({"GET", "/api/admin/integrity", scope::system, {}, {}, integrity});
   // ?tenant=&actor=&type=&stream=&from=&to=&page=&limit=, newest first.

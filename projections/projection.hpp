@@ -36,7 +36,8 @@ class projection {
 };
 
 // Key layout in the `projections` column family.
-std::string view_prefix(std::string_view view);      // "v/<view>/"
+// "v/<view>/", or "v/<view>@<g>/" once rebuilt online (folder.hpp).
+std::string view_prefix(std::string_view view);
 std::string checkpoint_key(std::string_view view);   // "c/<view>"
 
 }  // namespace crmd

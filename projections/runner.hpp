@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,9 +28,23 @@ struct runner_options {
   bool sync = false;
 };
 
+// An online rebuild of a view (the last one, once finished).
+struct rebuild_status {
+  bool running = false;
+  uint64_t generation = 0;   // the version being built (or built)
+  uint64_t processed = 0;    // log position the new version has reached
+  uint64_t total = 0;        // the log's end, now
+  double rate = 0;           // events per second so far
+  double eta_s = 0;          // seconds left at that rate
+  int64_t started_us = 0, finished_us = 0;  // wall clock
+  std::string error;         // why it was abandoned, if it was
+};
+
 struct view_status {
   uint64_t position = 0;
   std::string error;  // why the view stopped, if it did
+  uint64_t generation = 0;
+  std::optional<rebuild_status> rebuild;
 };
 
 class projection_runner {
@@ -50,6 +65,11 @@ class projection_runner {
   // `timeout` passes first. Runs `ready` on the caller's thread when already
   // caught up, else on the runner's thread: it must be quick.
   void when_caught_up(uint64_t pos, std::chrono::milliseconds timeout, std::function<void(bool)> ready);
+
+  // Rebuilds `view` beside the live one and swaps it in when caught up
+  // (online_rebuild.hpp); reads go on meanwhile. errc::not_found for an
+  // unknown view, errc::conflict while a rebuild runs.
+  status start_rebuild(const std::string& view);
 
   // Applies everything the log has now, on the calling thread (the runner
   // thread must not be running): for rebuilds and tests.

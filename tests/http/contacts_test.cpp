@@ -107,7 +107,8 @@ TEST_F(contacts_test, converting_moves_a_lead_to_customers_with_its_id) {
   ASSERT_EQ(c.status, 200) << c.body;
   EXPECT_EQ(body(c)["customer"]["kind"], "customer");
   EXPECT_EQ(body(c)["customer"]["name"], "Dov Convert");
-  for (auto& l : body(as(agent_, "GET", "/api/leads?limit=200"))["results"]) EXPECT_NE(l["id"], id);
+  auto listed = body(as(agent_, "GET", "/api/leads?limit=200"));  // kept alive for the loop
+  for (auto& l : listed["results"]) EXPECT_NE(l["id"], id);
   auto direct = as(agent_, "POST", "/api/crm/customers", R"({"name":"Eti Direct","email":"eti@x.test"})");
   ASSERT_EQ(direct.status, 201) << direct.body;
   auto customers = body(as(agent_, "GET", "/api/crm/customers?q=eti"));
