@@ -15,6 +15,7 @@
 #include "http/api.hpp"
 #include "http/http_types.hpp"
 #include "projections/runner.hpp"
+#include "storage/erasure.hpp"
 #include "projections/views.hpp"
 
 namespace crmd::cli {
@@ -78,12 +79,20 @@ int run_serve(const argv_t& argv) {
   if (!token_path.empty())
     std::cout << "crmd serve: operator token " << (created ? "created in " : "read from ") << token_path << std::endl;
 
+  // A store restored from a backup older than an erasure: erase again.
+  auto reerased = reerase_listed(*store->log, *store->kv, cfg->data_dir);
+  if (!reerased) return fail("serve", "erasure list: " + reerased.error().message(), exit_failure);
   projection_runner runner(*store->log, store->kv, views::all());
   // Views are written without the WAL, so after a crash they may be behind
   // the log; catch up before the first request, so that everything
   // acknowledged before the crash is visible to the first read after it.
   if (auto s = runner.catch_up(); !s) return fail("serve", "projections: " + s.to_string(), exit_failure);
   if (auto s = runner.start(); !s) return fail("serve", "projections: " + s.to_string(), exit_failure);
+  if (!reerased->empty()) {
+    std::cout << "crmd serve: erased again " << reerased->size() << " tenant(s)' listed subjects; rebuilding their views"
+              << std::endl;
+    for (const char* v : {"contacts", "timeline", "messages", "calls", "tasks", "documents"}) runner.start_rebuild(v);
+  }
   runtime_options ro;
   ro.idle = cfg->actor_idle;
   if (!cfg->baileys_base_url.empty())

@@ -20,6 +20,7 @@ int run_backup(const argv_t& argv);
 int run_restore(const argv_t& argv);
 int run_export(const argv_t& argv);
 int run_replay(const argv_t& argv);
+int run_erase(const argv_t& argv);
 int run_verify_export(const argv_t& argv);
 
 // One line "crmd <cmd>: <message>" on stderr; returns `code`.

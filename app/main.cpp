@@ -19,6 +19,7 @@ commands:
   admin     create users (through the running server, or on the store)
   backup    a consistent copy of the data directory, also while serving
   restore   a backup into a new data directory
+  erase     a person's data, on request (through the running server)
   replay    a tenant's CRM as it stood at a time or position
   export    a tenant's events with their hashed bytes, for auditors
   verify-export  check such an export on its own
@@ -57,6 +58,7 @@ int main(int argc, char** argv) {
   if (cmd == "restore") return run_restore(args);
   if (cmd == "export") return run_export(args);
   if (cmd == "replay") return run_replay(args);
+  if (cmd == "erase") return run_erase(args);
   if (cmd == "verify-export") return run_verify_export(args);
   if (cmd == "twilio-sign") return run_twilio_sign(args);
   std::cerr << "crmd: unknown command '" << cmd << "' (see crmd --help)\n";

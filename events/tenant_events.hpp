@@ -182,6 +182,17 @@ struct settings_changed_v1 {
   }
 };
 
+// A person (a lead or customer) was erased on request: their key is
+// destroyed right after this event, so every sealed event about them reads
+// back as erased, and the tenant forgets their phone number. Names nobody
+// but the id: the record of the erasure must not undo it.
+struct contact_erased {
+  static constexpr const char* type_name = "contact_erased";
+  static constexpr uint16_t schema_version = 1;
+  std::string lead_id;
+  template <class F> void fields(F&& f) { f("lead_id", lead_id); }
+};
+
 // The tenant's WhatsApp Cloud API (Graph) token was set or removed. The
 // token itself never enters the log: it is sealed in the secret store
 // (storage/secret_store.hpp) in the same atomic write as this event.
@@ -418,7 +429,7 @@ using tenant_event = std::variant<tenant_created, tenant_renamed, prompt_saved, 
                                   task_rescheduled, task_due, contract_created, contract_status_changed,
                                   signature_recorded, invoice_created, invoice_status_changed, invoice_paid,
                                   deal_created, deal_updated, deal_closed, pipeline_changed,
-                                  payment_intent_recorded, whatsapp_token_changed>;
+                                  payment_intent_recorded, whatsapp_token_changed, contact_erased>;
 
 
 }  // namespace crmd::ev

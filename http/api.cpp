@@ -261,6 +261,7 @@ route_list all_routes() {
   add_call_routes(r);
   add_whatsapp_routes(r);
   add_admin_routes(r);
+  add_erasure_routes(r);
   add_stats_routes(r);
   return r;
 }

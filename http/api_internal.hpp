@@ -174,6 +174,7 @@ json user_json(const registry::user_info& u);
 
 void add_health_routes(route_list& r);
 void add_admin_routes(route_list& r);
+void add_erasure_routes(route_list& r);
 void add_tenant_routes(route_list& r);
 void add_prompt_routes(route_list& r);
 void add_auth_routes(route_list& r);

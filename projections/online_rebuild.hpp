@@ -34,6 +34,7 @@ class online_rebuilds {
   // errc::conflict while another rebuild runs.
   status start(projection* view, size_t index);
 
+  bool building() const { return active_.has_value(); }
   // Whether work() has something to do now.
   bool due() const;
   // When a scheduled deletion becomes due (time_point::max() if none).

@@ -84,16 +84,17 @@ struct projection_runner::impl {
   }
 
   // Starts what was asked for (on this thread: the rebuild state is ours).
+  // One at a time, in the order asked.
   void start_pending(std::unique_lock<std::mutex>& lock) {
-    auto asked = std::move(pending_rebuilds);
-    pending_rebuilds.clear();
+    if (rebuilds.building()) return;
+    std::string name = pending_rebuilds.front();
+    pending_rebuilds.erase(pending_rebuilds.begin());
     lock.unlock();
-    for (auto& name : asked)
-      for (size_t i = 0; i < f.views.size(); ++i)
-        if (name == f.views[i]->name()) {
-          if (auto s = rebuilds.start(f.views[i], i); !s)
-            std::fprintf(stderr, "crmd projections: rebuild of %s not started: %s\n", name.c_str(), s.to_string().c_str());
-        }
+    for (size_t i = 0; i < f.views.size(); ++i)
+      if (name == f.views[i]->name()) {
+        if (auto s = rebuilds.start(f.views[i], i); !s)
+          std::fprintf(stderr, "crmd projections: rebuild of %s not started: %s\n", name.c_str(), s.to_string().c_str());
+      }
     lock.lock();
   }
 
@@ -210,10 +211,11 @@ status projection_runner::start_rebuild(const std::string& view) {
   for (auto* v : impl_->f.views) known |= view == v->name();
   if (!known) return status{errc::not_found, "no view '" + view + "'"};
   std::lock_guard lock(impl_->mu);
-  for (auto& [name, st] : impl_->rebuilds.statuses())
-    if (st.running) return status{errc::conflict, "view " + name + " is being rebuilt", "rebuild_running"};
-  if (!impl_->pending_rebuilds.empty())
-    return status{errc::conflict, "a rebuild is about to start", "rebuild_running"};
+  auto statuses = impl_->rebuilds.statuses();
+  if (auto it = statuses.find(view); it != statuses.end() && it->second.running)
+    return status{errc::conflict, "view " + view + " is being rebuilt", "rebuild_running"};
+  for (auto& p : impl_->pending_rebuilds)
+    if (p == view) return status{errc::conflict, "view " + view + " is about to be rebuilt", "rebuild_running"};
   impl_->pending_rebuilds.push_back(view);
   impl_->cv.notify_all();
   return status::ok();

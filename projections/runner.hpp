@@ -67,8 +67,9 @@ class projection_runner {
   void when_caught_up(uint64_t pos, std::chrono::milliseconds timeout, std::function<void(bool)> ready);
 
   // Rebuilds `view` beside the live one and swaps it in when caught up
-  // (online_rebuild.hpp); reads go on meanwhile. errc::not_found for an
-  // unknown view, errc::conflict while a rebuild runs.
+  // (online_rebuild.hpp); reads go on meanwhile. Rebuilds run one at a
+  // time in the order asked. errc::not_found for an unknown view,
+  // errc::conflict while that view is being (or about to be) rebuilt.
   status start_rebuild(const std::string& view);
 
   // Applies everything the log has now, on the calling thread (the runner

@@ -2,12 +2,15 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <fstream>
 #include <system_error>
 
 #include "events/clock.hpp"
 #include "events/time_format.hpp"
+#include "storage/erasure.hpp"
 #include "storage/kv.hpp"
 
 namespace crmd {
@@ -74,6 +77,7 @@ result<backup_report> make_backup(kv_store& kv, const std::string& data_dir, con
     if (auto s = kv.checkpoint((t / "db").string()); !s) return s;
     if (auto s = copy_tree(fs::path(data_dir) / "recordings", t / "recordings", r); !s) return s;
     if (auto s = copy_file_if_present(fs::path(data_dir) / "secrets_key", t / "secrets_key", r); !s) return s;
+    if (auto s = copy_file_if_present(fs::path(data_dir) / "erased_subjects", t / "erased_subjects", r); !s) return s;
     std::ofstream m(t / "manifest.json");
     m << "{\"format\":1,\"created_at\":\"" << rfc3339(system_clock().now_us()) << "\",\"source\":\""
       << fs::absolute(data_dir, ec).string() << "\",\"files\":" << r.files << ",\"bytes\":" << r.bytes << "}\n";
@@ -101,6 +105,22 @@ result<backup_report> restore_backup(const std::string& backup_dir, const std::s
     if (auto s = copy_tree(from / "db", to / "db", r); !s) return s;
     if (auto s = copy_tree(from / "recordings", to / "recordings", r); !s) return s;
     if (auto s = copy_file_if_present(from / "secrets_key", to / "secrets_key", r); !s) return s;
+    if (auto s = copy_file_if_present(from / "erased_subjects", to / "erased_subjects", r); !s) return s;
+    // Erasures made since the backup: the source directory's list, if it is
+    // still there, so that `serve` on the restored store erases them again.
+    std::ifstream manifest(from / "manifest.json");
+    std::string text((std::istreambuf_iterator<char>(manifest)), {});
+    auto at = text.find("\"source\":\"");
+    if (at != std::string::npos) {
+      auto start = at + 10, end = text.find('"', start);
+      fs::path source = text.substr(start, end - start);
+      auto newer = read_erased((source / "erased_subjects").string());
+      auto have = read_erased((to / "erased_subjects").string());
+      if (newer && have)
+        for (auto& s : *newer)
+          if (std::find(have->begin(), have->end(), s) == have->end())
+            if (auto st = append_erased(to.string(), s); !st) return st;
+    }
     return r;
   } catch (const std::exception& e) {
     return status{errc::io_error, std::string("restore failed: ") + e.what()};

@@ -7,6 +7,8 @@
 //                  recording an event in db/ names is there (a recording is
 //                  written before the event that names it)
 //   secrets_key    the key that opens the tenant secrets in db/, if any
+//   erased_subjects  the erased data subjects (storage/erasure.hpp); restore
+//                  adds those erased at the source since the backup
 //   manifest.json  {"format":1,"created_at","source","files","bytes"}
 // Taken while crmd serve keeps writing: the checkpoint is consistent by
 // itself and nothing else in the directory changes once written.

@@ -72,6 +72,10 @@ class kv_store {
   // A consistent copy of the whole store, as of one moment, in `dir` (which
   // must not exist), while writes go on. errc::unsupported where there is no
   // such thing (the in-memory store).
+  // Makes deleted data physically gone: every family flushed (so no live
+  // write-ahead log still holds an old value) and the keys and snapshots
+  // families compacted to the bottom (so no table file does). For erasure.
+  virtual status purge() { return status::ok(); }
   virtual status checkpoint(const std::string& dir) {
     (void)dir;
     return status{errc::unsupported, "this store cannot make checkpoints"};

@@ -112,6 +112,17 @@ class rocks_kv : public kv_store {
     return status::ok();
   }
   bool read_only() const override { return read_only_; }
+  status purge() override {
+    if (read_only_) return {errc::io_error, "store is open read-only"};
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    if (auto s = from_rocks(db_->Flush(fo, handles_), "flush"); !s) return s;
+    rocksdb::CompactRangeOptions co;
+    co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    for (cf f : {cf::keys, cf::snapshots})
+      if (auto s = from_rocks(db_->CompactRange(co, handles_[int(f)], nullptr, nullptr), "compact"); !s) return s;
+    return status::ok();
+  }
   status checkpoint(const std::string& dir) override {
     rocksdb::Checkpoint* raw = nullptr;
     auto s = rocksdb::Checkpoint::Create(db_, &raw);

@@ -121,6 +121,13 @@ result<events> decide(const contacts& c, const convert_lead& cmd) {
   return events{ev::lead_converted{cmd.id}};
 }
 
+result<events> decide(const contacts& c, const erase_contact& cmd) {
+  auto n = parse_contact_id(cmd.id);
+  auto it = n ? c.by_number.find(*n) : c.by_number.end();
+  if (it == c.by_number.end()) return not_found(cmd.id);
+  return events{ev::contact_erased{cmd.id}};  // again is harmless: the key is already gone
+}
+
 result<events> decide(const contacts& c, const settings& st, const find_or_create_contact& cmd) {
   auto phone = normalise(cmd.phone, st);
   if (!phone) return phone.error();
@@ -193,6 +200,13 @@ void apply(contacts& c, settings& st, const ev::tenant_event& e) {
     k->deleted = true;
     if (auto it = c.by_phone.find(k->phone); it != c.by_phone.end() && contact_id(it->second) == x->lead_id)
       c.by_phone.erase(it);
+  } else if (auto* x = std::get_if<ev::contact_erased>(&e)) {
+    auto* k = touch(x->lead_id);
+    if (!k) return;
+    if (auto it = c.by_phone.find(k->phone); it != c.by_phone.end() && contact_id(it->second) == x->lead_id)
+      c.by_phone.erase(it);
+    k->phone.clear();  // the snapshot rows must not keep it either
+    k->deleted = true;
   } else if (auto* x = std::get_if<ev::lead_converted>(&e)) {
     if (auto* k = touch(x->lead_id)) k->customer = true;
   } else if (auto* x = std::get_if<ev::settings_changed>(&e)) {

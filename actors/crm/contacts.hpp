@@ -80,6 +80,10 @@ struct delete_contact {
 struct convert_lead {
   std::string id;
 };
+// Erasure on request (also of a deleted contact): see ev::contact_erased.
+struct erase_contact {
+  std::string id;
+};
 // Calls and WhatsApp: the contact for this number, created as a lead if new.
 struct find_or_create_contact {
   std::string phone, name, source;
@@ -98,6 +102,7 @@ result<std::vector<ev::tenant_event>> decide(const contacts& c, const settings& 
 result<std::vector<ev::tenant_event>> decide(const contacts& c, const settings& st, const update_contact& cmd);
 result<std::vector<ev::tenant_event>> decide(const contacts& c, const delete_contact& cmd);
 result<std::vector<ev::tenant_event>> decide(const contacts& c, const convert_lead& cmd);
+result<std::vector<ev::tenant_event>> decide(const contacts& c, const erase_contact& cmd);
 // Empty when the number is known: the answer is then find().
 result<std::vector<ev::tenant_event>> decide(const contacts& c, const settings& st, const find_or_create_contact& cmd);
 result<std::vector<ev::tenant_event>> decide(const settings& st, const change_settings& cmd);

@@ -87,6 +87,7 @@ result<std::vector<ev::tenant_event>> decide(const state& s, const command& c) {
   if (auto* x = std::get_if<crm::update_contact>(&c)) return crm::decide(s.contacts, s.settings, *x);
   if (auto* x = std::get_if<crm::delete_contact>(&c)) return crm::decide(s.contacts, *x);
   if (auto* x = std::get_if<crm::convert_lead>(&c)) return crm::decide(s.contacts, *x);
+  if (auto* x = std::get_if<crm::erase_contact>(&c)) return crm::decide(s.contacts, *x);
   if (auto* x = std::get_if<crm::find_or_create_contact>(&c)) return crm::decide(s.contacts, s.settings, *x);
   if (auto* x = std::get_if<crm::change_settings>(&c)) return crm::decide(s.settings, *x);
   if (auto* x = std::get_if<crm::add_note>(&c)) return crm::decide(s.work, s.contacts, *x);

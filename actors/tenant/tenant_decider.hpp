@@ -118,7 +118,7 @@ struct fire_timer {
   std::string timer_id;
 };
 using command = std::variant<save_prompt, update_prompt, delete_prompt, set_timer, fire_timer, crm::create_contact,
-                             crm::update_contact, crm::delete_contact, crm::convert_lead,
+                             crm::update_contact, crm::delete_contact, crm::convert_lead, crm::erase_contact,
                              crm::find_or_create_contact, crm::change_settings, crm::add_note, crm::create_task,
                              crm::complete_task, crm::reopen_task, crm::reschedule_task, crm::create_contract,
                              crm::move_contract, crm::record_signature, crm::create_invoice, crm::void_invoice,
