@@ -205,6 +205,11 @@ bool history_generator::model::crm_step(tenant_m& t) {
       if (kind == convert) {
         add(ev::tenant_event{ev::lead_converted{id}});
         c.customer = true;
+      } else if (below(4) == 0) {
+        // The record of an erasure on request (the key itself is destroyed
+        // by erase_step(), which only picks contacts nothing has folded).
+        add(ev::tenant_event{ev::contact_erased{id}});
+        c.deleted = true;
       } else {
         add(ev::tenant_event{ev::lead_deleted{id}});
         c.deleted = true;
