@@ -91,7 +91,7 @@ int run_serve(const argv_t& argv) {
   if (!reerased->empty()) {
     std::cout << "crmd serve: erased again " << reerased->size() << " tenant(s)' listed subjects; rebuilding their views"
               << std::endl;
-    for (const char* v : {"contacts", "timeline", "messages", "calls", "tasks", "documents"}) runner.start_rebuild(v);
+    for (const auto& v : views::personal_data_views()) runner.start_rebuild(v);
   }
   runtime_options ro;
   ro.idle = cfg->actor_idle;

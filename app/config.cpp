@@ -192,11 +192,9 @@ result<std::string> secrets_key(const serve_config& c) {
     if (!f) return f;
     hex = *f;
   }
-  if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
-    return status{errc::invalid_argument, "the secrets key must be 64 hex digits"};
-  std::string key;
-  for (size_t i = 0; i < 64; i += 2) key += char(std::stoi(hex.substr(i, 2), nullptr, 16));
-  return key;
+  auto key = crypto::from_hex(hex);
+  if (hex.size() != 64 || !key) return status{errc::invalid_argument, "the secrets key must be 64 hex digits"};
+  return *key;
 }
 
 result<std::string> admin_token(const serve_config& c, bool& created, std::string& path) {

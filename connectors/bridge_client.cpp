@@ -61,45 +61,25 @@ result<answer> exchange(const bridge_options& o, const std::string& tenant, cons
   while (!base.empty() && base.back() == '/') base.pop_back();
   std::string url = base + "/sessions/" + form_encode(tenant) + suffix;
 
-  slist_ptr headers;  // declared before the easy handle, so freed after it
-  bool built = (o.internal_secret.empty() || add_header(headers, "X-Internal-Secret: " + o.internal_secret)) &&
-               add_header(headers, "Accept: application/json") &&
-               (!request || add_header(headers, "Content-Type: application/json")) &&
-               add_header(headers, "Expect:");  // no 100-continue round trip
-  easy_ptr c = new_easy();
-  if (!built || !c) return bridge_error("could not start an HTTP request");
-
-  bounded_body body(max_bridge_response_bytes);
-  char error_buffer[CURL_ERROR_SIZE] = {0};
-  common_options(c.get(), url, o.timeout_ms, error_buffer);
-  curl_easy_setopt(c.get(), CURLOPT_FOLLOWLOCATION, 0L);
-  if (request) {
-    curl_easy_setopt(c.get(), CURLOPT_POST, 1L);
-    curl_easy_setopt(c.get(), CURLOPT_POSTFIELDS, request->data());
-    curl_easy_setopt(c.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request->size()));
-  }
-  curl_easy_setopt(c.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, collect_bounded);
-  curl_easy_setopt(c.get(), CURLOPT_WRITEDATA, &body);
-
-  CURLcode rc = curl_easy_perform(c.get());
-  long code = 0;
-  curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &code);
-  if (body.overflow) return bridge_error("answer too large, " + http_text(code));
-  if (rc != CURLE_OK)
-    return status{errc::io_error,
-                  "the WhatsApp bridge could not be reached (" +
-                      redact(transport_detail(rc, error_buffer), o.internal_secret) + ")",
+  std::vector<std::string> headers{"Accept: application/json"};
+  if (!o.internal_secret.empty()) headers.insert(headers.begin(), "X-Internal-Secret: " + o.internal_secret);
+  if (request) headers.push_back("Content-Type: application/json");
+  auto a = http_request(url, headers, request, o.timeout_ms, max_bridge_response_bytes);
+  if (!a.started) return bridge_error("could not start an HTTP request");
+  long code = a.code;
+  if (a.overflow) return bridge_error("answer too large, " + http_text(code));
+  if (a.rc != CURLE_OK)
+    return status{errc::io_error, "the WhatsApp bridge could not be reached (" + redact(a.transport, o.internal_secret) + ")",
                   "bridge_unreachable"};
   if (code >= 400 && code <= 499) {
-    std::string detail = bridge_detail(body.data, o.internal_secret);
+    std::string detail = bridge_detail(a.body, o.internal_secret);
     return status{errc::conflict,
                   "the WhatsApp bridge refused the request (" + http_text(code) + (detail.empty() ? "" : ": ") +
                       detail + ")",
                   "bridge_refused"};
   }
   if (code < 200 || code > 299) return bridge_error(http_text(code));
-  return answer{code, std::move(body.data)};
+  return answer{code, std::move(a.body)};
 }
 
 // Runs `f`, turning anything the standard library throws (bad_alloc) into

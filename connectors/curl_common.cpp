@@ -70,4 +70,34 @@ void common_options(CURL* c, const std::string& url, long timeout_ms, char* erro
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
 }
 
+http_answer http_request(const std::string& url, const std::vector<std::string>& headers,
+                         const std::string* post_body, long timeout_ms, size_t max_answer) {
+  http_answer a;
+  slist_ptr list;  // declared before the easy handle, so freed after it
+  for (auto& h : headers)
+    if (!add_header(list, h)) return a;
+  if (!add_header(list, "Expect:")) return a;  // no 100-continue round trip
+  easy_ptr c = new_easy();
+  if (!c) return a;
+  a.started = true;
+  bounded_body body(max_answer);
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+  common_options(c.get(), url, timeout_ms, error_buffer);
+  curl_easy_setopt(c.get(), CURLOPT_FOLLOWLOCATION, 0L);
+  if (post_body) {
+    curl_easy_setopt(c.get(), CURLOPT_POST, 1L);
+    curl_easy_setopt(c.get(), CURLOPT_POSTFIELDS, post_body->data());
+    curl_easy_setopt(c.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(post_body->size()));
+  }
+  curl_easy_setopt(c.get(), CURLOPT_HTTPHEADER, list.get());
+  curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, collect_bounded);
+  curl_easy_setopt(c.get(), CURLOPT_WRITEDATA, &body);
+  a.rc = curl_easy_perform(c.get());
+  curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &a.code);
+  a.overflow = body.overflow;
+  a.body = std::move(body.data);
+  if (a.rc != CURLE_OK) a.transport = transport_detail(a.rc, error_buffer);
+  return a;
+}
+
 }  // namespace crmd::connectors::detail

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace crmd::connectors::detail {
 
@@ -68,5 +69,22 @@ std::string redact(std::string text, const std::string& secret);
 // Sets the options every pipeline call shares: url, http(s) only (redirects
 // too), timeout, no signals, the error buffer.
 void common_options(CURL* c, const std::string& url, long timeout_ms, char* error_buffer);
+
+// What one request got back (http_request below).
+struct http_answer {
+  bool started = false;  // false: curl could not even build the request
+  CURLcode rc = CURLE_OK;
+  long code = 0;
+  std::string body;       // up to the limit
+  bool overflow = false;  // the answer was larger than the limit
+  std::string transport;  // transport_detail() when rc != CURLE_OK
+};
+
+// One JSON-speaking request with common_options(), no redirects followed and
+// no 100-continue: a POST of `post_body` (GET when null), `headers` as given
+// ("Name: value" lines). The JSON clients (bridge, LLM, Graph) share it; each
+// maps the answer to its own errors.
+http_answer http_request(const std::string& url, const std::vector<std::string>& headers,
+                         const std::string* post_body, long timeout_ms, size_t max_answer);
 
 }  // namespace crmd::connectors::detail

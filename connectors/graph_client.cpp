@@ -54,39 +54,23 @@ result<std::string> send(const graph_options& o, const std::string& phone_number
                              {"text", {{"preview_url", false}, {"body", text}}}}
                             .dump(-1, ' ', false, json::error_handler_t::replace);
 
-  slist_ptr headers;  // declared before the easy handle, so freed after it
-  bool built = add_header(headers, "Authorization: Bearer " + token) &&
-               add_header(headers, "Content-Type: application/json") && add_header(headers, "Expect:");
-  easy_ptr c = new_easy();
-  if (!built || !c) return graph_error("could not start an HTTP request");
-  bounded_body body(max_graph_response_bytes);
-  char error_buffer[CURL_ERROR_SIZE] = {0};
-  common_options(c.get(), url, o.timeout_ms, error_buffer);
-  curl_easy_setopt(c.get(), CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c.get(), CURLOPT_POST, 1L);
-  curl_easy_setopt(c.get(), CURLOPT_POSTFIELDS, request.data());
-  curl_easy_setopt(c.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.size()));
-  curl_easy_setopt(c.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, collect_bounded);
-  curl_easy_setopt(c.get(), CURLOPT_WRITEDATA, &body);
-
-  CURLcode rc = curl_easy_perform(c.get());
-  long code = 0;
-  curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &code);
+  auto a = http_request(url, {"Authorization: Bearer " + token, "Content-Type: application/json"}, &request,
+                        o.timeout_ms, max_graph_response_bytes);
+  if (!a.started) return graph_error("could not start an HTTP request");
+  long code = a.code;
   std::string http = "HTTP " + std::to_string(code);
-  if (body.overflow) return graph_error("answer too large, " + http);
-  if (rc != CURLE_OK)
-    return status{errc::io_error,
-                  "the WhatsApp Cloud API could not be reached (" + redact(transport_detail(rc, error_buffer), token) + ")",
+  if (a.overflow) return graph_error("answer too large, " + http);
+  if (a.rc != CURLE_OK)
+    return status{errc::io_error, "the WhatsApp Cloud API could not be reached (" + redact(a.transport, token) + ")",
                   "graph_unreachable"};
   if (code >= 400 && code <= 499) {
-    std::string detail = meta_detail(body.data, token);
+    std::string detail = meta_detail(a.body, token);
     return status{errc::conflict,
                   "the WhatsApp Cloud API refused the message (" + http + (detail.empty() ? "" : ": ") + detail + ")",
                   "graph_refused"};
   }
   if (code < 200 || code > 299) return graph_error(http);
-  auto j = json::parse(body.data, nullptr, false);
+  auto j = json::parse(a.body, nullptr, false);
   if (j.is_object() && j.contains("messages") && j["messages"].is_array() && !j["messages"].empty() &&
       j["messages"][0].is_object() && j["messages"][0].contains("id") && j["messages"][0]["id"].is_string()) {
     std::string id = j["messages"][0]["id"].get<std::string>();

@@ -1,5 +1,7 @@
 #include "connectors/qr_svg.hpp"
 
+#include "storage/crypto.hpp"
+
 #include <openssl/evp.h>
 #include <qrencode.h>
 
@@ -17,14 +19,6 @@ struct qrcode_free {
 
 constexpr int quiet_zone = 4;
 
-std::string base64(std::string_view bytes) {
-  // EVP_EncodeBlock writes 4 characters per 3 bytes (padded) plus a NUL.
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
-  return out;
-}
 
 }  // namespace
 
@@ -78,7 +72,7 @@ result<std::string> qr_svg(std::string_view text) {
 result<std::string> qr_data_url(std::string_view text) {
   auto svg = qr_svg(text);
   if (!svg) return svg.error();
-  return "data:image/svg+xml;base64," + base64(*svg);
+  return "data:image/svg+xml;base64," + crypto::base64(*svg);
 }
 
 }  // namespace crmd::connectors

@@ -42,35 +42,18 @@ result<std::string> call(const llm_options& o, const std::string& instructions, 
 
   std::string request = chat_request_json(o.model, instructions, transcript_text);
   std::string url = with_path(o.url, completions_path);
-  slist_ptr headers;  // declared before the easy handle, so freed after it
-  bool built = (o.key.empty() || add_header(headers, "Authorization: Bearer " + o.key)) &&
-               add_header(headers, "Content-Type: application/json") &&
-               add_header(headers, "Accept: application/json") &&
-               add_header(headers, "Expect:");  // no 100-continue round trip
-  easy_ptr c = new_easy();
-  if (!built || !c) return unavailable("could not start an HTTP request");
-
-  bounded_body body(max_llm_response_bytes);
-  char error_buffer[CURL_ERROR_SIZE] = {0};
-  common_options(c.get(), url, o.timeout_ms, error_buffer);
-  curl_easy_setopt(c.get(), CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c.get(), CURLOPT_POST, 1L);
-  curl_easy_setopt(c.get(), CURLOPT_POSTFIELDS, request.data());
-  curl_easy_setopt(c.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.size()));
-  curl_easy_setopt(c.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, collect_bounded);
-  curl_easy_setopt(c.get(), CURLOPT_WRITEDATA, &body);
-
-  CURLcode rc = curl_easy_perform(c.get());
-  long code = 0;
-  curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &code);
+  std::vector<std::string> headers{"Content-Type: application/json", "Accept: application/json"};
+  if (!o.key.empty()) headers.insert(headers.begin(), "Authorization: Bearer " + o.key);
+  auto a = http_request(url, headers, &request, o.timeout_ms, max_llm_response_bytes);
+  if (!a.started) return unavailable("could not start an HTTP request");
+  long code = a.code;
   std::string http = "HTTP " + std::to_string(code);
-  if (body.overflow) return unavailable("answer too large, " + http);
-  if (rc != CURLE_OK) return unavailable(redact(transport_detail(rc, error_buffer), o.key));
+  if (a.overflow) return unavailable("answer too large, " + http);
+  if (a.rc != CURLE_OK) return unavailable(redact(a.transport, o.key));
   if (code >= 400 && code <= 499 && code != 429)
     return status{errc::invalid_argument, "the LLM refused the request (" + http + ")", "llm_refused"};
   if (code < 200 || code > 299) return unavailable(http);
-  return parse_content(body.data);
+  return parse_content(a.body);
 }
 
 }  // namespace

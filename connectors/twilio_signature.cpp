@@ -108,9 +108,7 @@ std::string sign(std::string_view auth_token, std::string_view data) {
   if (!HMAC(EVP_sha1(), key, static_cast<int>(auth_token.size()), reinterpret_cast<const unsigned char*>(data.data()),
             data.size(), mac, &mac_len))
     return {};
-  unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-  int n = EVP_EncodeBlock(b64, mac, static_cast<int>(mac_len));
-  return n < 0 ? std::string() : std::string(reinterpret_cast<const char*>(b64), static_cast<size_t>(n));
+  return crypto::base64(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
 }
 
 bool iequals(std::string_view a, std::string_view b) {

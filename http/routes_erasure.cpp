@@ -8,16 +8,13 @@
 #include "http/api_internal.hpp"
 #include "projections/calls_view.hpp"
 #include "projections/runner.hpp"
+#include "projections/views.hpp"
 #include "storage/erasure.hpp"
 #include "storage/event_log.hpp"
 #include "storage/kv.hpp"
 
 namespace crmd::http {
 namespace {
-
-// The views that may hold what a person said or is called; rebuilt so the
-// erased events fold as erased.
-const char* touched_views[] = {"contacts", "timeline", "messages", "calls", "tasks", "documents"};
 
 // Recording files of the contact's calls, deleted; how many.
 uint64_t delete_recordings(const call_ptr& c, const std::string& tenant, const std::string& contact) {
@@ -59,7 +56,7 @@ void erase(const call_ptr& c) {
       if (auto s = c->ctx->deps.views.purge(); !s) return c->fail(s);
       // 5. The views fold the erased events again, as erased.
       json rebuilding = json::array();
-      for (const char* v : touched_views) {
+      for (const auto& v : views::personal_data_views()) {
         auto s = c->ctx->deps.runner.start_rebuild(v);
         if (s || s.code() == errc::conflict) rebuilding.push_back(v);
       }

@@ -1,16 +1,13 @@
 #include "projections/online_rebuild.hpp"
 
 #include "events/clock.hpp"
+#include "projections/view_util.hpp"
 
 namespace crmd {
 namespace {
 
 constexpr auto grace = std::chrono::seconds(30);  // longer than any read (request timeout)
-
-std::string upper_of(std::string prefix) {
-  prefix.back() = char(prefix.back() + 1);
-  return prefix;
-}
+using views::util::upper_of;
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include "projections/folder.hpp"
 #include "projections/online_rebuild.hpp"
+#include "projections/view_util.hpp"
 
 #include <atomic>
 #include <cstdio>
@@ -239,8 +240,7 @@ status rebuild_view(event_log& log, kv_store& kv, projection& view,
   if (kv.get(cf::projections, generation_key(view.name()), &g).is_ok() && g.size() == 8)
     set_view_generation(view.name(), read_be64(g));
   std::string prefix = view_prefix(view.name());
-  std::string upper = prefix;
-  upper.back() = char(upper.back() + 1);
+  std::string upper = views::util::upper_of(prefix);
   for (;;) {
     auto b = kv.new_batch();
     size_t n = 0;

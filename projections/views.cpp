@@ -173,6 +173,11 @@ std::unique_ptr<projection> by_name(const std::string& name) {
   return nullptr;
 }
 
+const std::vector<std::string>& personal_data_views() {
+  static const std::vector<std::string> v{"contacts", "timeline", "messages", "calls", "tasks", "documents"};
+  return v;
+}
+
 std::vector<std::string> names() {
   std::vector<std::string> out;
   for (auto& v : all()) out.push_back(v->name());

@@ -28,6 +28,9 @@ std::vector<std::unique_ptr<projection>> all();
 // For `crmd rebuild <name>`; nullptr for an unknown name.
 std::unique_ptr<projection> by_name(const std::string& name);
 std::vector<std::string> names();
+// The views that may hold what a person is called or said: rebuilt after an
+// erasure so its events fold as erased.
+const std::vector<std::string>& personal_data_views();
 
 struct page {
   std::vector<std::string> items;  // JSON objects

@@ -1,6 +1,5 @@
 #include "replay/export.hpp"
 
-#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -16,61 +15,6 @@ namespace crmd {
 namespace {
 
 using json = nlohmann::json;
-
-const char* b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string base64(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = uint8_t(in[i]) << 16 | uint8_t(in[i + 1]) << 8 | uint8_t(in[i + 2]);
-    out += {b64[v >> 18], b64[(v >> 12) & 63], b64[(v >> 6) & 63], b64[v & 63]};
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16;
-    out += {b64[v >> 18], b64[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t v = uint8_t(in[i]) << 16 | uint8_t(in[i + 1]) << 8;
-    out += {b64[v >> 18], b64[(v >> 12) & 63], b64[(v >> 6) & 63], '='};
-  }
-  return out;
-}
-
-bool unbase64(const std::string& in, std::string& out) {
-  if (in.size() % 4) return false;
-  out.clear();
-  uint32_t v = 0;
-  int bits = 0;
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '=') {
-      if (i < in.size() - 2) return false;
-      continue;
-    }
-    const char* p = std::strchr(b64, c);
-    if (!p || !c) return false;
-    v = v << 6 | uint32_t(p - b64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(char((v >> bits) & 0xff));
-    }
-  }
-  return true;
-}
-
-bool unhex(const std::string& in, std::string& out) {
-  if (in.size() % 2) return false;
-  out.clear();
-  for (size_t i = 0; i < in.size(); i += 2) {
-    auto d = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
-    int hi = d(in[i]), lo = d(in[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out.push_back(char(hi << 4 | lo));
-  }
-  return true;
-}
 
 json decoded(std::string_view type, uint16_t version, std::string_view plaintext) {
   auto r = catalog::payload_to_json(type, version, plaintext);
@@ -106,7 +50,7 @@ result<uint64_t> export_tenant(event_log& log, kv_store& kv, const std::string& 
                  {"recorded_at", rfc3339(r.recorded_at_us, 6)},
                  {"prev_link", crypto::to_hex(prev)},
                  {"link", crypto::to_hex(r.link)},
-                 {"body", base64(r.body)},
+                 {"body", crypto::base64(r.body)},
                  {"subject", r.subject.empty() ? json(nullptr) : json(r.subject)},
                  {"erased", e.erased},
                  {"event", e.erased ? json(nullptr) : decoded(r.type, r.schema_version, e.payload)}};
@@ -120,7 +64,7 @@ result<uint64_t> export_tenant(event_log& log, kv_store& kv, const std::string& 
   for (auto& [subject, _] : subjects) {
     std::string key;
     if (!kv.get(cf::keys, subject, &key).is_ok()) continue;  // erased meanwhile
-    out << json{{"subject_key", {{"subject", subject}, {"key", base64(key)}}}}.dump() << "\n";
+    out << json{{"subject_key", {{"subject", subject}, {"key", crypto::base64(key)}}}}.dump() << "\n";
   }
   if (!out) return status{errc::io_error, "cannot write the export"};
   return n;
@@ -135,7 +79,7 @@ export_check verify_export(std::istream& in) {
     c.reason = why;
     return c;
   };
-  std::string line, prev(crypto::sha256_size, '\0'), body, want;
+  std::string line, prev(crypto::sha256_size, '\0'), body;
   json head;
   uint64_t last_position = 0;
   std::vector<std::pair<uint64_t, json>> sealed;  // line, event line whose payload is encrypted
@@ -151,15 +95,18 @@ export_check verify_export(std::istream& in) {
       continue;
     }
     if (j.contains("subject_key")) {
-      std::string key;
-      if (!unbase64(j["subject_key"].value("key", ""), key)) return bad("subject key is not base64");
-      keys[j["subject_key"].value("subject", "")] = key;
+      auto key = crypto::from_base64(j["subject_key"].value("key", ""));
+      if (!key) return bad("subject key is not base64");
+      keys[j["subject_key"].value("subject", "")] = *key;
       continue;
     }
-    if (!unbase64(j.value("body", ""), body)) return bad("body is not base64");
-    if (!unhex(j.value("prev_link", ""), want) || want != prev) return bad("prev_link does not continue the chain");
-    std::string link;
-    if (!unhex(j.value("link", ""), link) || link.size() != crypto::sha256_size) return bad("link is not 64 hex digits");
+    auto decoded_body = crypto::from_base64(j.value("body", ""));
+    if (!decoded_body) return bad("body is not base64");
+    body = std::move(*decoded_body);
+    if (crypto::from_hex(j.value("prev_link", "")) != prev) return bad("prev_link does not continue the chain");
+    auto parsed_link = crypto::from_hex(j.value("link", ""));
+    if (!parsed_link || parsed_link->size() != crypto::sha256_size) return bad("link is not 64 hex digits");
+    std::string link = std::move(*parsed_link);
     if (crypto::sha256(prev, body) != link) return bad("link is not SHA-256(prev_link || body): altered bytes");
     // The envelope fields of the line must be the hashed ones.
     auto rec = parse_record(frame_record(body, link));
@@ -202,8 +149,7 @@ export_check verify_export(std::istream& in) {
   if (head.is_null()) {
     if (c.events) return bad("events but no chain head");
   } else {
-    std::string link;
-    if (head.value("position", uint64_t(0)) != last_position || !unhex(head.value("link", ""), link) || link != prev)
+    if (head.value("position", uint64_t(0)) != last_position || crypto::from_hex(head.value("link", "")) != prev)
       return bad("the last event is not the chain head: events are missing at the end");
   }
   return c;

@@ -39,6 +39,56 @@ std::string sha256(std::string_view a, std::string_view b) {
   return out;
 }
 
+std::optional<std::string> from_hex(std::string_view hex) {
+  auto digit = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+  };
+  if (hex.size() % 2) return std::nullopt;
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(char(hi << 4 | lo));
+  }
+  return out;
+}
+
+std::string base64(std::string_view bytes) {
+  // EVP_EncodeBlock writes 4 characters per 3 bytes (padded) plus a NUL.
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
+  return out;
+}
+
+std::optional<std::string> from_base64(std::string_view in) {
+  if (in.size() % 4) return std::nullopt;
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+  };
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  for (size_t i = 0; i < in.size(); i += 4) {
+    int pad = (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=');
+    if (pad && i + 4 != in.size()) return std::nullopt;
+    uint32_t n = 0;
+    for (int k = 0; k < 4; ++k) {
+      int v = k >= 4 - pad ? 0 : value(in[i + k]);
+      if (v < 0) return std::nullopt;
+      n = n << 6 | uint32_t(v);
+    }
+    out += char(n >> 16);
+    if (pad < 2) out += char(n >> 8 & 0xff);
+    if (pad < 1) out += char(n & 0xff);
+  }
+  return out;
+}
+
 std::string to_hex(std::string_view bytes) {
   static const char* digits = "0123456789abcdef";
   std::string out;

@@ -1,6 +1,7 @@
 // The few cryptographic primitives the log needs, on OpenSSL 3's EVP API.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,12 @@ constexpr size_t gcm_tag_size = 16;
 // SHA-256 of a || b.
 std::string sha256(std::string_view a, std::string_view b = {});
 std::string to_hex(std::string_view bytes);
+// Lowercase or uppercase hex digits, even length; nullopt for anything else.
+std::optional<std::string> from_hex(std::string_view hex);
+// Standard base64 (RFC 4648 §4, padded), as exports and data URLs use it.
+std::string base64(std::string_view bytes);
+// Strict: padded, no whitespace; nullopt for anything else.
+std::optional<std::string> from_base64(std::string_view text);
 
 // Cryptographically secure random bytes; aborts if the CSPRNG fails, since
 // no key or nonce may ever be produced from a broken generator.

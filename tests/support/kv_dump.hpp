@@ -16,51 +16,18 @@
 #include <string_view>
 
 #include "events/record.hpp"
+#include "storage/crypto.hpp"
 #include "storage/kv.hpp"
 
 namespace crmd::test {
 
-inline std::string base64(std::string_view in) {
-  static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = uint32_t(uint8_t(in[i])) << 16 | uint32_t(uint8_t(in[i + 1])) << 8 | uint8_t(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out += abc[(n >> s) & 63];
-  }
-  if (size_t left = in.size() - i) {
-    uint32_t n = uint32_t(uint8_t(in[i])) << 16 | (left == 2 ? uint32_t(uint8_t(in[i + 1])) << 8 : 0);
-    out += abc[(n >> 18) & 63];
-    out += abc[(n >> 12) & 63];
-    out += left == 2 ? abc[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
+inline std::string base64(std::string_view in) { return crypto::base64(in); }
 
 // Strict: padded, no whitespace; false for anything else.
 inline bool unbase64(std::string_view in, std::string& out) {
-  out.clear();
-  if (in.size() % 4) return false;
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-  };
-  for (size_t i = 0; i < in.size(); i += 4) {
-    int pad = (in[i + 3] == '=') + (in[i + 2] == '=');
-    if (pad && i + 4 != in.size()) return false;
-    uint32_t n = 0;
-    for (int k = 0; k < 4; ++k) {
-      int v = k >= 4 - pad ? 0 : value(in[i + k]);
-      if (v < 0) return false;
-      n = n << 6 | uint32_t(v);
-    }
-    out += char(n >> 16);
-    if (pad < 2) out += char(n >> 8 & 0xff);
-    if (pad < 1) out += char(n & 0xff);
-  }
+  auto d = crypto::from_base64(in);
+  if (!d) return false;
+  out = std::move(*d);
   return true;
 }
 
