@@ -27,7 +27,8 @@
 //   --data-dir D   reuse the store in D (skips generation); if D holds no
 //                  store, generate into it and keep it for later runs
 //   --only         comma list of scan,contacts,whatif,all,pit (default: all of them);
-//                  also fetch: only the fetch what-if of the pit phase
+//                  also fetch: only the fetch what-if of the pit phase; mix:
+//                  the share of each event type (untimed)
 //   --each-view    also rebuild every view alone (where the time of "all" goes)
 //   --views a,b    the same for just these views (for profiling)
 // Temporary directories (the generated store unless --data-dir, the rebuilt
@@ -1084,6 +1085,26 @@ int main(int argc, char** argv) {
     auto ls = log_scan(log, &enc);
     print_rate_line("event_log::scan (CRC, decrypt)", ls, baseline);
     std::printf("  of them subject-bound (encrypted): %llu (%.0f%%)\n", (unsigned long long)enc, 100.0 * enc / ls.events);
+  }
+
+  if (wants("mix")) {  // untimed: what the log holds, by event type
+    std::map<std::string, uint64_t, std::less<>> types;
+    record_view rec;
+    uint64_t n = 0;
+    auto s = log.scan_records(1, [&](uint64_t, std::string_view v) {
+      if (!parse_record_into(v, rec, false)) die("unparsable record");
+      auto it = types.find(rec.type);
+      if (it == types.end()) it = types.emplace(std::string(rec.type), 0).first;
+      ++it->second, ++n;
+      return true;
+    });
+    if (!s) die(s.to_string());
+    std::vector<std::pair<uint64_t, std::string>> sorted;
+    for (auto& [t, c] : types) sorted.emplace_back(c, t);
+    std::sort(sorted.rbegin(), sorted.rend());
+    std::printf("event types:");
+    for (auto& [c, t] : sorted) std::printf(" %s %.1f%%", t.c_str(), 100.0 * c / n);
+    std::printf("\n");
   }
 
   // --- rebuilds ------------------------------------------------------------
