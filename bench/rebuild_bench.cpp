@@ -26,7 +26,9 @@
 //                      [--no-compact] [--pit-runs R]
 //   --data-dir D   reuse the store in D (skips generation); if D holds no
 //                  store, generate into it and keep it for later runs
-//   --only         comma list of scan,contacts,whatif,all,pit (default: all of them)
+//   --only         comma list of scan,contacts,whatif,all,pit (default: all of them);
+//                  also fetch: only the fetch what-if of the pit phase; mix:
+//                  the share of each event type (untimed)
 //   --each-view    also rebuild every view alone (where the time of "all" goes)
 //   --views a,b    the same for just these views (for profiling)
 // Temporary directories (the generated store unless --data-dir, the rebuilt
@@ -919,6 +921,70 @@ class decrypt_only_log : public event_log {
   std::string plain_, key_;
 };
 
+// What-if for the fetch step of an index-driven replay: the tenant's records
+// read with crmd's kv_store::get (one Get each, what the PIT lines use),
+// against RocksDB's batched MultiGet and one iterator seeking forward, on a
+// read-only open of the same files. Fetch only: nothing is parsed or applied.
+void fetch_whatif(const std::string& path, kv_store& kv, const std::string& tenant) {
+  std::vector<uint64_t> positions;
+  {
+    auto it = kv.scan(cf::streams, tenant + "/", tenant + "0");
+    for (; it->valid(); it->next()) positions.push_back(read_be64(it->value()));
+  }
+  std::sort(positions.begin(), positions.end());
+  std::vector<std::string> keys;
+  for (auto p : positions) keys.push_back(be64(p));
+  std::vector<std::string> names;
+  rocksdb::DBOptions dbo;
+  if (!rocksdb::DB::ListColumnFamilies(dbo, path, &names).ok()) die("cannot list column families");
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (auto& n : names) cfs.push_back({n, crmd_like_cf_options()});
+  std::vector<rocksdb::ColumnFamilyHandle*> hs;
+  rocksdb::DB* db = nullptr;
+  if (!rocksdb::DB::OpenForReadOnly(dbo, path, cfs, &hs, &db).ok()) die("cannot open read-only");
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == "events") events = hs[i];
+  uint64_t bytes = 0;
+  auto start = clk::now();
+  std::string v;
+  for (auto& k : keys) {
+    if (!kv.get(cf::events, k, &v)) die("get");
+    bytes += v.size();
+  }
+  double get_secs = seconds_since(start);
+  start = clk::now();
+  constexpr size_t chunk = 1024;
+  std::vector<rocksdb::Slice> ks(chunk);
+  std::vector<rocksdb::PinnableSlice> vs(chunk);
+  std::vector<rocksdb::Status> ss(chunk);
+  for (size_t i = 0; i < keys.size(); i += chunk) {
+    size_t n = std::min(chunk, keys.size() - i);
+    for (size_t j = 0; j < n; ++j) ks[j] = keys[i + j], vs[j].Reset();
+    db->MultiGet(rocksdb::ReadOptions(), events, n, ks.data(), vs.data(), ss.data(), true);
+    for (size_t j = 0; j < n; ++j) {
+      if (!ss[j].ok()) die("multiget");
+      bytes += vs[j].size();
+    }
+  }
+  double multi_secs = seconds_since(start);
+  start = clk::now();
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), events));
+    for (auto& k : keys) {
+      it->Seek(k);
+      if (!it->Valid() || it->key() != rocksdb::Slice(k)) die("seek");
+      bytes += it->value().size();
+    }
+  }
+  double seek_secs = seconds_since(start);
+  for (auto* h : hs) db->DestroyColumnFamilyHandle(h);
+  delete db;
+  std::printf("fetch only, the tenant's %zu records (what-if for the fetch step; %llu bytes read in all):\n"
+              "  kv_store::get each %.3f s, RocksDB MultiGet (sorted, 1024 a call) %.3f s, one iterator's Seek %.3f s\n",
+              keys.size(), (unsigned long long)bytes, get_secs, multi_secs, seek_secs);
+}
+
 void print_rate_line(const char* name, const scan_result& r, double baseline) {
   std::printf("%-34s %9.2f s %12.0f ev/s   ratio %.3f   (cpu %.2f s)\n", name, r.secs, r.rate(), r.rate() / baseline,
               r.cpu);
@@ -956,6 +1022,7 @@ int main(int argc, char** argv) {
     }
   }
   if (tenants < 1 || tenants > 1000) die("--tenants must be 1..1000");
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // results as they come, also into a file
   auto wants = [&](const char* phase) { return ("," + only + ",").find("," + std::string(phase) + ",") != std::string::npos; };
   fs::create_directories(work_dir);
   scratch_dir work(work_dir, "crmd-rebuild-bench");
@@ -1018,6 +1085,26 @@ int main(int argc, char** argv) {
     auto ls = log_scan(log, &enc);
     print_rate_line("event_log::scan (CRC, decrypt)", ls, baseline);
     std::printf("  of them subject-bound (encrypted): %llu (%.0f%%)\n", (unsigned long long)enc, 100.0 * enc / ls.events);
+  }
+
+  if (wants("mix")) {  // untimed: what the log holds, by event type
+    std::map<std::string, uint64_t, std::less<>> types;
+    record_view rec;
+    uint64_t n = 0;
+    auto s = log.scan_records(1, [&](uint64_t, std::string_view v) {
+      if (!parse_record_into(v, rec, false)) die("unparsable record");
+      auto it = types.find(rec.type);
+      if (it == types.end()) it = types.emplace(std::string(rec.type), 0).first;
+      ++it->second, ++n;
+      return true;
+    });
+    if (!s) die(s.to_string());
+    std::vector<std::pair<uint64_t, std::string>> sorted;
+    for (auto& [t, c] : types) sorted.emplace_back(c, t);
+    std::sort(sorted.rbegin(), sorted.rend());
+    std::printf("event types:");
+    for (auto& [c, t] : sorted) std::printf(" %s %.1f%%", t.c_str(), 100.0 * c / n);
+    std::printf("\n");
   }
 
   // --- rebuilds ------------------------------------------------------------
@@ -1086,6 +1173,7 @@ int main(int argc, char** argv) {
   }
 
   // --- point in time -------------------------------------------------------
+  if (wants("fetch") && !wants("pit")) fetch_whatif(store, *kv, "t000");
   if (wants("pit")) {
     std::string tenant = "t000", own_stream = tenant + "/tenant/" + tenant;
     uint64_t tenant_events = 0;
@@ -1095,6 +1183,7 @@ int main(int argc, char** argv) {
     }
     uint64_t mid = last / 2;
     bool ok = true;
+    fetch_whatif(store, *kv, tenant);
     auto line = [](const char* name, const pit_result& r) {
       if (r.index_secs + r.fetch_secs + r.apply_secs > 0)
         std::printf("  %-46s %7.3f s  (index %.3f, fetch %.3f, check+decrypt+apply %.3f; %llu events)\n", name, r.secs,
