@@ -243,6 +243,9 @@ class restinio_server : public http_server {
     std::string err = opened.get_future().get();
     if (!err.empty()) {
       *error = "cannot listen on " + opts_.bind + ":" + std::to_string(opts_.port) + ": " + err;
+      // Never opened, and nothing left to run a close: stop() must not wait
+      // for one (it did, and a busy port hung start-up instead of failing it).
+      stopped_ = true;
       shutdown_threads();
       return false;
     }

@@ -1,5 +1,8 @@
 // The crmd binary as an operator meets it.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <thread>
@@ -202,6 +205,24 @@ TEST_F(cli, serve_holds_the_directory_and_stops_on_sigterm) {
   auto stopped = crmd({"status", "--data-dir", data()});
   EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
   EXPECT_NE(stopped.out.find("\"server\":\"stopped\""), std::string::npos) << stopped.out;
+}
+
+TEST_F(cli, a_busy_port_stops_start_up_with_a_clear_error_instead_of_hanging) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  std::string port = std::to_string(ntohs(a.sin_port));
+  // Under `timeout`: a hang is exit 124, not a stuck suite.
+  auto r = run({"/usr/bin/timeout", "30", CRMD_BINARY, "serve", "--data-dir", data(), "--port", port}, dir_.path());
+  close(fd);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("cannot listen on 127.0.0.1:" + port), std::string::npos) << r.err;
 }
 
 TEST_F(cli, production_mode_names_every_missing_setting) {
