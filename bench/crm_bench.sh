@@ -28,6 +28,20 @@ items() { curl -sf "localhost:18098/api/customers/$cust/timeline?business_id=t0&
 while [ "$(items)" -lt 10000 ]; do NOTE_ON=$cust wrk -t2 -c32 -d1s -s bench/crm_seed.lua http://127.0.0.1:18098 >/dev/null; done
 echo "customer $cust has $(items) timeline items"
 
+# Let the store settle: seeding leaves RocksDB flushing and compacting on one
+# of the two cores for a while; reads are measured once crmd has been idle
+# (under 3% of a core) for a second, or after 60 s.
+settle() {
+  local t0 t1 waited=0
+  while [ $waited -lt 60 ]; do
+    t0=$(awk '{print $14+$15}' /proc/$crmd/stat); sleep 1; t1=$(awk '{print $14+$15}' /proc/$crmd/stat)
+    waited=$((waited + 1))
+    [ $((t1 - t0)) -le 3 ] && break
+  done
+  echo "settled after ${waited} s"
+}
+settle
+
 run() {  # name url
   local out
   out=$(wrk --latency -t2 -c32 -d"${secs}s" -s bench/get_with_token.lua "$2")

@@ -5,6 +5,7 @@
 #include "actors/crm/phone.hpp"
 #include "http/api_internal.hpp"
 #include "projections/contacts_view.hpp"
+#include "projections/runner.hpp"
 #include "storage/secret_store.hpp"
 
 namespace crmd::http {
@@ -60,7 +61,7 @@ void list(const call_ptr& c, const std::string& kind) {
   if (f.q.size() > 200) return c->error(400, "invalid_field", "field 'q' is longer than 200 bytes");
   c->after_own_writes([c, kind, f, page, limit] {
     if (f.plain()) {
-      auto p = views::list_contacts(c->ctx->deps.views, c->tenant, kind, page, limit);
+      auto p = c->ctx->contact_search.list_plain(c->tenant, kind, page, limit, c->ctx->deps.runner.epoch());
       if (!p) return c->fail(p.error());
       return c->send_raw_json(200, page_json(p->items, p->total, page, limit));
     }

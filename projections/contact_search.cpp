@@ -190,6 +190,15 @@ struct contact_search::impl {
   std::unordered_map<std::string, std::shared_ptr<tenant_index>> tenants;
   std::atomic<size_t> total{0};
   std::atomic<uint64_t> clock{0};
+  struct page_start {
+    uint64_t epoch;     // the runner's epoch when last known right
+    uint64_t head;      // the tenant's change-log head when it was found
+    uint64_t total;     // and the kind's count (an in-place rebuild moves no head)
+    std::string key;    // the view key the page starts at
+  };
+  std::mutex starts_mu;
+  std::unordered_map<std::string, page_start> starts;  // "<live prefix>\0<page>/<limit>"
+  static constexpr size_t max_starts = 4096;  // ~0.5 MiB; dropped wholesale when full
 
   impl(kv_store& k, contact_search_options opt) : kv(k), o(opt) {}
 
@@ -238,7 +247,7 @@ struct contact_search::impl {
     ix.clear();
     for (const char* kind : {"lead", "customer"}) {
       std::string lo = key(tenant + "/k/" + kind + "/");
-      auto it = kv.scan(cf::projections, lo, util::upper_of(lo));
+      auto it = kv.scan_bulk(cf::projections, lo, util::upper_of(lo));
       for (; it->valid(); it->next()) {
         uint64_t n = ~read_be64(it->key().substr(lo.size()));
         if (auto r = row_of(n, it->value())) ix.add(std::move(*r));
@@ -354,6 +363,49 @@ result<page> contact_search::list(const std::string& tenant, const std::string& 
     if (!s) return s;
     out.items.push_back(std::move(v));
   }
+  return out;
+}
+
+result<page> contact_search::list_plain(const std::string& tenant, const std::string& kind, uint64_t page_no,
+                                        uint64_t limit, uint64_t epoch) {
+  uint64_t skip = (page_no - 1) * limit;
+  if (skip == 0) return list_contacts(impl_->kv, tenant, kind, page_no, limit);
+  std::string live = key(tenant + "/k/" + kind + "/");
+  std::string memo = live + '\0' + std::to_string(page_no) + '/' + std::to_string(limit);
+  std::string from;
+  {
+    std::lock_guard<std::mutex> lock(impl_->starts_mu);
+    if (auto it = impl_->starts.find(memo); it != impl_->starts.end() && it->second.epoch == epoch)
+      from = it->second.key;
+  }
+  page out;
+  auto n = util::get_count(impl_->kv, key(tenant + "/#" + kind));
+  if (!n) return n.error();
+  out.total = *n;
+  uint64_t at = 0;
+  if (from.empty()) {
+    // Some view changed: did this tenant's contacts? The head is read before
+    // the page, so a change committing after it fails the next check.
+    auto h = impl_->head(tenant);
+    if (!h) return h.error();
+    at = *h;
+    std::lock_guard<std::mutex> lock(impl_->starts_mu);
+    if (auto it = impl_->starts.find(memo);
+        it != impl_->starts.end() && it->second.head == at && it->second.total == out.total) {
+      from = it->second.key;
+      it->second.epoch = epoch;
+    }
+  }
+  bool remembered = !from.empty();
+  auto it = impl_->kv.scan(cf::projections, remembered ? from : live, util::upper_of(live));
+  for (; !remembered && it->valid() && skip > 0; it->next()) --skip;
+  if (!remembered && it->valid()) {
+    std::lock_guard<std::mutex> lock(impl_->starts_mu);
+    if (impl_->starts.size() >= impl::max_starts) impl_->starts.clear();
+    impl_->starts[memo] = {epoch, at, out.total, std::string(it->key())};
+  }
+  for (; it->valid() && out.items.size() < limit; it->next()) out.items.emplace_back(it->value());
+  if (auto s = it->error(); !s) return s;
   return out;
 }
 

@@ -40,6 +40,13 @@ class contact_search {
   // Like list_contacts, for any filter; page counts from 1.
   result<page> list(const std::string& tenant, const std::string& kind, const contact_filter& f, uint64_t page,
                     uint64_t limit);
+  // The unfiltered list, read from the view as list_contacts does, without
+  // building an index. The key a deep page starts at is remembered until
+  // the tenant's contacts next change, so page 40 does not skip a thousand
+  // entries on every read. `epoch` is the runner's (projection_runner::epoch):
+  // while it stays the same nothing is read to check that no contact changed.
+  result<page> list_plain(const std::string& tenant, const std::string& kind, uint64_t page, uint64_t limit,
+                          uint64_t epoch);
   // Bytes held by all tenants' indexes (approximate; for tests and benchmarks).
   size_t bytes() const;
 

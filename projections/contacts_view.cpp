@@ -218,7 +218,7 @@ result<std::vector<std::string>> get_pipeline(kv_store& kv, const std::string& t
 status scan_contacts(kv_store& kv, const std::string& tenant, const std::string& kind,
                      const std::function<bool(std::string_view)>& visit) {
   std::string prefix = view_key(tenant + "/k/" + kind + "/");
-  auto it = kv.scan(cf::projections, prefix, upper_of(prefix));
+  auto it = kv.scan_bulk(cf::projections, prefix, upper_of(prefix));  // a whole list: the CSV export
   for (; it->valid(); it->next())
     if (!visit(it->value())) break;
   return it->error();

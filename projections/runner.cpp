@@ -46,6 +46,7 @@ struct projection_runner::impl {
   std::vector<uint64_t> published;
   std::vector<std::string> published_errors;
   std::atomic<uint64_t> low{0};
+  std::atomic<uint64_t> epoch{0};
   std::vector<waiter> waiters;
   bool stopping = false;
   uint64_t subscription = 0;
@@ -56,6 +57,7 @@ struct projection_runner::impl {
     std::vector<waiter> fire;
     {
       std::lock_guard lock(mu);
+      if (published != f.checkpoints) ++epoch;
       published = f.checkpoints;
       published_errors = f.errors;
       low = f.low();
@@ -174,6 +176,7 @@ void projection_runner::stop() {
 }
 
 uint64_t projection_runner::position() const { return impl_->low.load(); }
+uint64_t projection_runner::epoch() const { return impl_->epoch.load(); }
 
 std::map<std::string, view_status> projection_runner::views() const {
   std::lock_guard lock(impl_->mu);

@@ -59,6 +59,10 @@ class projection_runner {
 
   // The lowest checkpoint of all views: everything up to it is in every view.
   uint64_t position() const;
+  // Changes whenever any view has published a change (a view stopped on an
+  // error holds position() still while others go on; this moves with them):
+  // equal epochs mean no view changed in between.
+  uint64_t epoch() const;
   std::map<std::string, view_status> views() const;
 
   // Calls ready(true) once every view includes `pos`, or ready(false) when

@@ -64,7 +64,15 @@ class kv_store {
   // Persists a family's unlogged writes.
   virtual status flush(cf family) { return status::ok(); }
   // Keys in [lower, upper) ascending; an empty `upper` means no bound.
+  // Reads only what it is asked for: meant for short ranges (a page of a
+  // view, one stream), where reading ahead would cost more than the answer.
   virtual std::unique_ptr<kv_iterator> scan(cf family, std::string lower, std::string upper) = 0;
+  // Like scan, for a long sequential read (the whole log, an export, a
+  // rebuild): reads ahead in large chunks. Never for a page: each would read
+  // megabytes it does not look at.
+  virtual std::unique_ptr<kv_iterator> scan_bulk(cf family, std::string lower, std::string upper) {
+    return scan(family, std::move(lower), std::move(upper));
+  }
   // The last entry with a key in [lower, upper); errc::not_found if none.
   virtual status last(cf family, std::string_view lower, std::string_view upper, std::string* key,
                       std::string* value) = 0;

@@ -59,7 +59,7 @@ result<std::vector<stored_event>> log_reader::read_all(uint64_t from, size_t max
 }
 
 status log_reader::scan(uint64_t from, const event_log::scan_visitor& visit) {
-  auto it = kv_->scan(cf::events, be64(from), "");
+  auto it = kv_->scan_bulk(cf::events, be64(from), "");
   std::string plain;
   record_view rec;
   for (; it->valid(); it->next()) {
@@ -79,7 +79,7 @@ status log_reader::scan(uint64_t from, const event_log::scan_visitor& visit) {
 }
 
 status log_reader::scan_records(uint64_t from, const event_log::record_visitor& visit) {
-  auto it = kv_->scan(cf::events, be64(from), "");
+  auto it = kv_->scan_bulk(cf::events, be64(from), "");
   for (; it->valid(); it->next())
     if (!visit(key_position(it->key()), it->value())) break;
   return it->error();
@@ -95,7 +95,7 @@ result<std::pair<uint64_t, std::string>> log_reader::chain_head(const std::strin
 
 result<std::string> log_reader::stream_of(uint64_t position) {
   std::string want = be64(position);
-  auto it = kv_->scan(cf::streams, "", "");
+  auto it = kv_->scan_bulk(cf::streams, "", "");
   for (; it->valid(); it->next()) {
     if (it->value() == want) {
       auto k = it->key();
