@@ -64,6 +64,7 @@
 #include "events/whatsapp_events.hpp"
 #include "projections/runner.hpp"
 #include "projections/views.hpp"
+#include "replay/as_of.hpp"
 #include "storage/crypto.hpp"
 #include "storage/event_log.hpp"
 #include "storage/kv.hpp"
@@ -996,7 +997,7 @@ int main(int argc, char** argv) {
   uint64_t events = 10'000'000, pit_events = 100'000;
   int tenants = 100, pit_runs = 3;
   size_t batch = runner_options{}.batch_events;
-  std::string data_dir, work_dir = fs::temp_directory_path().string(), only = "scan,contacts,whatif,all,pit";
+  std::string data_dir, work_dir = fs::temp_directory_path().string(), only = "scan,contacts,whatif,all,pit,asof";
   bool each_view = false, compact = true;
   std::string view_list;  // --views a,b: --each-view over just these
   for (int i = 1; i < argc; ++i) {
@@ -1016,7 +1017,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: rebuild_bench [--events N] [--tenants K] [--pit-events P] [--data-dir D] [--work-dir W]\n"
-                   "                     [--batch B] [--only scan,contacts,whatif,all,pit] [--each-view] [--no-compact]\n"
+                   "                     [--batch B] [--only scan,contacts,whatif,all,pit,asof] [--each-view] [--no-compact]\n"
                    "                     [--pit-runs R]\n");
       return 2;
     }
@@ -1229,6 +1230,24 @@ int main(int argc, char** argv) {
     if (!ok) return 1;
   }
   all_views.reset();
+  if (wants("asof")) {
+    // The shipped point-in-time query (replay/as_of.cpp), as the API runs it.
+    std::printf("\n== point in time: tenant_as_of (the API's query: customers, leads, contracts, invoices, tasks, "
+                "prompts, users, settings) ==\n");
+    for (uint64_t until : {last, last / 2})
+      for (int run = 0; run < std::max(1, pit_runs); ++run) {
+        as_of_query q;
+        q.tenant = "t000";
+        q.until_position = until;
+        auto start = clk::now();
+        auto r = tenant_as_of(log, q);
+        double secs = seconds_since(start);
+        if (!r) die(r.error().to_string());
+        auto at = r->find("\"events\":");
+        std::printf("  up to position %-10llu %8.3f s  (%s)\n", (unsigned long long)until, secs,
+                    at == std::string::npos ? "?" : r->substr(at, r->find(',', at) - at).c_str());
+      }
+  }
   std::printf("\nload average at the end: %s\n", loadavg().c_str());
   return 0;
 }

@@ -61,16 +61,25 @@ json listed(const result<views::page>& p) {
 
 result<std::string> tenant_as_of(event_log& log, const as_of_query& q) {
   auto scratch = make_memory_kv();
+  // Only the views the answer lists, and only the streams their events are
+  // in: the tenant actor's (leads, customers, tasks, documents, prompts,
+  // settings), the tenant's users and the registry. Calls and WhatsApp
+  // sessions write their own streams, which none of these views folds.
   auto all = views::all();
   std::vector<std::pair<projection*, std::unique_ptr<scratch_txn>>> views;
-  for (auto& v : all) views.emplace_back(v.get(), std::make_unique<scratch_txn>(*scratch, view_prefix(v->name())));
+  for (auto& v : all) {
+    std::string_view name = v->name();
+    if (name == "contacts" || name == "documents" || name == "tasks" || name == "prompts")
+      views.emplace_back(v.get(), std::make_unique<scratch_txn>(*scratch, view_prefix(name)));
+  }
+  std::vector<std::string> streams{q.tenant + "/tenant/" + q.tenant, registry::users_stream(q.tenant),
+                                   registry::stream};
   registry::state reg;
   uint64_t replayed = 0, last = 0;
   int64_t last_us = 0;
   status failed = status::ok();
-  auto s = log.scan(1, [&](const log_entry& e) {
+  auto s = log.scan_streams(streams, q.until_position, [&](const log_entry& e) {
     const auto& r = e.record;
-    if (r.position > q.until_position) return false;
     if (r.recorded_at_us > q.until_us) return true;  // the clock may step back: later ones can still count
     last = r.position;
     last_us = r.recorded_at_us;

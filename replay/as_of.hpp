@@ -23,9 +23,11 @@ struct as_of_query {
 // {"ok":true,"tenant","as_of":{"position","at"},"events":N,
 //  "customers","leads","contracts","invoices","tasks","prompts","users":
 //  {"total":N,"items":[...]}, "settings":{...}}
-// The position is the last event replayed (of any tenant, at or before the
-// bound), so the same query always gives the same answer. Items have the
-// shapes the live API gives them.
+// The position is the last event replayed (the tenant's or the registry's,
+// at or before the bound), so the same query always gives the same answer.
+// Items have the shapes the live API gives them. Only the tenant actor's
+// stream, the tenant's users' and the registry's are read, through the
+// stream index: the cost is the tenant's own CRM events, not the log's.
 result<std::string> tenant_as_of(event_log& log, const as_of_query& q);
 
 }  // namespace crmd

@@ -130,6 +130,11 @@ class event_log {
   virtual status scan(uint64_t from, const scan_visitor& visit) = 0;
   // The raw stored bytes from `from` on, unchecked: for the integrity check.
   virtual status scan_records(uint64_t from, const record_visitor& visit) = 0;
+  // The events of `streams`, merged in position order, up to position
+  // `until`, checked and decrypted as scan() does. Reads the stream index
+  // and then only those events: replaying a tenant's few streams costs its
+  // own events, not the whole log's. This default scans the whole log.
+  virtual status scan_streams(const std::vector<std::string>& streams, uint64_t until, const scan_visitor& visit);
 
   virtual uint64_t last_position() const = 0;
   // The stored head of a tenant's hash chain: (position, link); errc::not_found if none.

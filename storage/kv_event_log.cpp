@@ -139,6 +139,9 @@ class kv_event_log : public event_log {
     return reader_.read_all(from, max);
   }
   status scan(uint64_t from, const scan_visitor& visit) override { return reader_.scan(from, visit); }
+  status scan_streams(const std::vector<std::string>& streams, uint64_t until, const scan_visitor& visit) override {
+    return reader_.scan_streams(streams, until, visit);
+  }
   status scan_records(uint64_t from, const record_visitor& visit) override {
     return reader_.scan_records(from, visit);
   }
@@ -489,6 +492,15 @@ result<append_result> event_log::append(append_request request) {
   auto f = p.get_future();
   append_async(std::move(request), [&p](result<append_result> r) { p.set_value(std::move(r)); });
   return f.get();
+}
+
+status event_log::scan_streams(const std::vector<std::string>& streams, uint64_t until, const scan_visitor& visit) {
+  return scan(1, [&](const log_entry& e) {
+    if (e.record.position > until) return false;
+    for (const auto& s : streams)
+      if (e.record.stream == s) return visit(e);
+    return true;
+  });
 }
 
 result<std::unique_ptr<event_log>> open_event_log(std::shared_ptr<kv_store> kv, log_options options) {

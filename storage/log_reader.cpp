@@ -3,6 +3,7 @@
 // every reader thread.
 #include "storage/log_reader.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include "storage/crypto.hpp"
@@ -76,6 +77,43 @@ status log_reader::scan(uint64_t from, const event_log::scan_visitor& visit) {
     if (!visit(log_entry{rec, payload, erased})) break;
   }
   return it->error();
+}
+
+status log_reader::scan_streams(const std::vector<std::string>& streams, uint64_t until,
+                                const event_log::scan_visitor& visit) {
+  std::vector<uint64_t> positions;
+  for (const auto& s : streams) {
+    auto it = kv_->scan(cf::streams, stream_key(s, 0), stream_upper(s));
+    for (; it->valid(); it->next()) {
+      if (it->value().size() != 8) return status{errc::corruption, "malformed stream index entry"};
+      uint64_t pos = read_be64(it->value());
+      if (pos > until) break;  // a stream's positions grow with its sequence
+      positions.push_back(pos);
+    }
+    if (auto e = it->error(); !e) return e;
+  }
+  std::sort(positions.begin(), positions.end());
+  positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+  std::string stored, plain;
+  record_view rec;
+  for (uint64_t pos : positions) {
+    if (auto s = kv_->get(cf::events, be64(pos), &stored); !s) {
+      if (s.code() == errc::not_found)
+        return status{errc::corruption, "stream index names missing position " + std::to_string(pos)};
+      return s;
+    }
+    if (auto s = parse_record_into(stored, rec); !s) return annotate(s, pos);
+    if (rec.position != pos) return {errc::corruption, "record at position " + std::to_string(pos) +
+                                                           " claims position " + std::to_string(rec.position)};
+    bool erased = false;
+    std::string_view payload = rec.payload;
+    if (rec.encrypted()) {
+      if (auto d = decrypt_into(rec, plain, erased); !d) return annotate(d, pos);
+      payload = plain;
+    }
+    if (!visit(log_entry{rec, payload, erased})) break;
+  }
+  return status::ok();
 }
 
 status log_reader::scan_records(uint64_t from, const event_log::record_visitor& visit) {

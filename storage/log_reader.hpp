@@ -40,6 +40,7 @@ class log_reader {
   result<std::vector<stored_event>> read_all(uint64_t from, size_t max);
   status scan(uint64_t from, const event_log::scan_visitor& visit);
   status scan_records(uint64_t from, const event_log::record_visitor& visit);
+  status scan_streams(const std::vector<std::string>& streams, uint64_t until, const event_log::scan_visitor& visit);
   result<std::pair<uint64_t, std::string>> chain_head(const std::string& tenant);
   result<std::string> stream_of(uint64_t position);
 

@@ -208,6 +208,46 @@ TEST_P(event_log_contract, read_all_and_read_stream_page) {
   EXPECT_TRUE(none->empty());
 }
 
+TEST_P(event_log_contract, scan_streams_merges_the_named_streams_in_position_order_up_to_a_bound) {
+  // "a/k/xy" shares a prefix with "a/k/x" and must not leak into it.
+  const char* streams[] = {"a/k/x", "a/k/xy", "b/k/y", "a/k/x", "b/k/y", "a/k/xy", "a/k/x", "b/k/y", "a/k/x"};
+  for (int i = 0; i < 9; ++i)
+    ASSERT_TRUE(append(one(streams[i], test::note("n" + std::to_string(i), i == 3 ? "a/lead/L1" : i == 6 ? "a/lead/L2" : ""))));
+  ASSERT_TRUE(log_->erase_subject("a/lead/L2"));
+  auto seen = [&](std::vector<std::string> names, uint64_t until) {
+    std::vector<std::string> out;
+    auto s = log_->scan_streams(names, until, [&](const log_entry& e) {
+      out.push_back(std::to_string(e.record.position) + ":" + std::string(e.record.stream) + ":" +
+                    (e.erased ? std::string("erased") : std::string(e.payload)));
+      return true;
+    });
+    EXPECT_TRUE(s) << s.to_string();
+    return out;
+  };
+  auto wanted = [&](std::vector<std::string> names, uint64_t until) {  // the same from a full scan
+    std::vector<std::string> out;
+    EXPECT_TRUE(log_->scan(1, [&](const log_entry& e) {
+      if (e.record.position > until) return false;
+      for (auto& n : names)
+        if (e.record.stream == n)
+          out.push_back(std::to_string(e.record.position) + ":" + n + ":" +
+                        (e.erased ? std::string("erased") : std::string(e.payload)));
+      return true;
+    }));
+    return out;
+  };
+  auto all = seen({"b/k/y", "a/k/x"}, 100);
+  ASSERT_EQ(all.size(), 7u);
+  EXPECT_EQ(all, wanted({"b/k/y", "a/k/x"}, 100));
+  EXPECT_EQ(all.front().substr(0, 8), "1:a/k/x:");
+  EXPECT_EQ(all[4], "7:a/k/x:erased") << "an erased subject reads as erased here too";
+  EXPECT_NE(all[2].find("4:a/k/x:"), std::string::npos) << "a sealed payload is decrypted";
+  EXPECT_EQ(seen({"b/k/y", "a/k/x"}, 5), wanted({"b/k/y", "a/k/x"}, 5));
+  EXPECT_EQ(seen({"b/k/y", "a/k/x"}, 5).size(), 4u);
+  EXPECT_EQ(seen({"a/k/xy"}, 100), wanted({"a/k/xy"}, 100));
+  EXPECT_TRUE(seen({"no/such/stream"}, 100).empty());
+}
+
 TEST_P(event_log_contract, subscribers_hear_each_durable_position) {
   std::atomic<uint64_t> heard{0};
   auto id = log_->subscribe([&](uint64_t p) { heard = p; });
