@@ -1,5 +1,7 @@
 #include "replay/as_of.hpp"
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "actors/registry/registry_decider.hpp"
@@ -18,35 +20,34 @@ namespace {
 
 using json = nlohmann::json;
 
-// A view's keyspace in the scratch store, written through at once (nobody
-// else reads it while the replay runs).
+using scratch_map = std::map<std::string, std::string, std::less<>>;
+
+// A view's keyspace in a plain map while the replay runs (nobody else reads
+// it); copied into a memory store once at the end for the list functions.
 class scratch_txn : public view_txn {
  public:
-  scratch_txn(kv_store& kv, std::string prefix) : kv_(kv), prefix_(std::move(prefix)) {}
+  scratch_txn(scratch_map& m, std::string prefix) : m_(m), prefix_(std::move(prefix)) {}
   std::optional<std::string> get(std::string_view key) override {
-    std::string v;
-    if (kv_.get(cf::projections, prefix_ + std::string(key), &v).is_ok()) return v;
+    if (auto it = m_.find(full(key)); it != m_.end()) return it->second;
     return std::nullopt;
   }
-  void put(std::string_view key, std::string_view value) override { write(key, value, false); }
-  void del(std::string_view key) override { write(key, {}, true); }
+  void put(std::string_view key, std::string_view value) override { m_[full(key)] = std::string(value); }
+  void del(std::string_view key) override { m_.erase(full(key)); }
   std::optional<std::pair<std::string, std::string>> last(std::string_view lower, std::string_view upper) override {
-    std::string k, v;
-    if (!kv_.last(cf::projections, prefix_ + std::string(lower), prefix_ + std::string(upper), &k, &v).is_ok())
-      return std::nullopt;
-    return std::make_pair(k.substr(prefix_.size()), v);
+    auto it = m_.lower_bound(full(upper));
+    if (it == m_.begin()) return std::nullopt;
+    --it;
+    if (it->first < full(lower)) return std::nullopt;
+    return std::make_pair(it->first.substr(prefix_.size()), it->second);
   }
 
  private:
-  void write(std::string_view key, std::string_view value, bool erase) {
-    auto b = kv_.new_batch();
-    if (erase)
-      b->del(cf::projections, prefix_ + std::string(key));
-    else
-      b->put(cf::projections, prefix_ + std::string(key), value);
-    kv_.write(*b, false);  // in memory: cannot fail short of allocation
+  std::string full(std::string_view key) const {
+    std::string k;
+    k.reserve(prefix_.size() + key.size());
+    return k.append(prefix_).append(key);
   }
-  kv_store& kv_;
+  scratch_map& m_;
   std::string prefix_;
 };
 
@@ -60,7 +61,7 @@ json listed(const result<views::page>& p) {
 }  // namespace
 
 result<std::string> tenant_as_of(event_log& log, const as_of_query& q) {
-  auto scratch = make_memory_kv();
+  scratch_map folded;
   // Only the views the answer lists, and only the streams their events are
   // in: the tenant actor's (leads, customers, tasks, documents, prompts,
   // settings), the tenant's users and the registry. Calls and WhatsApp
@@ -70,7 +71,7 @@ result<std::string> tenant_as_of(event_log& log, const as_of_query& q) {
   for (auto& v : all) {
     std::string_view name = v->name();
     if (name == "contacts" || name == "documents" || name == "tasks" || name == "prompts")
-      views.emplace_back(v.get(), std::make_unique<scratch_txn>(*scratch, view_prefix(name)));
+      views.emplace_back(v.get(), std::make_unique<scratch_txn>(folded, view_prefix(name)));
   }
   std::vector<std::string> streams{q.tenant + "/tenant/" + q.tenant, registry::users_stream(q.tenant),
                                    registry::stream};
@@ -100,6 +101,12 @@ result<std::string> tenant_as_of(event_log& log, const as_of_query& q) {
   });
   if (!s) return s;
   if (!failed) return failed;
+  auto scratch = make_memory_kv();
+  {
+    auto b = scratch->new_batch();
+    for (auto& [k, v] : folded) b->put(cf::projections, k, v);
+    if (auto w = scratch->write(*b, false); !w) return w;
+  }
   auto& kv = *scratch;
   uint64_t n = std::max<uint64_t>(1, q.limit);
   json users = json::array();
