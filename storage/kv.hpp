@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "events/status.hpp"
@@ -53,6 +54,16 @@ class kv_store {
   virtual ~kv_store() = default;
   // errc::not_found when absent.
   virtual status get(cf family, std::string_view key, std::string* value) = 0;
+  // Point reads of many keys, ascending, at once: the store may share the
+  // index and block lookups between neighbours. values[i] and the i-th
+  // status answer keys[i] (errc::not_found for a missing one).
+  virtual std::vector<status> multi_get(cf family, const std::vector<std::string>& keys,
+                                        std::vector<std::string>* values) {
+    std::vector<status> out;
+    values->assign(keys.size(), std::string());
+    for (size_t i = 0; i < keys.size(); ++i) out.push_back(get(family, keys[i], &(*values)[i]));
+    return out;
+  }
   virtual std::unique_ptr<kv_batch> new_batch() = 0;
   // Atomic. With `sync`, returns only once the batch is on stable storage.
   virtual status write(kv_batch& batch, bool sync) = 0;

@@ -55,6 +55,10 @@ class log_reader {
   static uint64_t key_position(std::string_view key);
   static status annotate(const status& s, uint64_t pos);
   status decrypt_into(const record_view& rec, std::string& out, bool& erased);
+  // Parses and checks the record stored at `pos` into `rec`, decrypting into
+  // `plain`: what scan() and scan_streams() show the visitor.
+  status open_entry(uint64_t pos, std::string_view stored, record_view& rec, std::string& plain,
+                    std::string_view& payload, bool& erased);
   result<stored_event> materialize(uint64_t pos, std::string_view stored);
 
   std::shared_ptr<kv_store> kv_;

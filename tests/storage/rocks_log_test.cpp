@@ -28,6 +28,33 @@ result<std::unique_ptr<event_log>> open_at(const std::string& path, bool read_on
   return open_event_log(std::move(*kv));
 }
 
+TEST(rocks_kv, multi_get_answers_each_key_in_order_and_names_the_missing_ones) {
+  test::temp_dir dir;
+  rocks_options ro;
+  ro.path = dir.sub("db");
+  auto kv = open_rocks_kv(ro);
+  ASSERT_TRUE(kv) << kv.error().to_string();
+  auto b = (*kv)->new_batch();
+  b->put(cf::events, "a", "1");
+  b->put(cf::events, "c", std::string(5000, 'x'));  // more than one value, one block
+  ASSERT_TRUE((*kv)->write(*b, true));
+  ASSERT_TRUE((*kv)->flush(cf::events));
+  auto b2 = (*kv)->new_batch();
+  b2->put(cf::events, "d", "from the memtable");
+  ASSERT_TRUE((*kv)->write(*b2, true));
+  std::vector<std::string> values;
+  auto st = (*kv)->multi_get(cf::events, {"a", "b", "c", "d"}, &values);
+  ASSERT_EQ(st.size(), 4u);
+  ASSERT_EQ(values.size(), 4u);
+  EXPECT_TRUE(st[0]);
+  EXPECT_EQ(values[0], "1");
+  EXPECT_EQ(st[1].code(), errc::not_found);
+  EXPECT_TRUE(st[2]);
+  EXPECT_EQ(values[2], std::string(5000, 'x'));
+  EXPECT_TRUE(st[3]);
+  EXPECT_EQ(values[3], "from the memtable");
+}
+
 TEST(rocks_log, positions_versions_chains_and_keys_survive_a_restart) {
   test::temp_dir dir;
   std::string path = dir.sub("db");
