@@ -517,20 +517,36 @@ struct scan_result {
   double rate() const { return events / secs; }
 };
 
+// A read-only open of a store's files straight through RocksDB, with every
+// family opened with `options`; `events` is the events family's handle.
+struct raw_store {
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> hs;
+  rocksdb::ColumnFamilyHandle* events = nullptr;
+  raw_store(const std::string& path, const rocksdb::ColumnFamilyOptions& options) {
+    std::vector<std::string> names;
+    rocksdb::DBOptions dbo;
+    if (!rocksdb::DB::ListColumnFamilies(dbo, path, &names).ok()) die("cannot list column families");
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (auto& n : names) cfs.push_back({n, options});
+    if (!rocksdb::DB::OpenForReadOnly(dbo, path, cfs, &hs, &db).ok()) die("cannot open read-only");
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == "events") events = hs[i];
+  }
+  ~raw_store() {
+    for (auto* h : hs) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  raw_store(const raw_store&) = delete;
+  raw_store& operator=(const raw_store&) = delete;
+};
+
 // The baseline: a plain rocksdb::Iterator over the "events" family of a
 // read-only open of the same files, nothing else.
 scan_result raw_rocks_scan(const std::string& path) {
-  std::vector<std::string> names;
-  rocksdb::DBOptions dbo;
-  if (!rocksdb::DB::ListColumnFamilies(dbo, path, &names).ok()) die("cannot list column families");
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (auto& n : names) cfs.push_back({n, rocksdb::ColumnFamilyOptions()});
-  std::vector<rocksdb::ColumnFamilyHandle*> hs;
-  rocksdb::DB* db = nullptr;
-  if (!rocksdb::DB::OpenForReadOnly(dbo, path, cfs, &hs, &db).ok()) die("cannot open read-only");
-  rocksdb::ColumnFamilyHandle* events = nullptr;
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == "events") events = hs[i];
+  raw_store raw(path, rocksdb::ColumnFamilyOptions());
+  auto* db = raw.db;
+  auto* events = raw.events;
   scan_result out;
   auto start = clk::now();
   double cpu0 = cpu_now();
@@ -546,8 +562,6 @@ scan_result raw_rocks_scan(const std::string& path) {
   }
   out.secs = seconds_since(start);
   out.cpu = cpu_now() - cpu0;
-  for (auto* h : hs) db->DestroyColumnFamilyHandle(h);
-  delete db;
   return out;
 }
 
@@ -935,17 +949,9 @@ void fetch_whatif(const std::string& path, kv_store& kv, const std::string& tena
   std::sort(positions.begin(), positions.end());
   std::vector<std::string> keys;
   for (auto p : positions) keys.push_back(be64(p));
-  std::vector<std::string> names;
-  rocksdb::DBOptions dbo;
-  if (!rocksdb::DB::ListColumnFamilies(dbo, path, &names).ok()) die("cannot list column families");
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (auto& n : names) cfs.push_back({n, crmd_like_cf_options()});
-  std::vector<rocksdb::ColumnFamilyHandle*> hs;
-  rocksdb::DB* db = nullptr;
-  if (!rocksdb::DB::OpenForReadOnly(dbo, path, cfs, &hs, &db).ok()) die("cannot open read-only");
-  rocksdb::ColumnFamilyHandle* events = nullptr;
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == "events") events = hs[i];
+  raw_store raw(path, crmd_like_cf_options());
+  auto* db = raw.db;
+  auto* events = raw.events;
   uint64_t bytes = 0;
   auto start = clk::now();
   std::string v;
@@ -979,8 +985,6 @@ void fetch_whatif(const std::string& path, kv_store& kv, const std::string& tena
     }
   }
   double seek_secs = seconds_since(start);
-  for (auto* h : hs) db->DestroyColumnFamilyHandle(h);
-  delete db;
   std::printf("fetch only, the tenant's %zu records (what-if for the fetch step; %llu bytes read in all):\n"
               "  kv_store::get each %.3f s, RocksDB MultiGet (sorted, 1024 a call) %.3f s, one iterator's Seek %.3f s\n",
               keys.size(), (unsigned long long)bytes, get_secs, multi_secs, seek_secs);
