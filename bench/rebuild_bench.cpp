@@ -569,7 +569,7 @@ scan_result kv_scan(kv_store& kv) {
   scan_result out;
   auto start = clk::now();
   double cpu0 = cpu_now();
-  auto it = kv.scan(cf::events, "", "");
+  auto it = kv.scan_bulk(cf::events, "", "");
   for (; it->valid(); it->next()) {
     out.bytes += it->value().size();
     ++out.events;
@@ -778,7 +778,7 @@ pit_result pit_record_scan(std::shared_ptr<kv_store> kv, const std::vector<std::
   record_applier ra(kv);
   record_view peek;
   auto start = clk::now();
-  auto it = kv->scan(cf::events, "", be64(upto + 1));
+  auto it = kv->scan_bulk(cf::events, "", be64(upto + 1));
   for (; it->valid(); it->next()) {
     if (!parse_record_into(it->value(), peek, false)) die("unparsable record");
     if (peek.tenant != tenant) continue;
@@ -892,7 +892,7 @@ class decrypt_only_log : public event_log {
   decrypt_only_log(event_log& inner, std::shared_ptr<kv_store> kv, std::set<std::string, std::less<>> types)
       : inner_(inner), kv_(kv), keys_(kv), types_(std::move(types)) {}
   status scan(uint64_t from, const scan_visitor& visit) override {
-    auto it = kv_->scan(cf::events, be64(from), "");
+    auto it = kv_->scan_bulk(cf::events, be64(from), "");
     for (; it->valid(); it->next()) {
       if (auto s = parse_record_into(it->value(), rec_); !s) return s;
       bool erased = false;

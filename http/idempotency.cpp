@@ -68,7 +68,7 @@ void idempotency_store::finish(const claim& c, const std::string& request_body, 
 status idempotency_store::purge() {
   auto b = kv_.new_batch();
   int64_t now = time_.now_us();
-  auto it = kv_.scan(cf::requests, "", "");
+  auto it = kv_.scan_bulk(cf::requests, "", "");  // every key
   for (; it->valid(); it->next()) {
     auto v = it->value();
     if (v.size() < 8 || now - static_cast<int64_t>(read_be64(v)) >= ttl_us_) b->del(cf::requests, it->key());

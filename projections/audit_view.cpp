@@ -77,7 +77,8 @@ std::unique_ptr<projection> make_audit_view() { return std::make_unique<audit_vi
 
 status scan_audit(kv_store& kv, const audit_filter& f, const std::function<bool(const std::string& entry)>& visit) {
   std::string prefix = f.tenant.empty() ? key("a/") : key("t/" + f.tenant + "/");
-  auto it = kv.scan(cf::projections, prefix, util::upper_of(prefix));
+  // Filters have no early stop, so a page may read much of the trail: bulk.
+  auto it = kv.scan_bulk(cf::projections, prefix, util::upper_of(prefix));
   std::string entry;
   for (; it->valid(); it->next()) {
     if (f.tenant.empty()) {

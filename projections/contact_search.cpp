@@ -382,6 +382,7 @@ result<page> contact_search::list_plain(const std::string& tenant, const std::st
   auto n = util::get_count(impl_->kv, key(tenant + "/#" + kind));
   if (!n) return n.error();
   out.total = *n;
+  if (util::past_the_end(page_no, limit, out.total)) return out;  // nothing to walk through
   uint64_t at = 0;
   if (from.empty()) {
     // Some view changed: did this tenant's contacts? The head is read before

@@ -112,7 +112,7 @@ status online_rebuilds::work(folder& live) {
     if (it->not_before > now) continue;
     auto b = kv_.new_batch();
     size_t n = 0;
-    auto scan = kv_.scan(cf::projections, it->prefix, upper_of(it->prefix));
+    auto scan = kv_.scan_bulk(cf::projections, it->prefix, upper_of(it->prefix));  // a whole old generation
     for (; scan->valid() && n < 10000; scan->next(), ++n) b->del(cf::projections, scan->key());
     if (auto s = scan->error(); !s) return s;
     if (n == 0) {

@@ -247,7 +247,7 @@ status rebuild_view(event_log& log, kv_store& kv, projection& view,
   for (;;) {
     auto b = kv.new_batch();
     size_t n = 0;
-    auto it = kv.scan(cf::projections, prefix, upper);
+    auto it = kv.scan_bulk(cf::projections, prefix, upper);  // the whole view
     for (; it->valid() && n < 10000; it->next(), ++n) b->del(cf::projections, it->key());
     if (auto s = it->error(); !s) return s;
     if (n == 0) break;

@@ -48,6 +48,12 @@ inline result<uint64_t> get_count(kv_store& kv, const std::string& k) {
   return s;
 }
 
+// Whether page `page_no` (from 1) of `limit` items starts after the last of
+// `total` (without overflowing (page_no - 1) * limit for a huge page).
+inline bool past_the_end(uint64_t page_no, uint64_t limit, uint64_t total) {
+  return page_no - 1 >= (total + limit - 1) / limit;
+}
+
 // Page `page_no` (from 1) of the values under `prefix`, and the total from
 // the counter at `count_key`: reads only up to the end of the page.
 inline result<page> scan_page(kv_store& kv, const std::string& prefix, const std::string& count_key, uint64_t page_no,
@@ -58,6 +64,7 @@ inline result<page> scan_page(kv_store& kv, const std::string& prefix, const std
   if (s.is_ok() && c.size() == 8) out.total = read_be64(c);
   else if (!s.is_ok() && s.code() != errc::not_found) return s;
   uint64_t skip = (page_no - 1) * limit;
+  if (past_the_end(page_no, limit, out.total)) return out;  // nothing to walk through
   auto it = kv.scan(cf::projections, prefix, upper_of(prefix));
   for (; it->valid() && out.items.size() < limit; it->next()) {
     if (skip > 0) {

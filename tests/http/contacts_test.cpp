@@ -98,6 +98,25 @@ TEST_F(contacts_test, lists_are_newest_first_and_filter_by_q_status_and_sort) {
   expect_error(as(agent_, "PATCH", "/api/leads/" + id, R"({"status":"maybe"})"), 400, "invalid_field");
 }
 
+TEST_F(contacts_test, deep_pages_follow_new_leads_and_pages_past_the_end_are_empty_whatever_their_number) {
+  for (int i = 0; i < 6; ++i)
+    ASSERT_EQ(as(agent_, "POST", "/api/leads", json{{"name", "Paged " + std::to_string(i)}}.dump()).status, 201);
+  auto all = body(as(agent_, "GET", "/api/leads?limit=200"));
+  uint64_t total = all["total"];
+  auto page2 = body(as(agent_, "GET", "/api/leads?limit=2&page=2"));
+  EXPECT_EQ(page2["results"][0]["id"], all["results"][2]["id"]);
+  EXPECT_EQ(body(as(agent_, "GET", "/api/leads?limit=2&page=2"))["results"], page2["results"]) << "read again";
+  ASSERT_EQ(as(agent_, "POST", "/api/leads", json{{"name", "Newest"}}.dump()).status, 201);
+  auto shifted = body(as(agent_, "GET", "/api/leads?limit=2&page=2"));
+  EXPECT_EQ(shifted["results"][0]["id"], all["results"][1]["id"]) << "a new lead moves every page by one";
+  for (std::string page : {std::to_string(total + 5), std::string("1000000000000000001"), std::string("9223372036854775809")}) {
+    auto past = body(as(agent_, "GET", "/api/leads?limit=200&page=" + page));
+    EXPECT_TRUE(past["results"].empty()) << page;
+    EXPECT_EQ(past["total"], total + 1) << page;
+  }
+  expect_error(as(agent_, "GET", "/api/leads?page=18446744073709551616"), 400, "invalid_field");
+}
+
 TEST_F(contacts_test, converting_moves_a_lead_to_customers_with_its_id) {
   auto r = as(agent_, "POST", "/api/leads", R"({"name":"Dov Convert","phone":"053-300-0001"})");
   std::string id = body(r)["id"];
