@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
+#include <thread>
 #include <vector>
 
 #include "events/text.hpp"
@@ -59,6 +61,7 @@ result<serve_config> load_serve_config(const args& a, const env_fn& env) {
                                                 " to " + std::to_string(n.max) + ", not '" + v + "'"};
     n.set(x);
   }
+  if (c.http_threads == 0) c.http_threads = std::max(1u, std::thread::hardware_concurrency() / 2);
   c.admin_token = env("CRMD_ADMIN_TOKEN");
   c.jwt_secret = env("JWT_SECRET");
   if (!c.jwt_secret.empty() && c.jwt_secret.size() < 32)

@@ -23,7 +23,10 @@ struct serve_config {
   std::chrono::milliseconds actor_idle{600'000};     // CRMD_ACTOR_IDLE_SECONDS
   std::string admin_token;            // CRMD_ADMIN_TOKEN (generated when unset)
   std::string public_host;            // PUBLIC_HOST, or its other name PUBLIC_BASE_URL
-  size_t http_threads = 2;            // CRMD_HTTP_THREADS
+  // CRMD_HTTP_THREADS; unset: half the cores, at least one. The I/O threads
+  // only parse and answer: on two cores a second one measured slower (more
+  // wake-ups, list page p99 3.7-4.3 ms against 1.8 ms; bench/RESULTS.md).
+  size_t http_threads = 0;
   std::string jwt_secret;             // JWT_SECRET (>= 32 bytes; generated when unset outside production)
   uint32_t kdf_iterations = 600'000;  // CRMD_KDF_ITERATIONS (production: at least 600000)
   size_t kdf_threads = 1;             // CRMD_KDF_THREADS

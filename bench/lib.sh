@@ -29,3 +29,32 @@ bench_ratio() {
   awk -v a="$(cat "$work/$1.rps")" -v b="$(cat "$work/$2.rps")" -v c="$(cat "$work/$3.rps")" -v n="$1" \
     'BEGIN {printf "ratio %s / hello_world: %.3f (%.3f against the second baseline)\n", n, a / b, a / c}'
 }
+
+# log_stats PORT: "batches events decide_us_per_batch write_us_per_batch" of
+# crmd's event log so far (from /api/health).
+log_stats() {
+  curl -sf "localhost:$1/api/health" |
+    sed 's/.*"batches":\([0-9]*\),"events":\([0-9]*\),"decide_us_per_batch":\([0-9]*\),"write_us_per_batch":\([0-9]*\).*/\1 \2 \3 \4/'
+}
+
+# log_delta BEFORE AFTER: group commits between two log_stats readings.
+log_delta() {
+  read -r b0 e0 d0 w0 <<<"$1"
+  read -r b1 e1 d1 w1 <<<"$2"
+  awk -v b="$((b1 - b0))" -v e="$((e1 - e0))" -v w0="$((w0 * b0))" -v w1="$((w1 * b1))" \
+    'BEGIN {if (b > 0) printf "log during the run: %d group commits, %.1f events each, %.0f us per synced write\n", b, e / b, (w1 - w0) / b}'
+}
+
+# proc_cpu PID: "cpu_ticks minor_faults" of a process so far.
+proc_cpu() {
+  awk '{print $14 + $15, $10}' "/proc/$1/stat"
+}
+
+# proc_delta NAME BEFORE AFTER: the process's CPU time and page faults per
+# request of run NAME (from its $work/NAME.rps and $secs).
+proc_delta() {
+  read -r c0 f0 <<<"$2"
+  read -r c1 f1 <<<"$3"
+  awk -v n="$(cat "$work/$1.rps")" -v s="$secs" -v c="$((c1 - c0))" -v f="$((f1 - f0))" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN {printf "crmd during the run: %.0f us of CPU and %.1f page faults per request (%.2f cores)\n", c / hz * 1e6 / (n * s), f / (n * s), c / hz / s}'
+}

@@ -1,6 +1,7 @@
 // The RESTinio server: the only translation unit that compiles RESTinio.
 // One catch-all handler hands every request to crmd's router; the response
 // is completed later from whatever thread has the answer.
+#include <pthread.h>
 #include <restinio/all.hpp>
 
 #include <algorithm>
@@ -230,7 +231,10 @@ class restinio_server : public http_server {
               });
         });
     guard_.emplace(asio::make_work_guard(ioc_));
-    for (size_t i = 0; i < std::max<size_t>(1, opts_.threads); ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (size_t i = 0; i < std::max<size_t>(1, opts_.threads); ++i) threads_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "crmd.http");  // names threads in perf and top
+        ioc_.run();
+      });
     std::promise<std::string> opened;
     server_->open_async([&] { opened.set_value(""); },
                         [&](std::exception_ptr ex) {

@@ -1,5 +1,7 @@
 #include "projections/runner.hpp"
 
+#include <pthread.h>
+
 #include "projections/folder.hpp"
 #include "projections/online_rebuild.hpp"
 #include "projections/view_util.hpp"
@@ -152,7 +154,10 @@ status projection_runner::start() {
   impl_->publish();
   impl_->subscription = impl_->log.subscribe([i = impl_.get()](uint64_t) { i->cv.notify_all(); });
   impl_->subscribed = true;
-  impl_->thread = std::thread([i = impl_.get()] { i->loop(); });
+  impl_->thread = std::thread([i = impl_.get()] {
+    pthread_setname_np(pthread_self(), "crmd.views");  // names threads in perf and top
+    i->loop();
+  });
   return status::ok();
 }
 

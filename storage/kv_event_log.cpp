@@ -6,6 +6,7 @@
 // batch being built, writes one (synced) batch, and only then commits the
 // overlay, answers the callers and notifies subscribers. A failed write
 // commits nothing, so the cached state never runs ahead of the store.
+#include <pthread.h>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -95,7 +96,10 @@ class kv_event_log : public event_log {
       return s;
     }
     last_position_ = next_position_ - 1;
-    writer_ = std::thread([this] { writer_loop(); });
+    writer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "crmd.log");  // names threads in perf and top
+      writer_loop();
+    });
     return status::ok();
   }
 
