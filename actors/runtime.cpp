@@ -224,9 +224,12 @@ struct caf_config : caf::actor_system_config {
     // CAF's workers poll for work (100 spins, then 500 polls 50 us apart)
     // before sleeping on a condition variable. On two cores that polling
     // takes the CPU from the HTTP threads, the log writer and RocksDB's
-    // flushes; poll briefly, then sleep until work is enqueued.
+    // flushes: spin briefly, then sleep until work is enqueued. No 50 us
+    // naps in between: in this VM each one is a context switch, and they
+    // were a quarter of the workers' time under webhook load (3.8 switches
+    // per incoming call with ten of them, 2.7 without; bench/RESULTS.md).
     set("work-stealing.aggressive-poll-attempts", caf::config_value::integer{10});
-    set("work-stealing.moderate-poll-attempts", caf::config_value::integer{10});
+    set("work-stealing.moderate-poll-attempts", caf::config_value::integer{0});
     set("logger.verbosity", caf::atom("quiet"));
   }
 };

@@ -45,16 +45,19 @@ log_delta() {
     'BEGIN {if (b > 0) printf "log during the run: %d group commits, %.1f events each, %.0f us per synced write\n", b, e / b, (w1 - w0) / b}'
 }
 
-# proc_cpu PID: "cpu_ticks minor_faults" of a process so far.
+# proc_cpu PID: "cpu_ticks minor_faults context_switches" of a process so far
+# (switches of its live threads).
 proc_cpu() {
-  awk '{print $14 + $15, $10}' "/proc/$1/stat"
+  echo "$(awk '{print $14 + $15, $10}' "/proc/$1/stat") $(cat /proc/"$1"/task/*/status 2>/dev/null |
+    awk '/ctxt_switches/ {n += $2} END {print n}')"
 }
 
-# proc_delta NAME BEFORE AFTER: the process's CPU time and page faults per
+# proc_delta NAME BEFORE AFTER: the process's CPU time, switches and page faults per
 # request of run NAME (from its $work/NAME.rps and $secs).
 proc_delta() {
-  read -r c0 f0 <<<"$2"
-  read -r c1 f1 <<<"$3"
-  awk -v n="$(cat "$work/$1.rps")" -v s="$secs" -v c="$((c1 - c0))" -v f="$((f1 - f0))" -v hz="$(getconf CLK_TCK)" \
-    'BEGIN {printf "crmd during the run: %.0f us of CPU and %.1f page faults per request (%.2f cores)\n", c / hz * 1e6 / (n * s), f / (n * s), c / hz / s}'
+  read -r c0 f0 x0 <<<"$2"
+  read -r c1 f1 x1 <<<"$3"
+  awk -v n="$(cat "$work/$1.rps")" -v s="$secs" -v c="$((c1 - c0))" -v f="$((f1 - f0))" -v x="$((x1 - x0))" \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "crmd during the run: per request %.0f us of CPU, %.1f context switches, %.1f page faults (%.2f cores)\n",
+      c / hz * 1e6 / (n * s), x / (n * s), f / (n * s), c / hz / s}'
 }
