@@ -4,8 +4,9 @@
 //
 // Recovery reads the call's stream on the actor's thread: a call has tens of
 // events at most, unlike a tenant, so it is not worth a trip to the pool.
-// An idle call actor asks the directory to stop it; the directory forgets it
-// first, so a later callback spawns a fresh actor that recovers from the log.
+// The directory stops call actors it has not forwarded a callback to for a
+// while (its sweep); it forgets them first, so a later callback spawns a
+// fresh actor that recovers from the log.
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
@@ -31,8 +32,6 @@ struct call_state {
   std::vector<call_request> queue;
   std::optional<call_request> current;
   std::vector<ev::call_event> pending;
-  std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
-  caf::actor parent;
 };
 using call_ptr = caf::stateful_actor<call_state>*;
 
@@ -62,6 +61,7 @@ status recover(call_state& s, context& ctx) {
     }
   }
   s.recovered = true;
+  ctx.recoveries++;
   return status::ok();
 }
 
@@ -70,7 +70,6 @@ void pump(call_ptr self, context& ctx) {
   while (!s.current && !s.queue.empty()) {
     auto req = std::move(s.queue.front());
     s.queue.erase(s.queue.begin());
-    s.last_active = std::chrono::steady_clock::now();
     if (!s.recovered) {
       if (auto st = recover(s, ctx); !st) {
         req.done(st);
@@ -101,13 +100,11 @@ void pump(call_ptr self, context& ctx) {
   }
 }
 
-caf::behavior call_actor(call_ptr self, std::string tenant, std::string call_sid, context_ptr ctx, caf::actor parent) {
+caf::behavior call_actor(call_ptr self, std::string tenant, std::string call_sid, context_ptr ctx) {
   auto& s = self->state;
   s.tenant = tenant;
   s.call_sid = call_sid;
   s.stream = call::stream_of(tenant, call_sid);
-  s.parent = parent;
-  self->delayed_send(self, call_idle(*ctx), check_atom::value);
   return {
       [=](call_request& r) {
         self->state.queue.push_back(std::move(r));
@@ -128,13 +125,6 @@ caf::behavior call_actor(call_ptr self, std::string tenant, std::string call_sid
         s.pending.clear();
         pump(self, *ctx);
       },
-      [=](check_atom) {
-        auto& s = self->state;
-        if (!s.current && s.queue.empty() && std::chrono::steady_clock::now() - s.last_active >= call_idle(*ctx))
-          self->send(s.parent, idle_atom::value, s.tenant + "/" + s.call_sid);
-        else
-          self->delayed_send(self, call_idle(*ctx), check_atom::value);
-      },
       [=](stop_atom) { stop_after_work(self); },
   };
 }
@@ -143,9 +133,9 @@ caf::behavior call_actor(call_ptr self, std::string tenant, std::string call_sid
 
 caf::actor spawn_call_directory(caf::actor_system& sys, context_ptr ctx) {
   auto spawn = [ctx](caf::stateful_actor<keyed_directory_state>* dir, const call_request& r) {
-    return dir->spawn(call_actor, r.tenant, r.call_sid, ctx, caf::actor_cast<caf::actor>(dir));
+    return dir->spawn(call_actor, r.tenant, r.call_sid, ctx);
   };
-  return sys.spawn(keyed_directory<call_request, decltype(spawn)>, spawn);
+  return sys.spawn(keyed_directory<call_request, decltype(spawn)>, spawn, call_idle(*ctx));
 }
 
 }  // namespace crmd::actors

@@ -286,7 +286,8 @@ caf::actor spawn_wa_directory(caf::actor_system& sys, context_ptr ctx) {
   auto spawn = [ctx](caf::stateful_actor<keyed_directory_state>* dir, const wa_request& r) {
     return dir->spawn(wa_actor, r.tenant, r.session, ctx, caf::actor_cast<caf::actor>(dir));
   };
-  return sys.spawn(keyed_directory<wa_request, decltype(spawn)>, spawn);
+  // A session knows when it may stop (not while a QR code is shown): it asks.
+  return sys.spawn(keyed_directory<wa_request, decltype(spawn)>, spawn, std::chrono::milliseconds{0});
 }
 
 }  // namespace crmd::actors

@@ -101,6 +101,36 @@ TEST_F(runtime_test, an_idle_actor_stops_and_recovers_on_the_next_command) {
   EXPECT_EQ(rt->stats().recoveries, 2u);
 }
 
+TEST_F(runtime_test, a_quiet_call_actor_is_stopped_and_the_next_callback_recovers_the_call) {
+  runtime_options o;
+  o.idle = 60ms;
+  auto rt = start(o);
+  auto call = [&](crmd::call::command c) {
+    return sync([&](command_done d) { rt->call_command("acme", "CA1", std::move(c), {"twilio"}, d); });
+  };
+  crmd::call::start_call started{"CA1", "+97250000001", "+97233763805", "inbound", "", "ringing"};
+  ASSERT_TRUE(call(started));
+  EXPECT_EQ(rt->stats().recoveries, 1u) << "a new call actor reads its (empty) stream once";
+  // Callbacks 20 ms apart keep it alive: it is stopped only when quiet.
+  for (int i = 0; i < 8; ++i) {
+    std::this_thread::sleep_for(20ms);
+    auto r = call(crmd::call::record_status{started, "in-progress", -1, -1});
+    ASSERT_TRUE(r) << r.error().to_string();
+  }
+  EXPECT_EQ(rt->stats().recoveries, 1u) << "stopped while callbacks kept coming";
+  auto done = call(crmd::call::record_status{started, "completed", -1, 42});
+  ASSERT_TRUE(done);
+  EXPECT_GT(done->position, 0u);
+  // Quiet for longer than the idle time (60 ms, swept every 15 ms)
+  std::this_thread::sleep_for(200ms);
+  // A late "ringing" is answered by a fresh actor that recovered the call:
+  // a finished call never goes back to ringing, so nothing is appended.
+  auto late = call(crmd::call::record_status{started, "ringing", -1, -1});
+  ASSERT_TRUE(late) << late.error().to_string();
+  EXPECT_EQ(late->position, 0u) << "the recovered call did not know it had ended";
+  EXPECT_EQ(rt->stats().recoveries, 2u);
+}
+
 TEST_F(runtime_test, commands_racing_an_idle_stop_are_not_lost) {
   runtime_options o;
   o.idle = 5ms;
