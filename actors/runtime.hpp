@@ -61,7 +61,7 @@ struct command_ok {
 using command_done = std::function<void(result<command_ok>)>;
 
 struct runtime_stats {
-  uint64_t recoveries = 0;   // tenant actors rebuilt from the log
+  uint64_t recoveries = 0;   // tenant and call actors rebuilt from the log
   uint64_t live_actors = 0;  // tenant actors alive now
   uint64_t idle_stops = 0;   // tenant actors stopped as idle
 };

@@ -61,3 +61,17 @@ proc_delta() {
     -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "crmd during the run: per request %.0f us of CPU, %.1f context switches, %.1f page faults (%.2f cores)\n",
       c / hz * 1e6 / (n * s), x / (n * s), f / (n * s), c / hz / s}'
 }
+
+# bench_run_crmd NAME PORT PID [wrk args...]: bench_run against crmd (listening
+# on PORT, process PID), then the log's group commits and crmd's CPU,
+# switches and page faults per request during that run.
+bench_run_crmd() {
+  local name=$1 port=$2 pid=$3
+  shift 3
+  local before after cpu0 cpu1
+  before=$(log_stats "$port") cpu0=$(proc_cpu "$pid")
+  bench_run "$name" "$@"
+  after=$(log_stats "$port") cpu1=$(proc_cpu "$pid")
+  log_delta "$before" "$after"
+  proc_delta "$name" "$cpu0" "$cpu1"
+}

@@ -26,13 +26,9 @@ TWILIO_REQUESTS="$work/warm.txt" wrk -t2 -c8 -d2s -s bench/twilio_incoming.lua h
 echo "wrk -t2 -c32 -d${secs}s, 127.0.0.1, $(nproc) cores shared by client and server"
 bench_run hello_world http://127.0.0.1:18092/
 export TWILIO_REQUESTS="$work/calls.txt"
-before=$(log_stats 18093) cpu0=$(proc_cpu $crmd)
-bench_run incoming_call -s bench/twilio_incoming.lua http://127.0.0.1:18093
-after=$(log_stats 18093) cpu1=$(proc_cpu $crmd)
+bench_run_crmd incoming_call 18093 "$crmd" -s bench/twilio_incoming.lua http://127.0.0.1:18093
 bench_run hello_world_again http://127.0.0.1:18092/
 bench_ratio incoming_call hello_world hello_world_again
-log_delta "$before" "$after"
-proc_delta incoming_call "$cpu0" "$cpu1"
 calls=$(curl -sf "localhost:18093/api/calls?business_id=t0&limit=1" -H "$auth" | sed 's/.*"total":\([0-9]*\).*/\1/')
 echo "calls recorded: $calls"
 grep -c "crmd twilio" "$work/serve.log" | sed 's/^/twilio log lines: /' || true

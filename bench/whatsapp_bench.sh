@@ -19,11 +19,7 @@ wrk -t2 -c8 -d2s -s bench/wa_upsert.lua http://127.0.0.1:18095 >/dev/null  # the
 
 echo "wrk -t2 -c32 -d${secs}s, 127.0.0.1, $(nproc) cores shared by client and server"
 bench_run hello_world http://127.0.0.1:18094/
-before=$(log_stats 18095) cpu0=$(proc_cpu $crmd)
-bench_run messages_upsert -s bench/wa_upsert.lua http://127.0.0.1:18095
-after=$(log_stats 18095) cpu1=$(proc_cpu $crmd)
+bench_run_crmd messages_upsert 18095 "$crmd" -s bench/wa_upsert.lua http://127.0.0.1:18095
 bench_run hello_world_again http://127.0.0.1:18094/
 bench_ratio messages_upsert hello_world hello_world_again
-log_delta "$before" "$after"
-proc_delta messages_upsert "$cpu0" "$cpu1"
 echo "messages stored: $(curl -sf "localhost:18095/api/wa/messages?business_id=t0&limit=1" -H "$auth" | sed 's/.*"total":\([0-9]*\).*/\1/')"

@@ -7,6 +7,7 @@
 // overlay, answers the callers and notifies subscribers. A failed write
 // commits nothing, so the cached state never runs ahead of the store.
 #include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>

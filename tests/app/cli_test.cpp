@@ -277,6 +277,18 @@ TEST_F(cli, production_refuses_weak_password_hashing_and_short_jwt_secrets) {
   EXPECT_NE(short_secret.err.find("JWT_SECRET"), std::string::npos) << short_secret.err;
 }
 
+TEST_F(cli, serve_refuses_an_http_thread_count_that_is_not_1_to_64) {
+  // 0 is how the configuration means "unset" (half the cores): typed by an
+  // operator it is refused like any other out-of-range value.
+  for (const char* bad : {"0", "65", "two", "-1"}) {
+    setenv("CRMD_HTTP_THREADS", bad, 1);
+    auto r = crmd({"serve", "--data-dir", data(), "--port", "0"});
+    unsetenv("CRMD_HTTP_THREADS");
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("CRMD_HTTP_THREADS must be an integer from 1 to 64"), std::string::npos) << bad << ": " << r.err;
+  }
+}
+
 TEST_F(cli, docs_permissions_md_is_what_the_code_says) {
   auto r = crmd({"admin", "permissions"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
