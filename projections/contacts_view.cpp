@@ -17,6 +17,7 @@
 #include "actors/crm/deals.hpp"
 #include "events/codec.hpp"
 #include "events/time_format.hpp"
+#include "projections/contact_doc.hpp"
 #include "projections/contacts_view.hpp"
 #include "projections/view_util.hpp"
 
@@ -45,11 +46,14 @@ class contacts_view : public projection {
  public:
   const char* name() const override { return "contacts"; }
 
+  bool folds(std::string_view type) const override {
+    return type == "lead_created" || type == "lead_updated" || type == "lead_deleted" || type == "lead_converted" ||
+           type == "settings_changed" || type == "pipeline_changed";
+  }
+
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
-    bool ours = r.type == "lead_created" || r.type == "lead_updated" || r.type == "lead_deleted" ||
-                r.type == "lead_converted" || r.type == "settings_changed" || r.type == "pipeline_changed";
-    if (!ours) return status::ok();
+    if (!folds(r.type)) return status::ok();
     keys k{std::string(r.tenant) + "/"};
     if (r.type == "settings_changed" || r.type == "pipeline_changed") {
       auto ev = codec::decode<ev::tenant_event>(r.type, r.schema_version, e.payload);
@@ -75,10 +79,15 @@ class contacts_view : public projection {
     if (auto* c = std::get_if<ev::lead_created>(&*ev)) {
       auto n = crm::parse_contact_id(c->lead_id);
       if (!n) return {errc::corruption, "malformed contact id " + c->lead_id};
-      json j = {{"id", c->lead_id}, {"kind", "lead"},      {"name", c->name},   {"phone", c->phone},
-                {"email", c->email}, {"source", c->source}, {"status", "new"},   {"created_at", when},
-                {"updated_at", when}, {"position", r.position}};
-      t.put(k.live("lead", *n), dump(j));
+      contact_doc d{c->lead_id, "lead", c->name, c->phone, c->email, c->source, "new", when, when, {}, false,
+                    r.position};
+      if (!dump_contact(d, buf_)) {
+        json j = {{"id", c->lead_id}, {"kind", "lead"},      {"name", c->name},   {"phone", c->phone},
+                  {"email", c->email}, {"source", c->source}, {"status", "new"},   {"created_at", when},
+                  {"updated_at", when}, {"position", r.position}};
+        buf_ = dump(j);
+      }
+      t.put(k.live("lead", *n), buf_);
       t.put(k.index(*n), "lead");
       bump(t, k.count("lead"), 1);
       t.put(k.changed(r.position), be64(*n));
@@ -99,6 +108,27 @@ class contacts_view : public projection {
     auto cur = t.get(k.live(*kind, *n));
     if (!cur) return status::ok();
     t.put(k.changed(r.position), be64(*n));
+    if (auto* u = std::get_if<ev::lead_updated>(&*ev)) {
+      // The common change, without building a JSON tree (contact_doc.hpp).
+      if (auto d = parse_contact(*cur)) {
+        d->updated_at = when;
+        d->position = r.position;
+        if (u->name) d->name = *u->name;
+        if (u->phone) {
+          if (!d->phone.empty()) t.del(k.phone(d->phone));
+          if (!u->phone->empty()) t.put(k.phone(*u->phone), id);
+          d->phone = *u->phone;
+        }
+        if (u->email) d->email = *u->email;
+        if (u->status) d->status = *u->status;
+        if (dump_contact(*d, buf_)) {
+          t.put(k.live(*kind, *n), buf_);
+          return status::ok();
+        }
+        // Not valid UTF-8: nlohmann below replaces it as it always did. The
+        // phone index is already moved, and moving it again changes nothing.
+      }
+    }
     auto j = json::parse(*cur, nullptr, false);
     if (!j.is_object()) return {errc::corruption, "malformed contact view entry"};
     j["updated_at"] = when;
@@ -133,6 +163,8 @@ class contacts_view : public projection {
   }
 
  private:
+  std::string buf_;  // the entry being written, kept for its capacity
+
   static status forget(const record_view& r, const keys& k, view_txn& t) {
     auto slash = r.subject.rfind('/');
     auto n = crm::parse_contact_id(std::string(r.subject.substr(slash == std::string_view::npos ? 0 : slash + 1)));

@@ -1,5 +1,6 @@
 #include "projections/folder.hpp"
 
+#include <cassert>
 #include <mutex>
 #include <shared_mutex>
 
@@ -29,7 +30,148 @@ std::string prefix_for(std::string_view view, uint64_t generation) {
 }
 
 std::string generation_key(std::string_view view) { return "g/" + std::string(view); }
+std::string rebuild_marker_key(std::string_view view) { return "b/" + std::string(view); }
+
+status clear_view(kv_store& kv, std::string_view view) {
+  std::string prefix = view_prefix(view);
+  std::string upper = prefix;
+  upper.back() = char(upper.back() + 1);
+  for (;;) {
+    auto b = kv.new_batch();
+    size_t n = 0;
+    auto it = kv.scan_bulk(cf::projections, prefix, upper);  // the whole view
+    for (; it->valid() && n < 10000; it->next(), ++n) b->del(cf::projections, it->key());
+    if (auto s = it->error(); !s) return s;
+    if (n == 0) break;
+    if (auto s = kv.write_unlogged(*b); !s) return s;
+  }
+  auto b = kv.new_batch();
+  b->del(cf::projections, checkpoint_key(view));
+  return kv.write_unlogged(*b);
+}
 
 std::string view_prefix(std::string_view view) { return prefix_for(view, view_generation(view)); }
+
+}  // namespace crmd
+
+namespace crmd {
+
+status folder::load() {
+  checkpoints.assign(views.size(), 0);
+  errors.assign(views.size(), "");
+  for (size_t i = 0; i < views.size(); ++i) {
+    std::string v;
+    if (fixed_prefix.empty()) {
+      auto g = kv.get(cf::projections, generation_key(views[i]->name()), &v);
+      if (g.is_ok() && v.size() == 8) set_view_generation(views[i]->name(), read_be64(v));
+      else if (g.code() != errc::not_found) return g.is_ok() ? status{errc::corruption, "malformed generation"} : g;
+      // An offline rebuild was cut short: its keys are from no single
+      // position, so the view starts again from the beginning.
+      auto m = kv.get(cf::projections, rebuild_marker_key(views[i]->name()), &v);
+      if (m.is_ok()) {
+        if (auto s = clear_view(kv, views[i]->name()); !s) return s;
+        auto b = kv.new_batch();
+        b->del(cf::projections, rebuild_marker_key(views[i]->name()));
+        if (auto s = kv.write(*b, true); !s) return s;
+      } else if (m.code() != errc::not_found) {
+        return m;
+      }
+    }
+    auto s = kv.get(cf::projections, checkpoint_of(i), &v);
+    if (s.is_ok() && v.size() == 8) checkpoints[i] = read_be64(v);
+    else if (s.is_ok()) return {errc::corruption, "malformed checkpoint of view " + std::string(views[i]->name())};
+    else if (s.code() != errc::not_found) return s;
+  }
+  return status::ok();
+}
+
+uint64_t folder::low() const {
+  uint64_t m = UINT64_MAX;
+  for (size_t i = 0; i < views.size(); ++i)
+    if (errors[i].empty()) m = std::min(m, checkpoints[i]);
+  return m == UINT64_MAX ? 0 : m;
+}
+
+uint64_t folder::views_folding(std::string_view type) {
+  if (type == last_type_) return last_mask_;
+  auto it = masks_.find(type);
+  if (it == masks_.end()) {
+    uint64_t m = 0;
+    for (size_t i = 0; i < views.size(); ++i)
+      if (views[i]->folds(type)) m |= uint64_t{1} << i;
+    it = masks_.emplace(std::string(type), m).first;
+  }
+  last_type_.assign(type);
+  last_mask_ = it->second;
+  return last_mask_;
+}
+
+status folder::step(bool& progressed, std::vector<uint64_t>& out_checkpoints) {
+  // One bit per view in views_folding(); crmd has nine.
+  assert(views.size() <= 64);
+  progressed = false;
+  out_checkpoints = checkpoints;
+  uint64_t from = low() + 1;
+  if (from > log.last_position()) return status::ok();
+  change_map changes;  // without a cache: the batch's writes
+  size_t n = 0;
+  std::vector<std::string> prefixes;
+  for (size_t i = 0; i < views.size(); ++i) prefixes.push_back(prefix_of(i));
+  auto wanted = [this](std::string_view type) { return views_folding(type) != 0; };
+  auto s = log.scan_types(from, wanted, [&](const log_entry& e) {
+    uint64_t pos = e.record.position;
+    uint64_t folding = e.opened ? views_folding(e.record.type) : 0;
+    for (size_t i = 0; i < views.size(); ++i) {
+      if (!errors[i].empty() || out_checkpoints[i] >= pos) continue;
+      if (!(folding >> i & 1)) {
+        out_checkpoints[i] = pos;  // not a type the view folds: nothing to apply
+        continue;
+      }
+      status st;
+      if (cache) {
+        cache_txn txn(kv, prefixes[i], *cache);
+        st = views[i]->apply(e, txn);
+        if (st) txn.commit();
+      } else {
+        event_txn txn(kv, prefixes[i], changes);
+        st = views[i]->apply(e, txn);
+        if (st)
+          for (auto& [k, v] : txn.mine) changes[k] = std::move(v);
+      }
+      if (!st) {
+        errors[i] = "position " + std::to_string(pos) + ": " + st.to_string();
+        continue;
+      }
+      out_checkpoints[i] = pos;
+    }
+    return ++n < batch_events;
+  });
+  if (!s) return s;
+  for (size_t i = 0; i < views.size(); ++i) progressed |= out_checkpoints[i] != checkpoints[i];
+  if (cache) {
+    // The checkpoints are written with the last of the views' keys
+    // (flush_cache); a spill before that writes keys only.
+    if (cache->over_budget()) return cache->spill(kv);
+    return status::ok();
+  }
+  auto b = kv.new_batch();
+  for (auto& [k, v] : changes) {
+    if (v) b->put(cf::projections, k, *v);
+    else b->del(cf::projections, k);
+  }
+  for (size_t i = 0; i < views.size(); ++i)
+    if (out_checkpoints[i] != checkpoints[i]) b->put(cf::projections, checkpoint_of(i), be64(out_checkpoints[i]));
+  if (!progressed) return status::ok();
+  // Views and checkpoints live in one family and go in one batch, so an
+  // unlogged write loses them together: the view stays at its checkpoint.
+  return sync ? kv.write(*b, true) : kv.write_unlogged(*b);
+}
+
+status folder::flush_cache() {
+  if (!cache) return status::ok();
+  std::vector<std::pair<std::string, std::string>> marks;
+  for (size_t i = 0; i < views.size(); ++i) marks.emplace_back(checkpoint_of(i), be64(checkpoints[i]));
+  return cache->spill(kv, marks);
+}
 
 }  // namespace crmd

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "projections/projection.hpp"
+#include "projections/fold_cache.hpp"
 #include "storage/kv.hpp"
 
 namespace crmd {
@@ -23,6 +25,10 @@ uint64_t view_generation(std::string_view view);
 void set_view_generation(std::string_view view, uint64_t generation);
 std::string prefix_for(std::string_view view, uint64_t generation);
 std::string generation_key(std::string_view view);  // "g/<view>"
+// Present while an offline rebuild of the view runs (rebuild_views).
+std::string rebuild_marker_key(std::string_view view);  // "b/<view>"
+// Deletes the keys of the view's current generation and its checkpoint.
+status clear_view(kv_store& kv, std::string_view view);
 
 using change_map = std::map<std::string, std::optional<std::string>, std::less<>>;
 
@@ -98,6 +104,9 @@ class event_txn : public view_txn {
 // Folds log events into `views` starting after their checkpoints, one batch
 // per call. Shared by the runner thread, catch_up() and rebuilds.
 struct folder {
+  folder(event_log& l, kv_store& k, std::vector<projection*> v, size_t batch, bool synced)
+      : log(l), kv(k), views(std::move(v)), batch_events(batch), sync(synced) {}
+
   event_log& log;
   kv_store& kv;
   std::vector<projection*> views;
@@ -108,79 +117,30 @@ struct folder {
   // A shadow build (one view, built beside the live one): its keys and
   // checkpoint go here instead of the view's own.
   std::string fixed_prefix, fixed_checkpoint;
+  // Set for a build from position 1 into an empty keyspace (fold_cache.hpp):
+  // step() then folds in memory and writes only when the cache spills;
+  // flush_cache() writes the rest with the checkpoints.
+  std::unique_ptr<fold_cache> cache;
 
   std::string prefix_of(size_t i) const { return fixed_prefix.empty() ? view_prefix(views[i]->name()) : fixed_prefix; }
   std::string checkpoint_of(size_t i) const {
     return fixed_checkpoint.empty() ? checkpoint_key(views[i]->name()) : fixed_checkpoint;
   }
 
-  status load() {
-    checkpoints.assign(views.size(), 0);
-    errors.assign(views.size(), "");
-    for (size_t i = 0; i < views.size(); ++i) {
-      std::string v;
-      if (fixed_prefix.empty()) {
-        auto g = kv.get(cf::projections, generation_key(views[i]->name()), &v);
-        if (g.is_ok() && v.size() == 8) set_view_generation(views[i]->name(), read_be64(v));
-        else if (g.code() != errc::not_found) return g.is_ok() ? status{errc::corruption, "malformed generation"} : g;
-      }
-      auto s = kv.get(cf::projections, checkpoint_of(i), &v);
-      if (s.is_ok() && v.size() == 8) checkpoints[i] = read_be64(v);
-      else if (s.is_ok()) return {errc::corruption, "malformed checkpoint of view " + std::string(views[i]->name())};
-      else if (s.code() != errc::not_found) return s;
-    }
-    return status::ok();
-  }
-
-  uint64_t low() const {
-    uint64_t m = UINT64_MAX;
-    for (size_t i = 0; i < views.size(); ++i)
-      if (errors[i].empty()) m = std::min(m, checkpoints[i]);
-    return m == UINT64_MAX ? 0 : m;
-  }
-
+  status load();
+  uint64_t low() const;
   // One batch; `progressed` says whether any view moved.
-  status step(bool& progressed, std::vector<uint64_t>& out_checkpoints) {
-    progressed = false;
-    out_checkpoints = checkpoints;
-    uint64_t from = low() + 1;
-    if (from > log.last_position()) return status::ok();
-    change_map changes;
-    size_t n = 0;
-    std::vector<std::string> prefixes;
-    for (size_t i = 0; i < views.size(); ++i) prefixes.push_back(prefix_of(i));
-    auto s = log.scan(from, [&](const log_entry& e) {
-      uint64_t pos = e.record.position;
-      for (size_t i = 0; i < views.size(); ++i) {
-        if (!errors[i].empty() || out_checkpoints[i] >= pos) continue;
-        event_txn txn(kv, prefixes[i], changes);
-        auto st = views[i]->apply(e, txn);
-        if (!st) {
-          errors[i] = "position " + std::to_string(pos) + ": " + st.to_string();
-          continue;
-        }
-        for (auto& [k, v] : txn.mine) changes[k] = std::move(v);
-        out_checkpoints[i] = pos;
-      }
-      return ++n < batch_events;
-    });
-    if (!s) return s;
-    auto b = kv.new_batch();
-    for (auto& [k, v] : changes) {
-      if (v) b->put(cf::projections, k, *v);
-      else b->del(cf::projections, k);
-    }
-    for (size_t i = 0; i < views.size(); ++i)
-      if (out_checkpoints[i] != checkpoints[i]) {
-        b->put(cf::projections, checkpoint_of(i), be64(out_checkpoints[i]));
-        progressed = true;
-      }
-    if (!progressed) return status::ok();
-    // Views and checkpoints live in one family and go in one batch, so an
-    // unlogged write loses them together: the view stays at its checkpoint.
-    return sync ? kv.write(*b, true) : kv.write_unlogged(*b);
-  }
-};
+  status step(bool& progressed, std::vector<uint64_t>& out_checkpoints);
+  // Writes what the cache holds and the checkpoints (no-op without a cache).
+  status flush_cache();
 
+ private:
+  // Bit i: views[i] folds the type. The last type asked is remembered, as
+  // the scan's filter and the visitor ask for the same record in turn.
+  uint64_t views_folding(std::string_view type);
+  std::map<std::string, uint64_t, std::less<>> masks_;
+  std::string last_type_;
+  uint64_t last_mask_ = 0;
+};
 
 }  // namespace crmd

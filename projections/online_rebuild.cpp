@@ -45,10 +45,11 @@ status online_rebuilds::start(projection* view, size_t index) {
   for (auto& c : cleanups_)
     if (c.prefix.rfind("v/" + name + "@", 0) == 0)
       gen = std::max<uint64_t>(gen, std::strtoull(c.prefix.c_str() + name.size() + 3, nullptr, 10) + 1);
-  build b{index, gen, view_prefix(name), std::make_unique<folder>(folder{log_, kv_, {view}, {}, {}, batch_, false}),
+  build b{index, gen, view_prefix(name), std::make_unique<folder>(log_, kv_, std::vector<projection*>{view}, batch_, false),
           std::chrono::steady_clock::now()};
   b.shadow->fixed_prefix = prefix_for(name, gen);
   b.shadow->fixed_checkpoint = "r/" + name + "@" + std::to_string(gen);
+  b.shadow->cache = std::make_unique<fold_cache>(memory_);
   if (auto s = b.shadow->load(); !s) return s;
   {
     std::lock_guard lock(mu_);
@@ -134,6 +135,7 @@ status online_rebuilds::swap(folder& live) {
   std::string name = b.shadow->views[0]->name();
   uint64_t at = b.shadow->checkpoints[0];
   // The new version must be on disk before the generation that names it.
+  if (auto s = b.shadow->flush_cache(); !s) return s;
   if (auto s = kv_.flush(cf::projections); !s) return s;
   auto batch = kv_.new_batch();
   batch->put(cf::projections, generation_key(name), be64(b.generation));

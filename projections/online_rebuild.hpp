@@ -2,7 +2,8 @@
 //
 // The new version is folded from position 1 under the view's next
 // generation prefix ("v/<view>@<g>/", folder.hpp), beside the live one,
-// one batch at a time on the runner's thread between its live batches.
+// one batch at a time on the runner's thread between its live batches,
+// in memory until its budget is passed (fold_cache.hpp).
 // When it has caught up with the live view, the runner's thread flushes it,
 // writes the new generation and the view's checkpoint in one synced batch,
 // and only then switches view_prefix(): readers see the old version or the
@@ -25,7 +26,8 @@ namespace crmd {
 
 class online_rebuilds {
  public:
-  online_rebuilds(event_log& log, kv_store& kv, size_t batch_events) : log_(log), kv_(kv), batch_(batch_events) {}
+  online_rebuilds(event_log& log, kv_store& kv, size_t batch_events, size_t memory_bytes)
+      : log_(log), kv_(kv), batch_(batch_events), memory_(memory_bytes) {}
 
   // At start: keys of generations other than the current one (a rebuild cut
   // by a crash, an old version not yet deleted) are scheduled for deletion.
@@ -64,6 +66,7 @@ class online_rebuilds {
   event_log& log_;
   kv_store& kv_;
   size_t batch_;
+  size_t memory_;  // the shadow build's fold_cache budget
   std::optional<build> active_;
   std::vector<cleanup> cleanups_;
   mutable std::mutex mu_;  // guards status_ (read by other threads)

@@ -33,6 +33,13 @@ class projection {
   // Folds one event. Must be deterministic: the same log gives the same bytes.
   // An error stops this view (it stays at the event before) and is reported.
   virtual status apply(const log_entry& e, view_txn& txn) = 0;
+  // Whether apply() does anything with events of `type`. The folder skips
+  // the others (and a rebuild does not decrypt them), so this must be the
+  // very test apply() makes. Default: every type.
+  virtual bool folds(std::string_view type) const {
+    (void)type;
+    return true;
+  }
 };
 
 // Key layout in the `projections` column family.

@@ -25,8 +25,8 @@ std::string checkpoint_key(std::string_view view) { return "c/" + std::string(vi
 
 struct projection_runner::impl {
   impl(event_log& l, std::shared_ptr<kv_store> k, std::vector<std::unique_ptr<projection>> v, runner_options o)
-      : log(l), kv(std::move(k)), owned(std::move(v)), f{l, *kv, {}, {}, {}, o.batch_events, o.sync},
-        rebuilds(l, *kv, o.batch_events) {
+      : log(l), kv(std::move(k)), owned(std::move(v)), f{l, *kv, {}, o.batch_events, o.sync},
+        rebuilds(l, *kv, o.batch_events, o.rebuild_memory_bytes) {
     for (auto& p : owned) f.views.push_back(p.get());
   }
 
@@ -241,41 +241,48 @@ status projection_runner::catch_up() {
   return status::ok();
 }
 
-status rebuild_view(event_log& log, kv_store& kv, projection& view,
-                    const std::function<void(uint64_t, uint64_t)>& progress) {
-  // Clear the keyspace (of the current generation) and the checkpoint.
-  std::string g;
-  if (kv.get(cf::projections, generation_key(view.name()), &g).is_ok() && g.size() == 8)
-    set_view_generation(view.name(), read_be64(g));
-  std::string prefix = view_prefix(view.name());
-  std::string upper = views::util::upper_of(prefix);
-  for (;;) {
+status rebuild_views(event_log& log, kv_store& kv, const std::vector<projection*>& views,
+                     const rebuild_options& options, const std::function<void(uint64_t, uint64_t)>& progress) {
+  // The marker first: from here on the keyspaces may be half-built.
+  {
     auto b = kv.new_batch();
-    size_t n = 0;
-    auto it = kv.scan_bulk(cf::projections, prefix, upper);  // the whole view
-    for (; it->valid() && n < 10000; it->next(), ++n) b->del(cf::projections, it->key());
-    if (auto s = it->error(); !s) return s;
-    if (n == 0) break;
-    if (auto s = kv.write_unlogged(*b); !s) return s;
+    for (auto* v : views) b->put(cf::projections, rebuild_marker_key(v->name()), "");
+    if (auto s = kv.write(*b, true); !s) return s;
   }
-  auto b = kv.new_batch();
-  b->del(cf::projections, checkpoint_key(view.name()));
-  if (auto s = kv.write_unlogged(*b); !s) return s;
-
-  folder f{log, kv, {&view}, {}, {}, 4096, false};
-  if (auto s = f.load(); !s) return s;
+  for (auto* v : views) {
+    std::string g;
+    if (kv.get(cf::projections, generation_key(v->name()), &g).is_ok() && g.size() == 8)
+      set_view_generation(v->name(), read_be64(g));
+    if (auto s = clear_view(kv, v->name()); !s) return s;
+  }
+  folder f{log, kv, views, options.batch_events, false};
+  f.cache = std::make_unique<fold_cache>(options.memory_bytes);
+  // Not load(): it would take the marker for a rebuild cut short. Cleared
+  // views start at 0.
+  f.checkpoints.assign(views.size(), 0);
+  f.errors.assign(views.size(), "");
   uint64_t total = log.last_position();
   while (f.low() < total) {
     bool progressed = false;
     std::vector<uint64_t> next;
     if (auto s = f.step(progressed, next); !s) return s;
-    if (!f.errors[0].empty()) return {errc::corruption, "view " + std::string(view.name()) + " stopped at " + f.errors[0]};
+    for (size_t i = 0; i < views.size(); ++i)
+      if (!f.errors[i].empty()) return {errc::corruption, "view " + std::string(views[i]->name()) + " stopped at " + f.errors[i]};
     if (!progressed) break;
     f.checkpoints = next;
     if (progress) progress(f.low(), total);
   }
-  // Make the rebuilt view durable before reporting success.
-  return kv.flush(cf::projections);
+  if (auto s = f.flush_cache(); !s) return s;
+  // Make the rebuilt views durable before the marker goes and success is reported.
+  if (auto s = kv.flush(cf::projections); !s) return s;
+  auto b = kv.new_batch();
+  for (auto* v : views) b->del(cf::projections, rebuild_marker_key(v->name()));
+  return kv.write(*b, true);
+}
+
+status rebuild_view(event_log& log, kv_store& kv, projection& view,
+                    const std::function<void(uint64_t, uint64_t)>& progress) {
+  return rebuild_views(log, kv, {&view}, {}, progress);
 }
 
 }  // namespace crmd

@@ -26,6 +26,9 @@ struct runner_options {
   // Projections can be rebuilt from the log, so their writes bypass the
   // write-ahead log (write_unlogged); true writes them synced (tests).
   bool sync = false;
+  // Memory an online rebuild may fold in before it writes (fold_cache.hpp);
+  // past it the build goes on, reading back what it wrote from the store.
+  size_t rebuild_memory_bytes = size_t{256} << 20;
 };
 
 // An online rebuild of a view (the last one, once finished).
@@ -85,8 +88,22 @@ class projection_runner {
   std::unique_ptr<impl> impl_;
 };
 
-// Offline rebuild: clears the view's keyspace and checkpoint and folds the
-// whole log into it again. `progress(done, total)` is called now and then.
+struct rebuild_options {
+  // Memory the fold may hold before it writes: a whole view usually fits,
+  // so nothing is read back from RocksDB (fold_cache.hpp).
+  size_t memory_bytes = size_t{1} << 30;
+  // Events per scan of the log; nothing is written per batch.
+  size_t batch_events = 16384;
+};
+
+// Offline rebuild (the server stopped): clears the views' keyspaces and
+// checkpoints and folds the whole log into them again, in one pass over
+// the log. `progress(done, total)` is called now and then. Until it
+// returns, a durable marker says the views are half-built: a rebuild cut
+// short is cleared and folded again when the views are next loaded.
+status rebuild_views(event_log& log, kv_store& kv, const std::vector<projection*>& views,
+                     const rebuild_options& options = {},
+                     const std::function<void(uint64_t, uint64_t)>& progress = {});
 status rebuild_view(event_log& log, kv_store& kv, projection& view,
                     const std::function<void(uint64_t, uint64_t)>& progress = {});
 

@@ -80,8 +80,11 @@ struct stored_event {
 // What scan() shows for each event, without copying: valid during the call.
 struct log_entry {
   const record_view& record;
-  std::string_view payload;  // plaintext; empty when erased
+  std::string_view payload;  // plaintext; empty when erased or not opened
   bool erased;
+  // false: scan_types() was told this type is not wanted, so a sealed
+  // payload was not decrypted (payload empty); the envelope is checked as ever.
+  bool opened = true;
 };
 
 struct log_options {
@@ -111,6 +114,7 @@ class event_log {
   using position_callback = std::function<void(uint64_t last_position)>;
   using scan_visitor = std::function<bool(const log_entry&)>;  // false stops
   using record_visitor = std::function<bool(uint64_t key_position, std::string_view stored)>;
+  using type_filter = std::function<bool(std::string_view type)>;
 
   virtual ~event_log() = default;
 
@@ -128,6 +132,11 @@ class event_log {
   // Every event from `from` on, decrypted, without copies. Stops at the first
   // record that fails its checks and returns that error.
   virtual status scan(uint64_t from, const scan_visitor& visit) = 0;
+  // As scan(), but the payload of an event whose type `wanted` refuses is
+  // not decrypted (log_entry::opened false): a projection rebuild pays the
+  // decryption of the events it folds, not of the whole log. This default
+  // decrypts everything.
+  virtual status scan_types(uint64_t from, const type_filter& wanted, const scan_visitor& visit);
   // The raw stored bytes from `from` on, unchecked: for the integrity check.
   virtual status scan_records(uint64_t from, const record_visitor& visit) = 0;
   // The events of `streams`, merged in position order, up to position

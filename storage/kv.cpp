@@ -147,4 +147,21 @@ void memory_iterator::seek(const std::string& from, bool after) {
 
 std::unique_ptr<kv_store> make_memory_kv() { return std::make_unique<memory_kv>(); }
 
+status kv_store::load_sorted(cf family, const std::vector<sorted_entry>& entries) {
+  constexpr size_t batch_bytes = 8u << 20;  // amortises a write, bounds the batch's copy
+  auto b = new_batch();
+  size_t in_batch = 0;
+  for (auto& e : entries) {
+    if (e.value) b->put(family, e.key, *e.value);
+    else b->del(family, e.key);
+    in_batch += e.key.size() + (e.value ? e.value->size() : 0);
+    if (in_batch >= batch_bytes) {
+      if (auto s = write_unlogged(*b); !s) return s;
+      b = new_batch();
+      in_batch = 0;
+    }
+  }
+  return in_batch ? write_unlogged(*b) : status::ok();
+}
+
 }  // namespace crmd

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 #include <string_view>
@@ -49,6 +50,12 @@ class kv_iterator {
   virtual status error() const = 0;
 };
 
+// One entry of a sorted bulk load: a put, or a delete when value is nullopt.
+struct sorted_entry {
+  std::string_view key;
+  std::optional<std::string_view> value;
+};
+
 class kv_store {
  public:
   virtual ~kv_store() = default;
@@ -74,6 +81,13 @@ class kv_store {
   virtual status write_unlogged(kv_batch& batch) { return write(batch, false); }
   // Persists a family's unlogged writes.
   virtual status flush(cf family) { return status::ok(); }
+  // Writes `entries` (keys strictly ascending) as unlogged writes would, but
+  // as whole table files where the store has them (RocksDB: written with
+  // SstFileWriter and ingested), past the memtable, the WAL and the
+  // compactions that would sort them again: for bulk loads into a keyspace
+  // the caller owns (a view rebuilt from scratch). Not atomic: a crash may
+  // keep some of the files. This default writes unlogged batches.
+  virtual status load_sorted(cf family, const std::vector<sorted_entry>& entries);
   // Keys in [lower, upper) ascending; an empty `upper` means no bound.
   // Reads only what it is asked for: meant for short ranges (a page of a
   // view, one stream), where reading ahead would cost more than the answer.

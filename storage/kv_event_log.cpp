@@ -144,6 +144,9 @@ class kv_event_log : public event_log {
     return reader_.read_all(from, max);
   }
   status scan(uint64_t from, const scan_visitor& visit) override { return reader_.scan(from, visit); }
+  status scan_types(uint64_t from, const type_filter& wanted, const scan_visitor& visit) override {
+    return reader_.scan(from, visit, &wanted);
+  }
   status scan_streams(const std::vector<std::string>& streams, uint64_t until, const scan_visitor& visit) override {
     return reader_.scan_streams(streams, until, visit);
   }
@@ -497,6 +500,10 @@ result<append_result> event_log::append(append_request request) {
   auto f = p.get_future();
   append_async(std::move(request), [&p](result<append_result> r) { p.set_value(std::move(r)); });
   return f.get();
+}
+
+status event_log::scan_types(uint64_t from, const type_filter&, const scan_visitor& visit) {
+  return scan(from, visit);
 }
 
 status event_log::scan_streams(const std::vector<std::string>& streams, uint64_t until, const scan_visitor& visit) {

@@ -59,7 +59,7 @@ result<std::vector<stored_event>> log_reader::read_all(uint64_t from, size_t max
   return out;
 }
 
-status log_reader::scan(uint64_t from, const event_log::scan_visitor& visit) {
+status log_reader::scan(uint64_t from, const event_log::scan_visitor& visit, const event_log::type_filter* wanted) {
   auto it = kv_->scan_bulk(cf::events, be64(from), "");
   std::string plain;
   record_view rec;
@@ -67,8 +67,15 @@ status log_reader::scan(uint64_t from, const event_log::scan_visitor& visit) {
     uint64_t pos = key_position(it->key());
     std::string_view payload;
     bool erased = false;
-    if (auto s = open_entry(pos, it->value(), rec, plain, payload, erased); !s) return s;
-    if (!visit(log_entry{rec, payload, erased})) break;
+    // The type is in the envelope, so it is known before the payload is opened.
+    if (auto s = open_entry(pos, it->value(), rec, plain, payload, erased, false); !s) return s;
+    bool open = !wanted || (*wanted)(rec.type);
+    if (open && rec.encrypted()) {
+      if (auto d = decrypt_into(rec, plain, erased); !d) return annotate(d, pos);
+      payload = plain;
+    }
+    if (!open) payload = {};
+    if (!visit(log_entry{rec, payload, erased, open})) break;
   }
   return it->error();
 }
@@ -116,13 +123,13 @@ status log_reader::scan_streams(const std::vector<std::string>& streams, uint64_
 }
 
 status log_reader::open_entry(uint64_t pos, std::string_view stored, record_view& rec, std::string& plain,
-                              std::string_view& payload, bool& erased) {
+                              std::string_view& payload, bool& erased, bool decrypt) {
   if (auto s = parse_record_into(stored, rec); !s) return annotate(s, pos);
   if (rec.position != pos) return {errc::corruption, "record at position " + std::to_string(pos) +
                                                          " claims position " + std::to_string(rec.position)};
   erased = false;
   payload = rec.payload;
-  if (rec.encrypted()) {
+  if (decrypt && rec.encrypted()) {
     if (auto d = decrypt_into(rec, plain, erased); !d) return annotate(d, pos);
     payload = plain;
   }
@@ -193,7 +200,9 @@ result<stored_event> log_reader::materialize(uint64_t pos, std::string_view stor
 
 // Reader-side key lookup with a cache that never resurrects an erased key.
 status log_reader::read_key(std::string_view subject_view, std::string& key, bool& found) {
-  std::string subject(subject_view);
+  // Called for every sealed event a scan opens: reuse the lookup string.
+  thread_local std::string subject;
+  subject.assign(subject_view);
   {
     std::shared_lock lock(keys_mu_);
     if (auto it = keys_.find(subject); it != keys_.end()) {

@@ -38,7 +38,8 @@ class log_reader {
 
   result<std::vector<stored_event>> read_stream(const std::string& stream, uint64_t from_seq, size_t max);
   result<std::vector<stored_event>> read_all(uint64_t from, size_t max);
-  status scan(uint64_t from, const event_log::scan_visitor& visit);
+  // `wanted`, when given, says which types' payloads to decrypt (scan_types).
+  status scan(uint64_t from, const event_log::scan_visitor& visit, const event_log::type_filter* wanted = nullptr);
   status scan_records(uint64_t from, const event_log::record_visitor& visit);
   status scan_streams(const std::vector<std::string>& streams, uint64_t until, const event_log::scan_visitor& visit);
   result<std::pair<uint64_t, std::string>> chain_head(const std::string& tenant);
@@ -58,7 +59,7 @@ class log_reader {
   // Parses and checks the record stored at `pos` into `rec`, decrypting into
   // `plain`: what scan() and scan_streams() show the visitor.
   status open_entry(uint64_t pos, std::string_view stored, record_view& rec, std::string& plain,
-                    std::string_view& payload, bool& erased);
+                    std::string_view& payload, bool& erased, bool decrypt = true);
   result<stored_event> materialize(uint64_t pos, std::string_view stored);
 
   std::shared_ptr<kv_store> kv_;

@@ -3,12 +3,14 @@
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <vector>
 
 namespace crmd {
@@ -45,6 +47,9 @@ class rocks_iterator : public kv_iterator {
     // own readahead, which starts after two sequential block reads (a fixed
     // 2 MiB made every 25-row page read copy 2 MiB: bench/RESULTS.md).
     if (bulk) ro.readahead_size = 2u << 20;
+    // Nor does a bulk scan keep what it read: each block is read once, and
+    // caching it costs an LRU insert and evicts the views' hot pages.
+    if (bulk) ro.fill_cache = false;
     it_.reset(db->NewIterator(ro, h));
     it_->Seek(lower);
   }
@@ -62,8 +67,8 @@ class rocks_iterator : public kv_iterator {
 
 class rocks_kv : public kv_store {
  public:
-  rocks_kv(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles, bool ro)
-      : db_(db), handles_(std::move(handles)), read_only_(ro) {}
+  rocks_kv(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles, bool ro, std::string path)
+      : db_(db), handles_(std::move(handles)), read_only_(ro), path_(std::move(path)) {}
   ~rocks_kv() override {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
@@ -104,6 +109,39 @@ class rocks_kv : public kv_store {
   status flush(cf f) override {
     if (read_only_) return status::ok();
     return from_rocks(db_->Flush(rocksdb::FlushOptions(), handles_[int(f)]), "flush");
+  }
+  status load_sorted(cf f, const std::vector<sorted_entry>& entries) override {
+    if (read_only_) return {errc::io_error, "store is open read-only"};
+    if (entries.empty()) return status::ok();
+    // Files of a bounded size, so none is rewritten whole by a later compaction.
+    constexpr size_t file_bytes = 128u << 20;
+    rocksdb::Options o(db_->GetDBOptions(), db_->GetOptions(handles_[int(f)]));
+    std::vector<std::string> files;
+    auto discard = [&] {
+      for (auto& name : files) std::remove(name.c_str());
+    };
+    for (size_t i = 0; i < entries.size();) {
+      // The data directory is ours alone (RocksDB's lock), and RocksDB leaves
+      // files not named like its own alone, so a leftover is overwritten.
+      files.push_back(path_ + "/crmd-load-" + std::to_string(files.size()) + ".sst");
+      rocksdb::SstFileWriter w(rocksdb::EnvOptions(), o, handles_[int(f)]);
+      auto s = w.Open(files.back());
+      for (size_t bytes = 0; s.ok() && i < entries.size() && bytes < file_bytes; ++i) {
+        auto& e = entries[i];
+        s = e.value ? w.Put(slice(e.key), slice(*e.value)) : w.Delete(slice(e.key));
+        bytes += e.key.size() + (e.value ? e.value->size() : 0);
+      }
+      if (s.ok()) s = w.Finish();
+      if (!s.ok()) {
+        discard();
+        return from_rocks(s, "load " + files.back());
+      }
+    }
+    rocksdb::IngestExternalFileOptions io;
+    io.move_files = true;  // a hard link: nothing copied
+    auto s = db_->IngestExternalFile(handles_[int(f)], files, io);
+    discard();  // the links, or the files of a failed ingestion
+    return from_rocks(s, "ingest");
   }
   std::unique_ptr<kv_iterator> scan(cf f, std::string lower, std::string upper) override {
     return std::make_unique<rocks_iterator>(db_, handles_[int(f)], std::move(lower), std::move(upper), false);
@@ -158,6 +196,7 @@ class rocks_kv : public kv_store {
   rocksdb::DB* db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   bool read_only_;
+  std::string path_;  // the data directory: bulk loads write their files there
 };
 
 }  // namespace
@@ -234,7 +273,7 @@ result<std::unique_ptr<kv_store>> open_rocks_kv(const rocks_options& o) {
   std::vector<rocksdb::ColumnFamilyHandle*> ours(handles.begin() + 1, handles.begin() + 1 + cf_count);
   db->DestroyColumnFamilyHandle(handles[0]);
   for (size_t i = 1 + cf_count; i < handles.size(); ++i) db->DestroyColumnFamilyHandle(handles[i]);
-  return std::unique_ptr<kv_store>(std::make_unique<rocks_kv>(db, std::move(ours), o.read_only));
+  return std::unique_ptr<kv_store>(std::make_unique<rocks_kv>(db, std::move(ours), o.read_only, o.path));
 }
 
 }  // namespace crmd

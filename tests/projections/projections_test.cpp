@@ -252,3 +252,52 @@ TEST_F(projections_test, a_message_whose_sender_was_erased_before_it_was_folded_
 
 }  // namespace
 }  // namespace crmd
+
+namespace crmd {
+namespace {
+
+struct rebuild_views_test : projections_test {
+  void history() {
+    append("system/registry/tenants", ev::tenant_created{"acme", "Acme", {}});
+    for (int i = 1; i <= 30; ++i) save("acme", "p" + std::to_string(1 + i % 7), uint32_t(i), "body " + std::to_string(i));
+  }
+};
+
+TEST_F(rebuild_views_test, a_rebuild_gives_the_views_the_runner_builds_and_leaves_no_marker) {
+  history();
+  projection_runner r(*log, kv, views::all());
+  ASSERT_TRUE(r.catch_up());
+  std::string built = dump(*kv);
+  auto owned = views::all();
+  std::vector<projection*> all;
+  for (auto& v : owned) all.push_back(v.get());
+  auto rebuilt = rebuild_views(*log, *kv, all);
+  ASSERT_TRUE(rebuilt) << rebuilt.to_string();
+  EXPECT_EQ(dump(*kv), built);
+  std::string marker;
+  EXPECT_EQ(kv->get(cf::projections, "b/prompts", &marker).code(), errc::not_found);
+}
+
+TEST_F(rebuild_views_test, a_rebuild_cut_short_is_cleared_and_folded_again_when_the_views_next_load) {
+  history();
+  {
+    projection_runner r(*log, kv, views::all());
+    ASSERT_TRUE(r.catch_up());
+  }
+  std::string built = dump(*kv);
+  // What a crash in the middle of `crmd rebuild prompts` leaves: the marker,
+  // the view's keys from no single position, and no checkpoint.
+  auto b = kv->new_batch();
+  b->put(cf::projections, "b/prompts", "");
+  b->put(cf::projections, "v/prompts/acme/half-built", "x");
+  b->del(cf::projections, "c/prompts");
+  ASSERT_TRUE(kv->write(*b, true));
+  projection_runner r(*log, kv, views::all());
+  ASSERT_TRUE(r.catch_up());
+  EXPECT_EQ(dump(*kv), built) << "folded again from position 1 into a cleared keyspace";
+  std::string marker;
+  EXPECT_EQ(kv->get(cf::projections, "b/prompts", &marker).code(), errc::not_found);
+}
+
+}  // namespace
+}  // namespace crmd

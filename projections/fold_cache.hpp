@@ -1,0 +1,97 @@
+// Internal to projections/: folding a view that is being built from
+// position 1 in memory.
+//
+// A rebuild (offline, or the shadow of an online one) starts from an empty
+// keyspace, so everything it reads back it wrote itself. Reading that back
+// from RocksDB was most of a rebuild's time (point reads of entries written
+// moments before, and compacting them again: bench/RESULTS.md). The cache
+// holds every key the build wrote, and writes them once, sorted, when it
+// passes its memory budget (a spill) or when the build ends. Until the
+// first spill a key the cache does not hold is in no store, so a miss is
+// an answer; after one, misses fall through to the store.
+//
+// Nothing here is durable until written: a build cut short is discarded
+// and done again (rebuild_view's marker, online_rebuilds' leftovers).
+#pragma once
+
+#include <functional>
+#include <set>
+#include <unordered_map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "projections/projection.hpp"
+#include "storage/kv.hpp"
+
+namespace crmd {
+
+class fold_cache {
+ public:
+  explicit fold_cache(size_t budget_bytes) : budget_(budget_bytes) {}
+
+  // nullptr: the cache does not know the key (ask the store if spilled());
+  // a pointer to nullopt: deleted.
+  const std::optional<std::string>* find(const std::string& key) const {
+    auto it = entries_.find(key);
+    return it == entries_.end() ? nullptr : &it->second;
+  }
+  void set(std::string key, std::optional<std::string> value);
+  // The last live key in [lo, hi) the cache holds, passing deleted ones
+  // and those `skip` names. The first call builds an ordered index of the
+  // keys, kept from then on (only erasures need it: work_view's forget).
+  const std::pair<const std::string, std::optional<std::string>>* last(
+      const std::string& lo, const std::string& hi, const std::function<bool(const std::string&)>& skip);
+
+  bool spilled() const { return spilled_; }
+  bool over_budget() const { return bytes_ > budget_; }
+  size_t bytes() const { return bytes_; }
+
+  // Writes every entry, sorted, as a bulk load (kv_store::load_sorted),
+  // then `extra` (checkpoints) in one unlogged batch, and empties the cache.
+  status spill(kv_store& kv, const std::vector<std::pair<std::string, std::string>>& extra = {});
+
+ private:
+  // Hashed: point reads and writes are nearly all a fold does, and a tree
+  // of keys sharing long prefixes cost more than the views' own work.
+  std::unordered_map<std::string, std::optional<std::string>> entries_;
+  std::set<std::string_view> order_;  // keys of entries_, once last() was asked
+  bool ordered_ = false;
+  size_t bytes_ = 0;
+  size_t budget_;
+  bool spilled_ = false;
+};
+
+// A view's keyspace for one event, over the cache: writes are kept until
+// commit(), so an event whose apply() fails leaves nothing behind.
+class cache_txn : public view_txn {
+ public:
+  cache_txn(kv_store& kv, const std::string& prefix, fold_cache& cache) : kv_(kv), prefix_(prefix), cache_(cache) {}
+
+  std::optional<std::string> get(std::string_view key) override;
+  void put(std::string_view key, std::string_view value) override { write(key, std::string(value)); }
+  void del(std::string_view key) override { write(key, std::nullopt); }
+  std::optional<std::pair<std::string, std::string>> last(std::string_view lower, std::string_view upper) override;
+
+  void commit();
+
+ private:
+  void write(std::string_view key, std::optional<std::string> value);
+  const std::string& full(std::string_view key) {
+    buf_.assign(prefix_);
+    buf_.append(key);
+    return buf_;
+  }
+  const std::optional<std::string>* mine(const std::string& k) const;
+
+  kv_store& kv_;
+  const std::string& prefix_;
+  fold_cache& cache_;
+  std::string buf_;
+  // An event writes a handful of keys: a vector searched from the end.
+  std::vector<std::pair<std::string, std::optional<std::string>>> mine_;
+};
+
+}  // namespace crmd

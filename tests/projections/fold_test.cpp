@@ -1,0 +1,209 @@
+// The parts of a rebuild that fold without nlohmann or RocksDB in the way:
+// contact entries written directly (contact_doc.hpp) and the in-memory fold
+// (fold_cache.hpp). Both must give the very bytes and answers the slower
+// paths give: the equivalence test compares whole views; these name the
+// edge cases.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "projections/contact_doc.hpp"
+#include "projections/fold_cache.hpp"
+#include "projections/view_util.hpp"
+#include "storage/kv.hpp"
+
+namespace crmd {
+namespace {
+
+using views::contact_doc;
+using views::dump_contact;
+using views::parse_contact;
+
+nlohmann::json as_json(const contact_doc& c) {
+  nlohmann::json j = {{"id", c.id},         {"kind", c.kind},     {"name", c.name},
+                      {"phone", c.phone},   {"email", c.email},   {"source", c.source},
+                      {"status", c.status}, {"created_at", c.created_at}, {"updated_at", c.updated_at},
+                      {"position", c.position}};
+  if (c.converted_at) j["converted_at"] = *c.converted_at;
+  if (c.deleted) j["deleted"] = true;
+  return j;
+}
+
+contact_doc sample() {
+  return {"L7", "lead", "Avi Cohen", "+972501234567", "avi@example.com", "whatsapp", "new",
+          "2026-11-30T10:00:00Z", "2026-11-30T10:05:00Z", {}, false, 12345};
+}
+
+TEST(contact_doc, dumps_the_bytes_nlohmann_dumps) {
+  auto c = sample();
+  std::string out;
+  ASSERT_TRUE(dump_contact(c, out));
+  EXPECT_EQ(out, views::util::dump(as_json(c)));
+  c.converted_at = "2026-12-01T08:00:00Z";
+  c.kind = "customer";
+  c.deleted = true;
+  ASSERT_TRUE(dump_contact(c, out));
+  EXPECT_EQ(out, views::util::dump(as_json(c)));
+}
+
+TEST(contact_doc, escapes_hebrew_quotes_and_control_characters_as_nlohmann_does) {
+  auto c = sample();
+  c.name = "אבי \"הגדול\" כהן\\";
+  c.email = std::string("tab\there\nnew\x01\x1f\x7f/", 18);
+  c.source = "emoji 😀 and é";
+  std::string out;
+  ASSERT_TRUE(dump_contact(c, out));
+  EXPECT_EQ(out, views::util::dump(as_json(c)));
+  auto back = parse_contact(out);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->name, c.name);
+  EXPECT_EQ(back->email, c.email);
+  EXPECT_EQ(back->source, c.source);
+}
+
+TEST(contact_doc, refuses_invalid_utf8_so_that_nlohmann_replaces_it) {
+  auto c = sample();
+  for (std::string bad : {std::string("\xff"), std::string("\xc0\xaf"), std::string("\xed\xa0\x80"),
+                          std::string("ab\xe2\x82"), std::string("\xf4\x90\x80\x80")}) {
+    c.name = bad;
+    std::string out;
+    EXPECT_FALSE(dump_contact(c, out)) << "bytes of length " << bad.size();
+  }
+}
+
+TEST(contact_doc, random_strings_dump_as_nlohmann_and_parse_back) {
+  std::mt19937_64 rng(42);
+  const std::string alphabet[] = {"a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\x02", "ש", "€", "😀", "\xff"};
+  for (int round = 0; round < 2000; ++round) {
+    auto c = sample();
+    c.name.clear();
+    for (int k = rng() % 12; k > 0; --k) c.name += alphabet[rng() % std::size(alphabet)];
+    c.position = rng();
+    if (rng() % 2) c.converted_at = c.name;
+    std::string out;
+    bool ok = dump_contact(c, out);
+    bool invalid = c.name.find('\xff') != std::string::npos;
+    ASSERT_EQ(ok, !invalid) << round;
+    if (!ok) continue;
+    ASSERT_EQ(out, views::util::dump(as_json(c))) << round;
+    auto back = parse_contact(out);
+    ASSERT_TRUE(back) << out;
+    std::string again;
+    ASSERT_TRUE(dump_contact(*back, again));
+    EXPECT_EQ(again, out);
+  }
+}
+
+TEST(contact_doc, parses_only_the_shape_it_writes) {
+  std::string good;
+  ASSERT_TRUE(dump_contact(sample(), good));
+  EXPECT_TRUE(parse_contact(good));
+  EXPECT_FALSE(parse_contact(""));
+  EXPECT_FALSE(parse_contact("{}"));
+  EXPECT_FALSE(parse_contact(good + " "));
+  EXPECT_FALSE(parse_contact(good.substr(0, good.size() - 1)));
+  auto j = nlohmann::json::parse(good);
+  j["extra"] = 1;
+  EXPECT_FALSE(parse_contact(views::util::dump(j))) << "an unknown field";
+  j = nlohmann::json::parse(good);
+  j.erase("status");
+  EXPECT_FALSE(parse_contact(views::util::dump(j))) << "a missing field";
+  j = nlohmann::json::parse(good);
+  j["position"] = "12";
+  EXPECT_FALSE(parse_contact(views::util::dump(j))) << "a wrong type";
+  EXPECT_FALSE(parse_contact(R"({"id":"\u05e9"})")) << "an escape nlohmann does not write";
+}
+
+// --- fold_cache ------------------------------------------------------------
+
+std::map<std::string, std::string> family(kv_store& kv) {
+  std::map<std::string, std::string> out;
+  for (auto it = kv.scan(cf::projections, "", ""); it->valid(); it->next()) out[std::string(it->key())] = it->value();
+  return out;
+}
+
+TEST(fold_cache, before_a_spill_a_miss_is_an_answer_and_nothing_is_written) {
+  auto kv = make_memory_kv();
+  auto b = kv->new_batch();
+  b->put(cf::projections, "v/x/stale", "left by someone else");
+  ASSERT_TRUE(kv->write(*b, false));
+  fold_cache cache(1 << 20);
+  std::string prefix = "v/x/";
+  cache_txn t(*kv, prefix, cache);
+  EXPECT_FALSE(t.get("stale")) << "the build's keyspace starts empty: the store is not asked";
+  t.put("a", "1");
+  EXPECT_EQ(t.get("a"), "1") << "an event reads its own writes";
+  t.commit();
+  EXPECT_EQ(family(*kv).size(), 1u);
+  ASSERT_TRUE(cache.spill(*kv, {{"c/x", "ckpt"}}));
+  auto f = family(*kv);
+  EXPECT_EQ(f["v/x/a"], "1");
+  EXPECT_EQ(f["c/x"], "ckpt");
+}
+
+TEST(fold_cache, after_a_spill_misses_fall_through_and_deletes_are_written) {
+  auto kv = make_memory_kv();
+  fold_cache cache(1);  // every commit passes the budget
+  std::string prefix = "v/x/";
+  {
+    cache_txn t(*kv, prefix, cache);
+    t.put("a", "1");
+    t.put("b", "2");
+    t.commit();
+  }
+  ASSERT_TRUE(cache.over_budget());
+  ASSERT_TRUE(cache.spill(*kv));
+  EXPECT_EQ(cache.bytes(), 0u);
+  cache_txn t(*kv, prefix, cache);
+  EXPECT_EQ(t.get("a"), "1") << "from the store now";
+  t.del("a");
+  EXPECT_FALSE(t.get("a"));
+  t.commit();
+  EXPECT_FALSE(cache_txn(*kv, prefix, cache).get("a")) << "the cache's tombstone hides the store's value";
+  ASSERT_TRUE(cache.spill(*kv));
+  auto f = family(*kv);
+  EXPECT_EQ(f.count("v/x/a"), 0u);
+  EXPECT_EQ(f["v/x/b"], "2");
+}
+
+TEST(fold_cache, an_event_left_uncommitted_leaves_nothing) {
+  auto kv = make_memory_kv();
+  fold_cache cache(1 << 20);
+  std::string prefix = "v/x/";
+  {
+    cache_txn t(*kv, prefix, cache);
+    t.put("a", "1");
+  }  // apply() failed: no commit
+  EXPECT_FALSE(cache_txn(*kv, prefix, cache).get("a"));
+  EXPECT_EQ(cache.bytes(), 0u);
+}
+
+TEST(fold_cache, last_sees_the_event_the_cache_and_the_store_in_that_order) {
+  auto kv = make_memory_kv();
+  fold_cache cache(1);
+  std::string prefix = "v/x/";
+  {
+    cache_txn t(*kv, prefix, cache);
+    for (auto k : {"i/1", "i/2", "i/3", "j/9"}) t.put(k, k);
+    t.commit();
+  }
+  ASSERT_TRUE(cache.spill(*kv));  // i/1..i/3 in the store
+  cache_txn t(*kv, prefix, cache);
+  EXPECT_EQ(t.last("i/", "i0")->first, "i/3");
+  t.del("i/3");
+  EXPECT_EQ(t.last("i/", "i0")->first, "i/2") << "deleted by this event";
+  t.commit();
+  cache_txn u(*kv, prefix, cache);
+  EXPECT_EQ(u.last("i/", "i0")->first, "i/2") << "deleted in the cache, still in the store";
+  u.put("i/25", "x");
+  EXPECT_EQ(u.last("i/", "i0")->first, "i/25");
+  // work_view's forget: delete every key of a range, last first
+  while (auto l = u.last("i/", "i0")) u.del(l->first);
+  u.commit();
+  EXPECT_FALSE(cache_txn(*kv, prefix, cache).last("i/", "i0"));
+  EXPECT_EQ(cache_txn(*kv, prefix, cache).last("j/", "j0")->first, "j/9");
+}
+
+}  // namespace
+}  // namespace crmd
