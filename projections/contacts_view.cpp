@@ -90,7 +90,7 @@ class contacts_view : public projection {
       t.put(k.live("lead", *n), buf_);
       t.put(k.index(*n), "lead");
       bump(t, k.count("lead"), 1);
-      t.put(k.changed(r.position), be64(*n));
+      t.put_new(k.changed(r.position), be64(*n));
       if (!c->phone.empty()) t.put(k.phone(c->phone), c->lead_id);
       return status::ok();
     }
@@ -107,7 +107,7 @@ class contacts_view : public projection {
     if (!kind) return status::ok();  // deleted or erased before
     auto cur = t.get(k.live(*kind, *n));
     if (!cur) return status::ok();
-    t.put(k.changed(r.position), be64(*n));
+    t.put_new(k.changed(r.position), be64(*n));
     if (auto* u = std::get_if<ev::lead_updated>(&*ev)) {
       // The common change, without building a JSON tree (contact_doc.hpp).
       if (auto d = parse_contact(*cur)) {
@@ -177,7 +177,7 @@ class contacts_view : public projection {
       t.del(k.live(*kind, *n));
       t.del(k.index(*n));
       bump(t, k.count(*kind), -1);
-      t.put(k.changed(r.position), be64(*n));
+      t.put_new(k.changed(r.position), be64(*n));
     }
     t.del(k.deleted(*n));
     return status::ok();

@@ -15,7 +15,9 @@
 #pragma once
 
 #include <functional>
+#include <algorithm>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <optional>
 #include <string>
@@ -30,7 +32,10 @@ namespace crmd {
 
 class fold_cache {
  public:
-  explicit fold_cache(size_t budget_bytes) : budget_(budget_bytes) {}
+  explicit fold_cache(size_t budget_bytes) : budget_(budget_bytes) { entries_.reserve(expected_entries()); }
+  ~fold_cache();
+  fold_cache(const fold_cache&) = delete;
+  fold_cache& operator=(const fold_cache&) = delete;
 
   // nullptr: the cache does not know the key (ask the store if spilled());
   // a pointer to nullopt: deleted.
@@ -39,6 +44,8 @@ class fold_cache {
     return it == entries_.end() ? nullptr : &it->second;
   }
   void set(std::string key, std::optional<std::string> value);
+  // A view_txn::put_new(): appended, never looked up.
+  void add_new(std::string_view key, std::string_view value);
   // The last live key in [lo, hi) the cache holds, passing deleted ones
   // and those `skip` names. The first call builds an ordered index of the
   // keys, kept from then on (only erasures need it: work_view's forget).
@@ -59,6 +66,17 @@ class fold_cache {
   std::unordered_map<std::string, std::optional<std::string>> entries_;
   std::set<std::string_view> order_;  // keys of entries_, once last() was asked
   bool ordered_ = false;
+  // Buckets for what the budget holds, so the table is not rehashed (every
+  // node touched again) as it grows; entries average a few hundred bytes.
+  size_t expected_entries() const { return std::min<size_t>(budget_ / 256, size_t{1} << 24); }
+  std::thread freeing_;  // frees the entries of the last spill
+  // put_new() keys and values, back to back, and where each is.
+  struct appended {
+    size_t at;
+    uint32_t key_len, value_len;
+  };
+  std::string new_bytes_;
+  std::vector<appended> new_;
   size_t bytes_ = 0;
   size_t budget_;
   bool spilled_ = false;
@@ -72,6 +90,9 @@ class cache_txn : public view_txn {
 
   std::optional<std::string> get(std::string_view key) override;
   void put(std::string_view key, std::string_view value) override { write(key, std::string(value)); }
+  void put_new(std::string_view key, std::string_view value) override {
+    fresh_.emplace_back(full(key), std::string(value));
+  }
   void del(std::string_view key) override { write(key, std::nullopt); }
   std::optional<std::pair<std::string, std::string>> last(std::string_view lower, std::string_view upper) override;
 
@@ -92,6 +113,7 @@ class cache_txn : public view_txn {
   std::string buf_;
   // An event writes a handful of keys: a vector searched from the end.
   std::vector<std::pair<std::string, std::optional<std::string>>> mine_;
+  std::vector<std::pair<std::string, std::string>> fresh_;  // put_new()s
 };
 
 }  // namespace crmd

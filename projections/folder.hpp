@@ -3,6 +3,7 @@
 // the offline rebuild.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -133,6 +134,11 @@ struct folder {
   status step(bool& progressed, std::vector<uint64_t>& out_checkpoints);
   // Writes what the cache holds and the checkpoints (no-op without a cache).
   status flush_cache();
+  // For a rebuild (a cache set; the folder is not used elsewhere meanwhile):
+  // folds every position up to `until`, the log read and decrypted on a
+  // second thread (fold_pipeline.cpp); `progress(low())` now and then.
+  // Views stop on errors as in step(); only the cache's spills are written.
+  status fold_all(uint64_t until, const std::function<void(uint64_t)>& progress);
 
  private:
   // Bit i: views[i] folds the type. The last type asked is remembered, as

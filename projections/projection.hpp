@@ -20,6 +20,10 @@ class view_txn {
   virtual std::optional<std::string> get(std::string_view key) = 0;
   virtual void put(std::string_view key, std::string_view value) = 0;
   virtual void del(std::string_view key) = 0;
+  // put() of a key the view writes once, never reads while folding, and
+  // never writes again (a change log keyed by position): a rebuild keeps
+  // such keys out of its lookup table (fold_cache.hpp).
+  virtual void put_new(std::string_view key, std::string_view value) { put(key, value); }
   // The last key (and value) in [lower, upper) as the batch sees it.
   virtual std::optional<std::pair<std::string, std::string>> last(std::string_view lower,
                                                                   std::string_view upper) = 0;

@@ -262,16 +262,14 @@ status rebuild_views(event_log& log, kv_store& kv, const std::vector<projection*
   f.checkpoints.assign(views.size(), 0);
   f.errors.assign(views.size(), "");
   uint64_t total = log.last_position();
-  while (f.low() < total) {
-    bool progressed = false;
-    std::vector<uint64_t> next;
-    if (auto s = f.step(progressed, next); !s) return s;
-    for (size_t i = 0; i < views.size(); ++i)
-      if (!f.errors[i].empty()) return {errc::corruption, "view " + std::string(views[i]->name()) + " stopped at " + f.errors[i]};
-    if (!progressed) break;
-    f.checkpoints = next;
-    if (progress) progress(f.low(), total);
-  }
+  if (auto s = f.fold_all(total, [&](uint64_t done) {
+        if (progress) progress(done, total);
+      });
+      !s)
+    return s;
+  for (size_t i = 0; i < views.size(); ++i)
+    if (!f.errors[i].empty()) return {errc::corruption, "view " + std::string(views[i]->name()) + " stopped at " + f.errors[i]};
+  if (progress) progress(f.low(), total);
   if (auto s = f.flush_cache(); !s) return s;
   // Make the rebuilt views durable before the marker goes and success is reported.
   if (auto s = kv.flush(cf::projections); !s) return s;

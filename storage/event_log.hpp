@@ -85,6 +85,9 @@ struct log_entry {
   // false: scan_types() was told this type is not wanted, so a sealed
   // payload was not decrypted (payload empty); the envelope is checked as ever.
   bool opened = true;
+  // The record exactly as stored (what `record` views), when the scan has
+  // it; a consumer that keeps an entry copies these and parses them again.
+  std::string_view stored = {};
 };
 
 struct log_options {

@@ -147,11 +147,12 @@ void memory_iterator::seek(const std::string& from, bool after) {
 
 std::unique_ptr<kv_store> make_memory_kv() { return std::make_unique<memory_kv>(); }
 
-status kv_store::load_sorted(cf family, const std::vector<sorted_entry>& entries) {
+status kv_store::load_sorted(cf family, size_t count, const std::function<sorted_entry(size_t)>& entry) {
   constexpr size_t batch_bytes = 8u << 20;  // amortises a write, bounds the batch's copy
   auto b = new_batch();
   size_t in_batch = 0;
-  for (auto& e : entries) {
+  for (size_t i = 0; i < count; ++i) {
+    sorted_entry e = entry(i);
     if (e.value) b->put(family, e.key, *e.value);
     else b->del(family, e.key);
     in_batch += e.key.size() + (e.value ? e.value->size() : 0);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,13 +82,17 @@ class kv_store {
   virtual status write_unlogged(kv_batch& batch) { return write(batch, false); }
   // Persists a family's unlogged writes.
   virtual status flush(cf family) { return status::ok(); }
-  // Writes `entries` (keys strictly ascending) as unlogged writes would, but
-  // as whole table files where the store has them (RocksDB: written with
-  // SstFileWriter and ingested), past the memtable, the WAL and the
-  // compactions that would sort them again: for bulk loads into a keyspace
-  // the caller owns (a view rebuilt from scratch). Not atomic: a crash may
-  // keep some of the files. This default writes unlogged batches.
-  virtual status load_sorted(cf family, const std::vector<sorted_entry>& entries);
+  // Writes `count` entries, `entry(i)` for i = 0.. in turn (keys strictly
+  // ascending), as unlogged writes would, but as whole table files where
+  // the store has them (RocksDB: written with SstFileWriter and ingested),
+  // past the memtable, the WAL and the compactions that would sort them
+  // again: for bulk loads into a keyspace the caller owns (a view rebuilt
+  // from scratch). Not atomic: a crash may keep some of the files. This
+  // default writes unlogged batches.
+  virtual status load_sorted(cf family, size_t count, const std::function<sorted_entry(size_t)>& entry);
+  status load_sorted(cf family, const std::vector<sorted_entry>& entries) {
+    return load_sorted(family, entries.size(), [&](size_t i) { return entries[i]; });
+  }
   // Keys in [lower, upper) ascending; an empty `upper` means no bound.
   // Reads only what it is asked for: meant for short ranges (a page of a
   // view, one stream), where reading ahead would cost more than the answer.

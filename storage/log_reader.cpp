@@ -75,7 +75,7 @@ status log_reader::scan(uint64_t from, const event_log::scan_visitor& visit, con
       payload = plain;
     }
     if (!open) payload = {};
-    if (!visit(log_entry{rec, payload, erased, open})) break;
+    if (!visit(log_entry{rec, payload, erased, open, it->value()})) break;
   }
   return it->error();
 }
@@ -116,7 +116,7 @@ status log_reader::scan_streams(const std::vector<std::string>& streams, uint64_
       std::string_view payload;
       bool erased = false;
       if (auto s = open_entry(pos, stored[i], rec, plain, payload, erased); !s) return s;
-      if (!visit(log_entry{rec, payload, erased})) return status::ok();
+      if (!visit(log_entry{rec, payload, erased, true, stored[i]})) return status::ok();
     }
   }
   return status::ok();

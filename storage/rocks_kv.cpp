@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 namespace crmd {
@@ -110,38 +111,55 @@ class rocks_kv : public kv_store {
     if (read_only_) return status::ok();
     return from_rocks(db_->Flush(rocksdb::FlushOptions(), handles_[int(f)]), "flush");
   }
-  status load_sorted(cf f, const std::vector<sorted_entry>& entries) override {
+  using kv_store::load_sorted;
+  status load_sorted(cf f, size_t count, const std::function<sorted_entry(size_t)>& entry) override {
     if (read_only_) return {errc::io_error, "store is open read-only"};
-    if (entries.empty()) return status::ok();
-    // Files of a bounded size, so none is rewritten whole by a later compaction.
-    constexpr size_t file_bytes = 128u << 20;
+    if (count == 0) return status::ok();
     rocksdb::Options o(db_->GetDBOptions(), db_->GetOptions(handles_[int(f)]));
-    std::vector<std::string> files;
-    auto discard = [&] {
-      for (auto& name : files) std::remove(name.c_str());
+    // Two halves written at once (building and compressing the blocks is
+    // CPU work; the halves' files do not overlap, as ingestion requires).
+    size_t parts = count >= 100000 ? 2 : 1;
+    std::vector<std::vector<std::string>> files(parts);
+    std::vector<rocksdb::Status> results(parts);
+    auto write_part = [&](size_t part) {
+      size_t end = part + 1 == parts ? count : count / parts * (part + 1);
+      for (size_t i = count / parts * part; i < end;) {
+        // Files of a bounded size, so none is rewritten whole by a later
+        // compaction. The data directory is ours alone (RocksDB's lock), and
+        // RocksDB leaves files not named like its own alone, so a leftover
+        // of a crash is overwritten.
+        files[part].push_back(path_ + "/crmd-load-" + std::to_string(part) + "-" +
+                              std::to_string(files[part].size()) + ".sst");
+        rocksdb::SstFileWriter w(rocksdb::EnvOptions(), o, handles_[int(f)]);
+        auto s = w.Open(files[part].back());
+        for (size_t bytes = 0; s.ok() && i < end && bytes < (size_t{128} << 20); ++i) {
+          sorted_entry e = entry(i);
+          s = e.value ? w.Put(slice(e.key), slice(*e.value)) : w.Delete(slice(e.key));
+          bytes += e.key.size() + (e.value ? e.value->size() : 0);
+        }
+        if (s.ok()) s = w.Finish();
+        if (!s.ok()) {
+          results[part] = s;
+          return;
+        }
+      }
     };
-    for (size_t i = 0; i < entries.size();) {
-      // The data directory is ours alone (RocksDB's lock), and RocksDB leaves
-      // files not named like its own alone, so a leftover is overwritten.
-      files.push_back(path_ + "/crmd-load-" + std::to_string(files.size()) + ".sst");
-      rocksdb::SstFileWriter w(rocksdb::EnvOptions(), o, handles_[int(f)]);
-      auto s = w.Open(files.back());
-      for (size_t bytes = 0; s.ok() && i < entries.size() && bytes < file_bytes; ++i) {
-        auto& e = entries[i];
-        s = e.value ? w.Put(slice(e.key), slice(*e.value)) : w.Delete(slice(e.key));
-        bytes += e.key.size() + (e.value ? e.value->size() : 0);
-      }
-      if (s.ok()) s = w.Finish();
-      if (!s.ok()) {
-        discard();
-        return from_rocks(s, "load " + files.back());
-      }
+    std::thread second;
+    if (parts == 2) second = std::thread(write_part, 1);
+    write_part(0);
+    if (second.joinable()) second.join();
+    std::vector<std::string> all;
+    for (auto& p : files) all.insert(all.end(), p.begin(), p.end());
+    rocksdb::Status s;
+    for (auto& r : results)
+      if (!r.ok() && s.ok()) s = r;
+    if (s.ok()) {
+      rocksdb::IngestExternalFileOptions io;
+      io.move_files = true;  // a hard link: nothing copied
+      s = db_->IngestExternalFile(handles_[int(f)], all, io);
     }
-    rocksdb::IngestExternalFileOptions io;
-    io.move_files = true;  // a hard link: nothing copied
-    auto s = db_->IngestExternalFile(handles_[int(f)], files, io);
-    discard();  // the links, or the files of a failed ingestion
-    return from_rocks(s, "ingest");
+    for (auto& name : all) std::remove(name.c_str());  // the links, or the files of a failure
+    return from_rocks(s, "load into " + std::string(cf_name(f)));
   }
   std::unique_ptr<kv_iterator> scan(cf f, std::string lower, std::string upper) override {
     return std::make_unique<rocks_iterator>(db_, handles_[int(f)], std::move(lower), std::move(upper), false);
