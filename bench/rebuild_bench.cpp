@@ -551,7 +551,8 @@ scan_result raw_rocks_scan(const std::string& path) {
   double cpu0 = cpu_now();
   {
     rocksdb::ReadOptions ro;
-    ro.readahead_size = 2u << 20;  // as crmd's kv scans
+    ro.readahead_size = 2u << 20;  // as crmd's bulk scans
+    ro.fill_cache = false;         // as crmd's bulk scans: the fastest plain iteration
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, events));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       out.bytes += it->value().size();

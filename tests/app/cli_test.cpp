@@ -130,6 +130,36 @@ TEST_F(cli, events_prints_json_lines_with_payloads_or_erased) {
   EXPECT_NE(page.out.find("\"position\":3"), std::string::npos);
 }
 
+TEST_F(cli, rebuild_folds_a_view_or_all_of_them_into_the_store_and_leaves_no_bulk_files) {
+  seed();
+  auto one = crmd({"rebuild", "contacts", "--data-dir", data()});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.out.find("rebuilt contacts to position 4"), std::string::npos) << one.out;
+  auto all = crmd({"rebuild", "all", "--data-dir", data()});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_NE(all.out.find("rebuilt all to position 4"), std::string::npos) << all.out;
+  EXPECT_EQ(crmd({"rebuild", "nope", "--data-dir", data()}).exit_code, 2);
+
+  rocks_options ro;
+  ro.path = data() + "/db";
+  auto kv = open_rocks_kv(ro);
+  ASSERT_TRUE(kv);
+  std::vector<std::string> leads, checkpoints, markers;
+  for (auto it = (*kv)->scan(cf::projections, "", ""); it->valid(); it->next()) {
+    std::string k(it->key());
+    if (k.rfind("v/contacts/acme/k/lead/", 0) == 0) leads.emplace_back(it->value());
+    if (k.rfind("c/", 0) == 0) checkpoints.push_back(k + "=" + std::to_string(read_be64(it->value())));
+    if (k.rfind("b/", 0) == 0) markers.push_back(k);
+  }
+  ASSERT_EQ(leads.size(), 1u) << "the erased lead is not in the view";
+  EXPECT_NE(leads[0].find("\"name\":\"Dana\""), std::string::npos) << leads[0];
+  EXPECT_GE(checkpoints.size(), 9u);
+  for (auto& c : checkpoints) EXPECT_NE(c.find("=4"), std::string::npos) << c;
+  EXPECT_TRUE(markers.empty()) << "a finished rebuild removes its marker";
+  for (auto& f : std::filesystem::directory_iterator(data() + "/db"))
+    EXPECT_EQ(f.path().filename().string().rfind("crmd-load-", 0), std::string::npos) << f.path();
+}
+
 TEST_F(cli, the_data_directory_comes_from_the_environment_by_default) {
   seed();
   setenv("CRMD_DATA_DIR", data().c_str(), 1);
