@@ -115,6 +115,9 @@ status fold_cache::spill(kv_store& kv, const std::vector<std::pair<std::string, 
     return sorted_entry{r.k(), r.value ? std::optional<std::string_view>({r.value, r.value_len}) : std::nullopt};
   });
   if (!s) return s;
+  // The store holds the keys now: from here on a delete must be kept as a
+  // tombstone, even if what follows fails and the fold goes on.
+  spilled_ = true;
   run = {};
   auto b = kv.new_batch();
   for (auto& [k, v] : extra) b->put(cf::projections, k, v);

@@ -152,8 +152,13 @@ status folder::fold_all(uint64_t until, const std::function<void(uint64_t)>& pro
       }
     }
     if (!out) break;
+    bool any_left = false;
     for (size_t i = 0; i < views.size(); ++i)
-      if (errors[i].empty() && b.last > checkpoints[i]) checkpoints[i] = b.last;
+      if (errors[i].empty()) {
+        any_left = true;
+        if (b.last > checkpoints[i]) checkpoints[i] = b.last;
+      }
+    if (!any_left) break;  // every view stopped on an error: reading on is for nothing
     if (b.end) {
       out = b.result;
       break;

@@ -70,6 +70,9 @@ status folder::load() {
       auto m = kv.get(cf::projections, rebuild_marker_key(views[i]->name()), &v);
       if (m.is_ok()) {
         if (auto s = clear_view(kv, views[i]->name()); !s) return s;
+        // The clearing is unlogged: on disk before the synced marker deletion,
+        // or a crash could keep the deletion and lose the clearing.
+        if (auto s = kv.flush(cf::projections); !s) return s;
         auto b = kv.new_batch();
         b->del(cf::projections, rebuild_marker_key(views[i]->name()));
         if (auto s = kv.write(*b, true); !s) return s;
@@ -93,7 +96,7 @@ uint64_t folder::low() const {
 }
 
 uint64_t folder::views_folding(std::string_view type) {
-  if (type == last_type_) return last_mask_;
+  if (last_known_ && type == last_type_) return last_mask_;
   auto it = masks_.find(type);
   if (it == masks_.end()) {
     uint64_t m = 0;
@@ -103,6 +106,7 @@ uint64_t folder::views_folding(std::string_view type) {
   }
   last_type_.assign(type);
   last_mask_ = it->second;
+  last_known_ = true;
   return last_mask_;
 }
 

@@ -147,6 +147,7 @@ struct folder {
   std::map<std::string, uint64_t, std::less<>> masks_;
   std::string last_type_;
   uint64_t last_mask_ = 0;
+  bool last_known_ = false;
 };
 
 }  // namespace crmd

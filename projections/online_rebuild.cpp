@@ -50,7 +50,10 @@ status online_rebuilds::start(projection* view, size_t index) {
   b.shadow->fixed_prefix = prefix_for(name, gen);
   b.shadow->fixed_checkpoint = "r/" + name + "@" + std::to_string(gen);
   b.shadow->cache = std::make_unique<fold_cache>(memory_);
-  if (auto s = b.shadow->load(); !s) return s;
+  // From position 1, never resumed: the cache starts empty, so a leftover
+  // r/ checkpoint of a generation cut short must not be believed.
+  b.shadow->checkpoints.assign(1, 0);
+  b.shadow->errors.assign(1, "");
   {
     std::lock_guard lock(mu_);
     rebuild_status st;

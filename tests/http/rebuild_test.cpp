@@ -73,11 +73,16 @@ TEST(online_rebuild, readers_never_see_an_error_or_a_half_built_view_and_the_new
   while (reads < 20) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   auto started = server.post("/api/admin/projections/contacts/rebuild", "{}");
   ASSERT_EQ(started.status, 202) << started.body;
-  test::expect_error(server.post("/api/admin/projections/contacts/rebuild", "{}"), 409, "rebuild_running");
+  // 409 while it runs; folded in memory, 2,000 leads may be rebuilt
+  // already, and then this starts a second rebuild (409 itself: the
+  // runner's unit test, deterministically).
+  auto second = server.post("/api/admin/projections/contacts/rebuild", "{}");
+  if (second.status != 202) test::expect_error(second, 409, "rebuild_running");
+  int generation = second.status == 202 ? 2 : 1;
   json v;
   for (int i = 0; i < 400; ++i) {
     v = contacts_view(server);
-    if (v["generation"] == 1 && !v["rebuild"].is_null() && v["rebuild"]["running"] == false) break;
+    if (v["generation"] == generation && !v["rebuild"].is_null() && v["rebuild"]["running"] == false) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   int reads_at_swap = reads;
@@ -85,7 +90,7 @@ TEST(online_rebuild, readers_never_see_an_error_or_a_half_built_view_and_the_new
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(bad, 0) << "of " << reads << " reads";
-  ASSERT_EQ(v["generation"], 1) << v;
+  ASSERT_EQ(v["generation"], generation) << v;
   EXPECT_TRUE(v["rebuild"]["error"].is_null()) << v;
   EXPECT_GE(v["rebuild"]["processed"].get<uint64_t>(), last.load());
   EXPECT_GT(v["rebuild"]["rate"].get<uint64_t>(), 0u);
@@ -98,7 +103,7 @@ TEST(online_rebuild, readers_never_see_an_error_or_a_half_built_view_and_the_new
   server.terminate();
   crmd_server again(dir.sub("data"));
   ASSERT_TRUE(again.start());
-  EXPECT_EQ(contacts_view(again)["generation"], 1);
+  EXPECT_EQ(contacts_view(again)["generation"], generation);
   EXPECT_EQ(body(again.get("/api/leads?business_id=acme&limit=1" + after))["total"], leads + 1);
   EXPECT_EQ(body(again.get("/api/leads?business_id=acme&q=After" + after))["total"], 1) << "search follows the new version";
 }

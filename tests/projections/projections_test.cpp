@@ -278,6 +278,16 @@ TEST_F(rebuild_views_test, a_rebuild_gives_the_views_the_runner_builds_and_leave
   EXPECT_EQ(kv->get(cf::projections, "b/prompts", &marker).code(), errc::not_found);
 }
 
+TEST_F(rebuild_views_test, a_view_asked_to_be_rebuilt_twice_is_refused_until_the_first_is_done) {
+  history();
+  projection_runner r(*log, kv, views::all());  // not started: the rebuild stays pending
+  ASSERT_TRUE(r.start_rebuild("contacts"));
+  auto again = r.start_rebuild("contacts");
+  EXPECT_EQ(again.code(), errc::conflict) << again.to_string();
+  EXPECT_TRUE(r.start_rebuild("prompts")) << "another view may queue behind it";
+  EXPECT_EQ(r.start_rebuild("nosuch").code(), errc::not_found);
+}
+
 TEST_F(rebuild_views_test, a_rebuild_cut_short_is_cleared_and_folded_again_when_the_views_next_load) {
   history();
   {
