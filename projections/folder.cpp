@@ -32,22 +32,37 @@ std::string prefix_for(std::string_view view, uint64_t generation) {
 std::string generation_key(std::string_view view) { return "g/" + std::string(view); }
 std::string rebuild_marker_key(std::string_view view) { return "b/" + std::string(view); }
 
-status clear_view(kv_store& kv, std::string_view view) {
-  std::string prefix = view_prefix(view);
+result<size_t> delete_some(kv_store& kv, const std::string& prefix, size_t max) {
   std::string upper = prefix;
   upper.back() = char(upper.back() + 1);
+  auto b = kv.new_batch();
+  size_t n = 0;
+  auto it = kv.scan_bulk(cf::projections, prefix, upper);  // a whole view or generation
+  for (; it->valid() && n < max; it->next(), ++n) b->del(cf::projections, it->key());
+  if (auto s = it->error(); !s) return s;
+  if (n == 0) return n;
+  if (auto s = kv.write_unlogged(*b); !s) return s;
+  return n;
+}
+
+status clear_view(kv_store& kv, std::string_view view) {
   for (;;) {
-    auto b = kv.new_batch();
-    size_t n = 0;
-    auto it = kv.scan_bulk(cf::projections, prefix, upper);  // the whole view
-    for (; it->valid() && n < 10000; it->next(), ++n) b->del(cf::projections, it->key());
-    if (auto s = it->error(); !s) return s;
-    if (n == 0) break;
-    if (auto s = kv.write_unlogged(*b); !s) return s;
+    auto n = delete_some(kv, view_prefix(view), 10000);
+    if (!n) return n.error();
+    if (*n == 0) break;
   }
   auto b = kv.new_batch();
   b->del(cf::projections, checkpoint_key(view));
   return kv.write_unlogged(*b);
+}
+
+status load_generation(kv_store& kv, std::string_view view) {
+  std::string v;
+  auto g = kv.get(cf::projections, generation_key(view), &v);
+  if (g.is_ok() && v.size() == 8) set_view_generation(view, read_be64(v));
+  else if (g.is_ok()) return {errc::corruption, "malformed generation of view " + std::string(view)};
+  else if (g.code() != errc::not_found) return g;
+  return status::ok();
 }
 
 std::string view_prefix(std::string_view view) { return prefix_for(view, view_generation(view)); }
@@ -62,9 +77,7 @@ status folder::load() {
   for (size_t i = 0; i < views.size(); ++i) {
     std::string v;
     if (fixed_prefix.empty()) {
-      auto g = kv.get(cf::projections, generation_key(views[i]->name()), &v);
-      if (g.is_ok() && v.size() == 8) set_view_generation(views[i]->name(), read_be64(v));
-      else if (g.code() != errc::not_found) return g.is_ok() ? status{errc::corruption, "malformed generation"} : g;
+      if (auto g = load_generation(kv, views[i]->name()); !g) return g;
       // An offline rebuild was cut short: its keys are from no single
       // position, so the view starts again from the beginning.
       auto m = kv.get(cf::projections, rebuild_marker_key(views[i]->name()), &v);
@@ -110,6 +123,22 @@ uint64_t folder::views_folding(std::string_view type) {
   return last_mask_;
 }
 
+bool folder::apply_to(size_t i, const log_entry& e, const std::string& prefix, change_map& changes) {
+  status st;
+  if (cache) {
+    cache_txn txn(kv, prefix, *cache);
+    st = views[i]->apply(e, txn);
+    if (st) txn.commit();
+  } else {
+    event_txn txn(kv, prefix, changes);
+    st = views[i]->apply(e, txn);
+    if (st)
+      for (auto& [k, v] : txn.mine) changes[k] = std::move(v);
+  }
+  if (!st) errors[i] = "position " + std::to_string(e.record.position) + ": " + st.to_string();
+  return st.is_ok();
+}
+
 status folder::step(bool& progressed, std::vector<uint64_t>& out_checkpoints) {
   // One bit per view in views_folding(); crmd has nine.
   assert(views.size() <= 64);
@@ -131,22 +160,7 @@ status folder::step(bool& progressed, std::vector<uint64_t>& out_checkpoints) {
         out_checkpoints[i] = pos;  // not a type the view folds: nothing to apply
         continue;
       }
-      status st;
-      if (cache) {
-        cache_txn txn(kv, prefixes[i], *cache);
-        st = views[i]->apply(e, txn);
-        if (st) txn.commit();
-      } else {
-        event_txn txn(kv, prefixes[i], changes);
-        st = views[i]->apply(e, txn);
-        if (st)
-          for (auto& [k, v] : txn.mine) changes[k] = std::move(v);
-      }
-      if (!st) {
-        errors[i] = "position " + std::to_string(pos) + ": " + st.to_string();
-        continue;
-      }
-      out_checkpoints[i] = pos;
+      if (apply_to(i, e, prefixes[i], changes)) out_checkpoints[i] = pos;
     }
     return ++n < batch_events;
   });

@@ -30,6 +30,10 @@ std::string generation_key(std::string_view view);  // "g/<view>"
 std::string rebuild_marker_key(std::string_view view);  // "b/<view>"
 // Deletes the keys of the view's current generation and its checkpoint.
 status clear_view(kv_store& kv, std::string_view view);
+// Deletes up to `max` keys under `prefix` (unlogged); how many it deleted.
+result<size_t> delete_some(kv_store& kv, const std::string& prefix, size_t max);
+// Reads the view's stored generation ("g/<view>") into the process's table.
+status load_generation(kv_store& kv, std::string_view view);
 
 using change_map = std::map<std::string, std::optional<std::string>, std::less<>>;
 
@@ -139,6 +143,10 @@ struct folder {
   // second thread (fold_pipeline.cpp); `progress(low())` now and then.
   // Views stop on errors as in step(); only the cache's spills are written.
   status fold_all(uint64_t until, const std::function<void(uint64_t)>& progress);
+  // Applies `e` to views[i] under `prefix`, into the cache when there is
+  // one, else into `changes`; on an error the view stops (errors[i]) and
+  // nothing of the event stays. Whether it applied.
+  bool apply_to(size_t i, const log_entry& e, const std::string& prefix, change_map& changes);
 
  private:
   // Bit i: views[i] folds the type. The last type asked is remembered, as

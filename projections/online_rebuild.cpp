@@ -114,12 +114,9 @@ status online_rebuilds::work(folder& live) {
   auto now = std::chrono::steady_clock::now();
   for (auto it = cleanups_.begin(); it != cleanups_.end(); ++it) {
     if (it->not_before > now) continue;
-    auto b = kv_.new_batch();
-    size_t n = 0;
-    auto scan = kv_.scan_bulk(cf::projections, it->prefix, upper_of(it->prefix));  // a whole old generation
-    for (; scan->valid() && n < 10000; scan->next(), ++n) b->del(cf::projections, scan->key());
-    if (auto s = scan->error(); !s) return s;
-    if (n == 0) {
+    auto n = delete_some(kv_, it->prefix, 10000);
+    if (!n) return n.error();
+    if (*n == 0) {
       auto c = kv_.new_batch();
       // The shadow's own checkpoint goes with its keys.
       auto at = it->prefix.find('@');
@@ -128,7 +125,7 @@ status online_rebuilds::work(folder& live) {
       cleanups_.erase(it);
       return kv_.write_unlogged(*c);
     }
-    return kv_.write_unlogged(*b);
+    return status::ok();
   }
   return status::ok();
 }

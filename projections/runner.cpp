@@ -250,9 +250,7 @@ status rebuild_views(event_log& log, kv_store& kv, const std::vector<projection*
     if (auto s = kv.write(*b, true); !s) return s;
   }
   for (auto* v : views) {
-    std::string g;
-    if (kv.get(cf::projections, generation_key(v->name()), &g).is_ok() && g.size() == 8)
-      set_view_generation(v->name(), read_be64(g));
+    if (auto s = load_generation(kv, v->name()); !s) return s;
     if (auto s = clear_view(kv, v->name()); !s) return s;
   }
   folder f{log, kv, views, options.batch_events, false};

@@ -66,15 +66,8 @@ status log_reader::scan(uint64_t from, const event_log::scan_visitor& visit, con
   for (; it->valid(); it->next()) {
     uint64_t pos = key_position(it->key());
     std::string_view payload;
-    bool erased = false;
-    // The type is in the envelope, so it is known before the payload is opened.
-    if (auto s = open_entry(pos, it->value(), rec, plain, payload, erased, false); !s) return s;
-    bool open = !wanted || (*wanted)(rec.type);
-    if (open && rec.encrypted()) {
-      if (auto d = decrypt_into(rec, plain, erased); !d) return annotate(d, pos);
-      payload = plain;
-    }
-    if (!open) payload = {};
+    bool erased = false, open = true;
+    if (auto s = open_entry(pos, it->value(), rec, plain, payload, erased, wanted, &open); !s) return s;
     if (!visit(log_entry{rec, payload, erased, open, it->value()})) break;
   }
   return it->error();
@@ -123,13 +116,18 @@ status log_reader::scan_streams(const std::vector<std::string>& streams, uint64_
 }
 
 status log_reader::open_entry(uint64_t pos, std::string_view stored, record_view& rec, std::string& plain,
-                              std::string_view& payload, bool& erased, bool decrypt) {
+                              std::string_view& payload, bool& erased, const event_log::type_filter* wanted,
+                              bool* opened) {
   if (auto s = parse_record_into(stored, rec); !s) return annotate(s, pos);
   if (rec.position != pos) return {errc::corruption, "record at position " + std::to_string(pos) +
                                                          " claims position " + std::to_string(rec.position)};
   erased = false;
   payload = rec.payload;
-  if (decrypt && rec.encrypted()) {
+  // The type is in the envelope, so it is known before the payload is opened.
+  bool open = !wanted || (*wanted)(rec.type);
+  if (opened) *opened = open;
+  if (!open) payload = {};
+  if (open && rec.encrypted()) {
     if (auto d = decrypt_into(rec, plain, erased); !d) return annotate(d, pos);
     payload = plain;
   }

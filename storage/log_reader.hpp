@@ -57,9 +57,11 @@ class log_reader {
   static status annotate(const status& s, uint64_t pos);
   status decrypt_into(const record_view& rec, std::string& out, bool& erased);
   // Parses and checks the record stored at `pos` into `rec`, decrypting into
-  // `plain`: what scan() and scan_streams() show the visitor.
+  // `plain` unless `wanted` refuses its type (then `*opened` is false and
+  // the payload empty): what scan() and scan_streams() show the visitor.
   status open_entry(uint64_t pos, std::string_view stored, record_view& rec, std::string& plain,
-                    std::string_view& payload, bool& erased, bool decrypt = true);
+                    std::string_view& payload, bool& erased, const event_log::type_filter* wanted = nullptr,
+                    bool* opened = nullptr);
   result<stored_event> materialize(uint64_t pos, std::string_view stored);
 
   std::shared_ptr<kv_store> kv_;

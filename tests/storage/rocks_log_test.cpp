@@ -1,6 +1,7 @@
 // What only the RocksDB log can show: restarts, locking, the on-disk bytes.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -53,6 +54,50 @@ TEST(rocks_kv, multi_get_answers_each_key_in_order_and_names_the_missing_ones) {
   EXPECT_EQ(values[2], std::string(5000, 'x'));
   EXPECT_TRUE(st[3]);
   EXPECT_EQ(values[3], "from the memtable");
+}
+
+TEST(rocks_kv, a_sorted_load_puts_and_deletes_over_what_is_there_and_survives_a_restart) {
+  test::temp_dir dir;
+  rocks_options ro;
+  ro.path = dir.sub("db");
+  constexpr size_t count = 150000;  // enough for the two halves written at once
+  auto key = [](size_t i) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "k%08zu", i);
+    return std::string(buf);
+  };
+  {
+    auto kv = open_rocks_kv(ro);
+    ASSERT_TRUE(kv) << kv.error().to_string();
+    // Older values, some still in the memtable: the load must win over them.
+    auto b = (*kv)->new_batch();
+    for (size_t i = 0; i < count; i += 1000) b->put(cf::projections, key(i), "old");
+    b->put(cf::projections, "zz-untouched", "kept");
+    ASSERT_TRUE((*kv)->write_unlogged(*b));
+    std::vector<std::string> keys;
+    for (size_t i = 0; i < count; ++i) keys.push_back(key(i));
+    std::vector<sorted_entry> run;
+    for (size_t i = 0; i < count; ++i)
+      run.push_back({keys[i], i % 3 == 0 ? std::nullopt : std::optional<std::string_view>(keys[i])});
+    auto s = (*kv)->load_sorted(cf::projections, run);
+    ASSERT_TRUE(s) << s.to_string();
+  }
+  for (auto& f : std::filesystem::directory_iterator(dir.sub("db")))
+    EXPECT_EQ(f.path().filename().string().rfind("crmd-load-", 0), std::string::npos) << f.path();
+  auto kv = open_rocks_kv(ro);  // reopened: the loaded files are part of the store
+  ASSERT_TRUE(kv) << kv.error().to_string();
+  size_t live = 0;
+  for (auto it = (*kv)->scan(cf::projections, "k", "l"); it->valid(); it->next()) {
+    ++live;
+    ASSERT_EQ(it->key(), it->value()) << "every put is there with its value, no old value is";
+  }
+  EXPECT_EQ(live, count - (count + 2) / 3) << "the deletes hide what was there";
+  std::string v;
+  EXPECT_EQ((*kv)->get(cf::projections, key(0), &v).code(), errc::not_found) << "deleted over an old value";
+  ASSERT_TRUE((*kv)->get(cf::projections, key(1000 + 1), &v));
+  EXPECT_EQ(v, key(1001));
+  ASSERT_TRUE((*kv)->get(cf::projections, "zz-untouched", &v));
+  EXPECT_EQ(v, "kept");
 }
 
 TEST(rocks_log, positions_versions_chains_and_keys_survive_a_restart) {
