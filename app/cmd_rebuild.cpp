@@ -14,13 +14,14 @@
 namespace crmd::cli {
 
 int run_rebuild(const argv_t& argv) {
-  auto a = parse(argv, {{"data-dir"}, {"help"}, 1});
+  auto a = parse(argv, {{"data-dir"}, {"help", "progress"}, 1});
   if (!a) return fail("rebuild", a.error().message() + " (see crmd rebuild --help)", exit_usage);
   std::string names;
   for (auto& n : views::names()) names += (names.empty() ? "" : ", ") + n;
   if (a->has("help")) {
-    std::cout << "usage: crmd rebuild <view>|all [--data-dir D]\n\nRebuilds a view (all: every view, in one "
-                 "pass over the log) from position 1 while the\nserver is stopped, with a progress bar.\nWhile "
+    std::cout << "usage: crmd rebuild <view>|all [--data-dir D] [--progress]\n\nRebuilds a view (all: every view, in "
+                 "one pass over the log) from position 1 while the\nserver is stopped, with a progress bar on a "
+                 "terminal (--progress: always).\nWhile "
                  "crmd serves, use POST /api/admin/projections/<view>/rebuild instead.\nViews: " << names << "\n";
     return exit_ok;
   }
@@ -38,7 +39,7 @@ int run_rebuild(const argv_t& argv) {
   for (auto& v : owned) chosen.push_back(v.get());
   auto store = open_store(data_dir_from(*a), open_mode::existing);
   if (!store) return fail("rebuild", store.error().message(), exit_failure);
-  bool tty = ::isatty(1);
+  bool tty = ::isatty(1) || a->has("progress");
   auto started = std::chrono::steady_clock::now();
   auto s = rebuild_views(*store->log, *store->kv, chosen, {}, [&](uint64_t done, uint64_t total) {
     if (!tty || total == 0) return;

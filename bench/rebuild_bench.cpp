@@ -21,13 +21,14 @@
 // (the machine is shared).
 //
 // Usage: rebuild_bench [--events N] [--tenants K] [--pit-events P] [--data-dir D]
-//                      [--work-dir W] [--batch B] [--only phases] [--each-view] [--views a,b]
+//                      [--work-dir W] [--batch B] [--only phases] [--each-view] [--views a,b] [--memory MiB]
 //                      [--no-compact] [--pit-runs R]
 //   --data-dir D   reuse the store in D (skips generation); if D holds no
 //                  store, generate into it and keep it for later runs
 //   --only         comma list of scan,contacts,whatif,all,pit (default: all of them);
 //                  also fetch: only the fetch what-if of the pit phase; mix:
 //                  the share of each event type (untimed)
+//   --memory MiB   the rebuild's memory budget (rebuild_options::memory_bytes)
 //   --each-view    also rebuild every view alone (where the time of "all" goes)
 //   --views a,b    the same for just these views (for profiling)
 // Temporary directories (the generated store unless --data-dir, the rebuilt
@@ -634,6 +635,8 @@ std::shared_ptr<kv_store> open_views_store(const std::string& dir) {
   return std::move(*kv);
 }
 
+size_t rebuild_memory_mib = 0;  // --memory MiB: rebuild_options::memory_bytes (0: its default)
+
 rebuild_result rebuild(event_log& log, std::vector<std::unique_ptr<projection>> views, const std::string& dir,
                        std::shared_ptr<kv_store>* keep = nullptr) {
   auto store = open_views_store(dir);
@@ -642,7 +645,9 @@ rebuild_result rebuild(event_log& log, std::vector<std::unique_ptr<projection>> 
   for (auto& v : views) raw.push_back(v.get());
   auto start = clk::now();
   double cpu0 = cpu_now();
-  if (auto s = rebuild_views(log, *store, raw); !s) die("rebuild_views: " + s.to_string());
+  rebuild_options ro;
+  if (rebuild_memory_mib) ro.memory_bytes = rebuild_memory_mib << 20;
+  if (auto s = rebuild_views(log, *store, raw, ro); !s) die("rebuild_views: " + s.to_string());
   out.catch_up_secs = seconds_since(start);  // the flush is inside rebuild_views
   out.cpu = cpu_now() - cpu0;
   out.position = UINT64_MAX;
@@ -993,6 +998,7 @@ int main(int argc, char** argv) {
     else if (a == "--only" && v) only = argv[++i];
     else if (a == "--pit-runs" && v) pit_runs = std::atoi(argv[++i]);
     else if (a == "--each-view") each_view = true;
+    else if (a == "--memory" && v) rebuild_memory_mib = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--views" && v) each_view = true, view_list = argv[++i];
     else if (a == "--no-compact") compact = false;
     else {

@@ -139,6 +139,12 @@ TEST_F(cli, rebuild_folds_a_view_or_all_of_them_into_the_store_and_leaves_no_bul
   ASSERT_EQ(all.exit_code, 0) << all.err;
   EXPECT_NE(all.out.find("rebuilt all to position 4"), std::string::npos) << all.out;
   EXPECT_EQ(crmd({"rebuild", "nope", "--data-dir", data()}).exit_code, 2);
+  EXPECT_EQ(one.out.find('\r'), std::string::npos) << "no progress bar when stdout is not a terminal";
+  auto bar = crmd({"rebuild", "tasks", "--data-dir", data(), "--progress"});
+  ASSERT_EQ(bar.exit_code, 0) << bar.err;
+  EXPECT_NE(bar.out.find("\rtasks [##############################] 4/4  "), std::string::npos) << bar.out;
+  EXPECT_NE(bar.out.find(" events/s  ETA 0 s"), std::string::npos) << bar.out;
+  EXPECT_NE(bar.out.find("\nrebuilt tasks to position 4"), std::string::npos) << bar.out;
 
   rocks_options ro;
   ro.path = data() + "/db";
