@@ -2,87 +2,16 @@
 
 #include <cstdio>
 
+#include "projections/json_out.hpp"
+
 namespace crmd::views {
 namespace {
-
-// Well-formed UTF-8 as nlohmann's decoder accepts it (RFC 3629: no overlong
-// forms, no surrogates, nothing past U+10FFFF).
-bool valid_utf8(std::string_view s) {
-  size_t i = 0, n = s.size();
-  while (i < n) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c == 0xE0) len = 3, lo = 0xA0;
-    else if (c >= 0xE1 && c <= 0xEC) len = 3;
-    else if (c == 0xED) len = 3, hi = 0x9F;
-    else if (c >= 0xEE && c <= 0xEF) len = 3;
-    else if (c == 0xF0) len = 4, lo = 0x90;
-    else if (c >= 0xF1 && c <= 0xF3) len = 4;
-    else if (c == 0xF4) len = 4, hi = 0x8F;
-    else return false;
-    if (i + len > n) return false;
-    auto c1 = static_cast<unsigned char>(s[i + 1]);
-    if (c1 < lo || c1 > hi) return false;
-    for (size_t k = 2; k < len; ++k) {
-      auto ck = static_cast<unsigned char>(s[i + k]);
-      if (ck < 0x80 || ck > 0xBF) return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
-// As nlohmann's serializer with ensure_ascii off.
-bool put_string(std::string& out, std::string_view s) {
-  bool plain = true;
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
-      plain = false;
-      break;
-    }
-  }
-  out.push_back('"');
-  if (plain) {
-    out.append(s);
-  } else {
-    if (!valid_utf8(s)) return false;
-    for (char ch : s) {
-      auto c = static_cast<unsigned char>(ch);
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-          } else {
-            out.push_back(ch);
-          }
-      }
-    }
-  }
-  out.push_back('"');
-  return true;
-}
 
 bool field(std::string& out, const char* name, std::string_view value) {
   out.push_back('"');
   out += name;
   out += "\":";
-  if (!put_string(out, value)) return false;
+  if (!append_json_string(out, value)) return false;
   out.push_back(',');
   return true;
 }
@@ -94,7 +23,7 @@ int hex(char c) {
   return -1;
 }
 
-// What put_string writes, back; nullopt for any other escape.
+// What append_json_string writes, back; nullopt for any other escape.
 bool get_string(std::string_view s, size_t& i, std::string& out) {
   if (i >= s.size() || s[i] != '"') return false;
   ++i;

@@ -10,6 +10,7 @@
 
 #include "projections/contact_doc.hpp"
 #include "projections/fold_cache.hpp"
+#include "projections/json_out.hpp"
 #include "projections/view_util.hpp"
 #include "storage/kv.hpp"
 
@@ -113,6 +114,43 @@ TEST(contact_doc, parses_only_the_shape_it_writes) {
   j["position"] = "12";
   EXPECT_FALSE(parse_contact(views::util::dump(j))) << "a wrong type";
   EXPECT_FALSE(parse_contact(R"({"id":"\u05e9"})")) << "an escape nlohmann does not write";
+}
+
+// --- json_out --------------------------------------------------------------
+
+TEST(json_out, writes_what_util_dump_writes_for_every_kind_of_field) {
+  std::string media;
+  views::json_out(media).str("caption", "").num("size", uint64_t{0}).str("type", "image").close();
+  std::string out = "prefix:";
+  views::json_out(out)
+      .str("a", "plain")
+      .null("b")
+      .boolean("c", true)
+      .boolean("d", false)
+      .num("e", int64_t{-42})
+      .num("f", UINT64_MAX)
+      .raw("media", media)
+      .str_or_null("n", "")
+      .str_or_null("o", "x")
+      .str("z", "אבי \"כהן\"\n\x01\x7f")
+      .close();
+  nlohmann::json j = {{"z", "אבי \"כהן\"\n\x01\x7f"}, {"o", "x"}, {"n", nullptr}, {"f", UINT64_MAX},
+                      {"e", -42}, {"d", false}, {"c", true}, {"b", nullptr}, {"a", "plain"},
+                      {"media", {{"type", "image"}, {"size", 0}, {"caption", ""}}}};
+  EXPECT_EQ(out, "prefix:" + views::util::dump(j));
+}
+
+TEST(json_out, replaces_invalid_utf8_as_util_dump_does) {
+  std::mt19937_64 rng(7);
+  const std::string alphabet[] = {"a", "\"", "\\", "\n", "\x02", "ש", "😀", "\xff", "\xc0\xaf", "\xed\xa0\x80",
+                                  "\xe2\x82", "\xf4\x90\x80\x80", "\xe2"};
+  for (int round = 0; round < 3000; ++round) {
+    std::string v;
+    for (int k = rng() % 10; k > 0; --k) v += alphabet[rng() % std::size(alphabet)];
+    std::string out;
+    views::json_out(out).str("k", v).num("position", uint64_t(round)).close();
+    ASSERT_EQ(out, views::util::dump(nlohmann::json{{"k", v}, {"position", round}})) << round;
+  }
 }
 
 // --- fold_cache ------------------------------------------------------------
