@@ -4,6 +4,7 @@
 
 #include "events/catalog.hpp"
 #include "events/time_format.hpp"
+#include "projections/json_out.hpp"
 #include "projections/view_util.hpp"
 
 namespace crmd::views {
@@ -11,7 +12,6 @@ namespace {
 
 using json = nlohmann::json;
 using util::bump;
-using util::dump;
 
 class audit_view : public projection {
  public:
@@ -19,23 +19,32 @@ class audit_view : public projection {
 
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
-    json j = {{"position", r.position},
-              {"at", rfc3339(r.recorded_at_us, 6)},
-              {"tenant", r.tenant},
-              {"actor", r.causer},
-              {"impersonator", r.impersonator.empty() ? json(nullptr) : json(r.impersonator)},
-              {"request_id", r.request_id.empty() ? json(nullptr) : json(r.request_id)},
-              {"client", r.client.empty() ? json(nullptr) : json(r.client)},
-              {"type", r.type},
-              {"stream", r.stream}};
+    entry_.clear();
+    json_out(entry_)
+        .str("actor", r.causer)
+        .str("at", rfc3339(r.recorded_at_us, 6))
+        .str_or_null("client", r.client)
+        .str_or_null("impersonator", r.impersonator)
+        .num("position", r.position)
+        .str_or_null("request_id", r.request_id)
+        .str("stream", r.stream)
+        .str("tenant", r.tenant)
+        .str("type", r.type)
+        .close();
     std::string at = be64(~r.position);
-    t.put("a/" + at, dump(j));
+    // One entry per position, never read back while folding: write-once.
+    key_.assign("a/").append(at);
+    t.put_new(key_, entry_);
     bump(t, "#a");
-    std::string tenant(r.tenant);
-    t.put("t/" + tenant + "/" + at, "");
-    bump(t, "#t/" + tenant);
+    key_.assign("t/").append(r.tenant).append("/").append(at);
+    t.put_new(key_, "");
+    key_.assign("#t/").append(r.tenant);
+    bump(t, key_);
     return status::ok();
   }
+
+ private:
+  std::string entry_, key_;  // reused: an audit entry is written for every event
 };
 
 std::string key(const std::string& rest) { return view_prefix("audit") + rest; }

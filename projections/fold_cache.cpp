@@ -9,6 +9,8 @@ namespace {
 
 // What a map node costs beside its key and value (node, two string headers).
 constexpr size_t node_overhead = 96;
+// put_new() entries are copied into chunks of this size.
+constexpr size_t chunk_bytes = size_t{4} << 20;
 
 size_t cost(const std::string& k, const std::optional<std::string>& v) {
   return node_overhead + k.size() + (v ? v->size() : 0);
@@ -41,10 +43,19 @@ void fold_cache::set(std::string key, std::optional<std::string> value) {
 void fold_cache::add_new(std::string_view key, std::string_view value) {
   // Lengths are kept in 32 bits: a view key or value of 4 GiB is a bug.
   assert(key.size() < UINT32_MAX && value.size() < UINT32_MAX);
-  new_.push_back({new_bytes_.size(), uint32_t(key.size()), uint32_t(value.size())});
-  new_bytes_.append(key);
-  new_bytes_.append(value);
-  bytes_ += sizeof(appended) + key.size() + value.size();
+  size_t need = key.size() + value.size();
+  if (chunks_.empty() || chunk_used_ + need > chunk_size_) {
+    chunk_size_ = std::max(need, chunk_bytes);
+    chunks_.emplace_back(new char[chunk_size_]);  // not zeroed: every byte is written before it is read
+    chunk_used_ = 0;
+    bytes_ += chunk_size_;  // counted when taken, since its pages are touched as it fills
+  }
+  char* at = chunks_.back().get() + chunk_used_;
+  std::copy(key.begin(), key.end(), at);
+  std::copy(value.begin(), value.end(), at + key.size());
+  chunk_used_ += need;
+  new_.push_back({at, uint32_t(key.size()), uint32_t(value.size())});
+  bytes_ += sizeof(appended);
 }
 
 const std::pair<const std::string, std::optional<std::string>>* fold_cache::last(
@@ -103,7 +114,7 @@ status fold_cache::spill(kv_store& kv, const std::vector<std::pair<std::string, 
     return spill_item{{load_be(k, 0), load_be(k, 8), load_be(k, 16)}, k.data(), v, uint32_t(k.size()), uint32_t(v_len)};
   };
   for (auto& [k, v] : entries_) run.push_back(item(k, v ? v->data() : nullptr, v ? v->size() : 0));
-  for (auto& a : new_) run.push_back(item({new_bytes_.data() + a.at, a.key_len}, new_bytes_.data() + a.at + a.key_len, a.value_len));
+  for (auto& a : new_) run.push_back(item({a.at, a.key_len}, a.at + a.key_len, a.value_len));
   // Two halves sorted at once, then merged: a rebuild waits for this.
   auto mid = run.begin() + run.size() / 2;
   std::thread half([&] { std::sort(run.begin(), mid, before); });
@@ -129,7 +140,8 @@ status fold_cache::spill(kv_store& kv, const std::vector<std::pair<std::string, 
   freeing_ = std::thread([old = std::move(entries_)]() mutable { old = {}; });
   entries_ = {};
   entries_.reserve(expected_entries());
-  new_bytes_ = {};
+  chunks_.clear();
+  chunk_used_ = chunk_size_ = 0;
   new_ = {};
   bytes_ = 0;
   spilled_ = true;
@@ -193,8 +205,10 @@ std::optional<std::pair<std::string, std::string>> cache_txn::last(std::string_v
 void cache_txn::commit() {
   for (auto& [k, v] : mine_) cache_.set(std::move(k), std::move(v));
   mine_.clear();
-  for (auto& [k, v] : fresh_) cache_.add_new(k, v);
+  for (auto& f : fresh_)
+    cache_.add_new({fresh_bytes_.data() + f.at, f.key_len}, {fresh_bytes_.data() + f.at + f.key_len, f.value_len});
   fresh_.clear();
+  fresh_bytes_.clear();
 }
 
 }  // namespace crmd

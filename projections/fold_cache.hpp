@@ -15,6 +15,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <algorithm>
 #include <set>
 #include <thread>
@@ -70,12 +71,14 @@ class fold_cache {
   // node touched again) as it grows; entries average a few hundred bytes.
   size_t expected_entries() const { return std::min<size_t>(budget_ / 256, size_t{1} << 24); }
   std::thread freeing_;  // frees the entries of the last spill
-  // put_new() keys and values, back to back, and where each is.
+  // put_new() keys and values, back to back in chunks that never move
+  // (growing one buffer copied it again and again), and where each is.
   struct appended {
-    size_t at;
+    const char* at;
     uint32_t key_len, value_len;
   };
-  std::string new_bytes_;
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  size_t chunk_used_ = 0, chunk_size_ = 0;
   std::vector<appended> new_;
   size_t bytes_ = 0;
   size_t budget_;
@@ -91,7 +94,8 @@ class cache_txn : public view_txn {
   std::optional<std::string> get(std::string_view key) override;
   void put(std::string_view key, std::string_view value) override { write(key, std::string(value)); }
   void put_new(std::string_view key, std::string_view value) override {
-    fresh_.emplace_back(full(key), std::string(value));
+    fresh_.push_back({fresh_bytes_.size(), prefix_.size() + key.size(), value.size()});
+    fresh_bytes_.append(prefix_).append(key).append(value);
   }
   void del(std::string_view key) override { write(key, std::nullopt); }
   std::optional<std::pair<std::string, std::string>> last(std::string_view lower, std::string_view upper) override;
@@ -113,7 +117,12 @@ class cache_txn : public view_txn {
   std::string buf_;
   // An event writes a handful of keys: a vector searched from the end.
   std::vector<std::pair<std::string, std::optional<std::string>>> mine_;
-  std::vector<std::pair<std::string, std::string>> fresh_;  // put_new()s
+  // put_new()s, kept until commit() in buffers reused from event to event.
+  struct fresh {
+    size_t at, key_len, value_len;
+  };
+  std::string fresh_bytes_;
+  std::vector<fresh> fresh_;
 };
 
 }  // namespace crmd
