@@ -98,10 +98,11 @@ json* recording_slot(json& call, const std::string& sid, bool downloaded) {
 class calls_view : public projection {
  public:
   const char* name() const override { return "calls"; }
+  bool folds(std::string_view type) const override { return codec::knows_type<ev::call_event>(type); }
 
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
-    if (!codec::knows_type<ev::call_event>(r.type)) return status::ok();
+    if (!folds(r.type)) return status::ok();
     std::string sid = sid_of(r.stream);
     if (sid.empty()) return status::ok();  // unrouted calls belong to no tenant
     keys k{std::string(r.tenant) + "/"};
@@ -197,11 +198,11 @@ class calls_view : public projection {
   static void list(const keys& k, const std::string& sid, const std::string& contact, view_txn& t) {
     uint64_t n = read_count(t, k.count()) + 1;
     t.put(k.count(), be64(n));
-    t.put(k.listed(n), sid);
+    t.put_new(k.listed(n), sid);  // n only grows: written once
     if (contact.empty()) return;
     uint64_t m = read_count(t, k.contact_count(contact)) + 1;
     t.put(k.contact_count(contact), be64(m));
-    t.put(k.by_contact(contact, m), sid);
+    t.put_new(k.by_contact(contact, m), sid);
   }
 
   // An event whose subject is erased: keep the call's shell, drop its data.

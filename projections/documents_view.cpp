@@ -33,11 +33,13 @@ std::optional<std::string> row(const std::string& kind, const std::string& id) {
 class documents_view : public projection {
  public:
   const char* name() const override { return "documents"; }
+  bool folds(std::string_view type) const override {
+    return type.rfind("contract_", 0) == 0 || type.rfind("invoice_", 0) == 0 || type == "signature_recorded" ||
+           type.rfind("deal_", 0) == 0;
+  }
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
-    bool ours = r.type.rfind("contract_", 0) == 0 || r.type.rfind("invoice_", 0) == 0 ||
-                r.type == "signature_recorded" || r.type.rfind("deal_", 0) == 0;
-    if (!ours) return status::ok();
+    if (!folds(r.type)) return status::ok();
     std::string base = std::string(r.tenant) + "/";
     if (e.erased) return status::ok();  // a signature's evidence is gone with its signer's key
     auto ev = codec::decode<ev::tenant_event>(r.type, r.schema_version, e.payload);

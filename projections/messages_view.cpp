@@ -24,6 +24,7 @@
 #include "events/time_format.hpp"
 #include "events/whatsapp_events.hpp"
 #include "projections/messages_view.hpp"
+#include "projections/json_out.hpp"
 #include "projections/view_util.hpp"
 
 namespace crmd::views {
@@ -59,9 +60,12 @@ std::string initial_status(view_txn& t, const std::string& base, const ev::wa_me
 class messages_view : public projection {
  public:
   const char* name() const override { return "messages"; }
+  // Session events (of "<t>/wa/<session>") and messages are all WhatsApp events.
+  bool folds(std::string_view type) const override { return codec::knows_type<ev::whatsapp_event>(type); }
 
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
+    if (!folds(r.type)) return status::ok();
     if (r.stream.find("/wa/") != std::string_view::npos && codec::knows_type<ev::whatsapp_event>(r.type))
       return apply_session(e, t);
     bool received = r.type == ev::wa_message_received::type_name, st = r.type == ev::wa_message_status::type_name;
@@ -85,19 +89,33 @@ class messages_view : public projection {
     auto ev = codec::decode<ev::whatsapp_event>(r.type, r.schema_version, e.payload);
     if (!ev) return ev.error();
     if (auto* m = std::get_if<ev::wa_message_received>(&*ev)) {
-      json j = {{"id", m->message_id},         {"session", m->session},
-                {"remote_jid", m->remote_jid}, {"direction", m->from_me ? "out" : "in"},
-                {"history", m->history},       {"contact_id", m->contact_id.empty() ? json(nullptr) : json(m->contact_id)},
-                {"push_name", m->push_name},   {"text", m->text},
-                {"status", initial_status(t, base, *m)},
-                {"sent_at", rfc3339(m->sent_at * 1'000'000)}, {"received_at", rfc3339(r.recorded_at_us)},
-                {"position", r.position}};
+      std::string media, entry;
       if (!m->media_type.empty())
-        j["media"] = {{"type", m->media_type}, {"mimetype", m->mimetype}, {"size", m->size}, {"caption", m->caption}};
-      t.put(base + "a/" + at, dump(j));
+        json_out(media)
+            .str("caption", m->caption)
+            .str("mimetype", m->mimetype)
+            .num("size", m->size)
+            .str("type", m->media_type)
+            .close();
+      json_out o(entry);
+      o.str_or_null("contact_id", m->contact_id)
+          .str("direction", m->from_me ? "out" : "in")
+          .boolean("history", m->history)
+          .str("id", m->message_id);
+      if (!media.empty()) o.raw("media", media);
+      o.num("position", r.position)
+          .str("push_name", m->push_name)
+          .str("received_at", rfc3339(r.recorded_at_us))
+          .str("remote_jid", m->remote_jid)
+          .str("sent_at", rfc3339(m->sent_at * 1'000'000))
+          .str("session", m->session)
+          .str("status", initial_status(t, base, *m))
+          .str("text", m->text)
+          .close();
+      t.put(base + "a/" + at, entry);
       bump(t, base + "#a", 1);
       if (!m->contact_id.empty()) {
-        t.put(base + "c/" + m->contact_id + "/" + at, dump(j));
+        t.put(base + "c/" + m->contact_id + "/" + at, entry);
         bump(t, base + "#c/" + m->contact_id, 1);
       }
       t.put(base + "k/" + m->session + '\0' + m->remote_jid + '\0' + m->message_id,

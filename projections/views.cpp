@@ -86,9 +86,10 @@ class tenants_view : public projection {
 class prompts_view : public projection {
  public:
   const char* name() const override { return "prompts"; }
+  bool folds(std::string_view type) const override { return type == "prompt_saved" || type == "prompt_deleted"; }
   status apply(const log_entry& e, view_txn& t) override {
-    bool saved = e.record.type == "prompt_saved", deleted = e.record.type == "prompt_deleted";
-    if (!saved && !deleted) return status::ok();
+    if (!folds(e.record.type)) return status::ok();
+    bool saved = e.record.type == "prompt_saved";
     auto ev = codec::decode<ev::tenant_event>(e.record.type, e.record.schema_version, e.payload);
     if (!ev) return ev.error();
     std::string tenant(e.record.tenant);

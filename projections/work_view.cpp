@@ -23,6 +23,7 @@
 #include "events/codec.hpp"
 #include "events/whatsapp_events.hpp"
 #include "events/time_format.hpp"
+#include "projections/json_out.hpp"
 #include "projections/view_util.hpp"
 #include "projections/work_view.hpp"
 
@@ -46,9 +47,10 @@ std::string excerpt(const std::string& s, size_t max = 200) {
 class tasks_view : public projection {
  public:
   const char* name() const override { return "tasks"; }
+  bool folds(std::string_view type) const override { return type.rfind("task_", 0) == 0; }
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
-    if (r.type.rfind("task_", 0) != 0) return status::ok();
+    if (!folds(r.type)) return status::ok();
     std::string base = std::string(r.tenant) + "/";
     if (e.erased) return status::ok();  // the task's title is gone with its contact; the entry stays as it was
     auto ev = codec::decode<ev::tenant_event>(r.type, r.schema_version, e.payload);
@@ -101,8 +103,14 @@ class tasks_view : public projection {
 class timeline_view : public projection {
  public:
   const char* name() const override { return "timeline"; }
+  bool folds(std::string_view type) const override {
+    return codec::knows_type<ev::call_event>(type) || type == ev::wa_message_received::type_name ||
+           type.rfind("lead_", 0) == 0 || type.rfind("task_", 0) == 0 || type == "note_added" ||
+           type.rfind("contract_", 0) == 0 || type.rfind("invoice_", 0) == 0 || type == "signature_recorded";
+  }
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
+    if (!folds(r.type)) return status::ok();
     if (codec::knows_type<ev::call_event>(r.type)) return apply_call(e, t);
     if (r.type == ev::wa_message_received::type_name) return apply_message(e, t);
     bool lead = r.type.rfind("lead_", 0) == 0, task = r.type.rfind("task_", 0) == 0, note = r.type == "note_added";
@@ -164,16 +172,25 @@ class timeline_view : public projection {
     if (contact.empty() && doc && !ref.empty())
       if (auto owner = t.get(base + "doc/" + ref)) contact = *owner;
     if (contact.empty() || type.empty()) return status::ok();
-    put_item(t, base + contact + "/", r, json{{"type", type}, {"title", title}, {"ref_id", ref}});
+    put_item(t, base + contact + "/", r, {type, title, ref});
     return status::ok();
   }
 
  private:
-  // `item` gains its time and position.
-  static void put_item(view_txn& t, const std::string& prefix, const record_view& r, json item) {
-    item["ts"] = rfc3339(r.recorded_at_us);
-    item["position"] = r.position;
-    t.put(prefix + "i/" + be64(~r.position), dump(item));
+  struct item {
+    std::string_view type, title, ref_id;
+    std::optional<std::string_view> direction = {}, summary = {};
+  };
+
+  // The item gains its time and position.
+  static void put_item(view_txn& t, const std::string& prefix, const record_view& r, const item& i) {
+    std::string v;
+    json_out o(v);
+    if (i.direction) o.str("direction", *i.direction);
+    o.num("position", r.position).str("ref_id", i.ref_id);
+    if (i.summary) o.str("summary", *i.summary);
+    o.str("title", i.title).str("ts", rfc3339(r.recorded_at_us)).str("type", i.type).close();
+    t.put(prefix + "i/" + be64(~r.position), v);
     bump(t, prefix + "#", 1);
   }
 
@@ -193,15 +210,17 @@ class timeline_view : public projection {
       if (s->contact_id.empty()) return status::ok();
       t.put(base + "call/" + sid, s->contact_id);
       std::string title = s->direction == "inbound" ? "Incoming call from " + s->from : "Outgoing call to " + s->to;
-      put_item(t, base + s->contact_id + "/", r, json{{"type", "call"}, {"title", title}, {"ref_id", sid}});
+      put_item(t, base + s->contact_id + "/", r, {"call", title, sid});
       return status::ok();
     }
     auto contact = t.get(base + "call/" + sid);
     if (!contact) return status::ok();
-    json item = {{"type", "call_transcribed"}, {"title", "Call transcribed"}, {"ref_id", sid}};
-    if (auto* s = std::get_if<ev::call_summarized>(&*ev))
-      item = {{"type", "call_summary"}, {"title", excerpt(s->summary)}, {"summary", s->summary}, {"ref_id", sid}};
-    put_item(t, base + *contact + "/", r, std::move(item));
+    if (auto* s = std::get_if<ev::call_summarized>(&*ev)) {
+      std::string title = excerpt(s->summary);
+      put_item(t, base + *contact + "/", r, {"call_summary", title, sid, std::nullopt, s->summary});
+    } else {
+      put_item(t, base + *contact + "/", r, {"call_transcribed", "Call transcribed", sid});
+    }
     return status::ok();
   }
 
@@ -215,9 +234,9 @@ class timeline_view : public projection {
     auto& m = std::get<ev::wa_message_received>(*ev);
     if (m.contact_id.empty() || m.history) return status::ok();
     std::string what = !m.text.empty() ? m.text : "[" + m.media_type + "]";
+    std::string title = excerpt(what);
     put_item(t, std::string(r.tenant) + "/" + m.contact_id + "/", r,
-             json{{"type", "whatsapp"}, {"title", excerpt(what)}, {"direction", m.from_me ? "out" : "in"},
-                  {"ref_id", m.message_id}});
+             {"whatsapp", title, m.message_id, m.from_me ? "out" : "in"});
     return status::ok();
   }
 
