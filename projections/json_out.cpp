@@ -84,6 +84,96 @@ bool append_json_string(std::string& out, std::string_view s) {
   return true;
 }
 
+namespace {
+
+// Moves `i` past the string starting at json[i] (a quote); false if unterminated.
+bool skip_string(std::string_view j, size_t& i) {
+  for (++i; i < j.size(); ++i) {
+    if (j[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (j[i] == '"') {
+      ++i;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Moves `i` past the value starting at json[i]; false if malformed.
+bool skip_value(std::string_view j, size_t& i) {
+  if (i >= j.size()) return false;
+  if (j[i] == '"') return skip_string(j, i);
+  if (j[i] == '{' || j[i] == '[') {
+    int depth = 0;
+    while (i < j.size()) {
+      char c = j[i];
+      if (c == '"') {
+        if (!skip_string(j, i)) return false;
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') --depth;
+      ++i;
+      if (depth == 0) return true;
+    }
+    return false;
+  }
+  size_t start = i;  // a number, true, false or null
+  while (i < j.size() && j[i] != ',' && j[i] != '}' && j[i] != ']') ++i;
+  return i > start;
+}
+
+bool plain(std::string_view s) {
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::pair<size_t, size_t>> find_field(std::string_view j, std::string_view key) {
+  if (j.size() < 2 || j[0] != '{') return std::nullopt;
+  size_t i = 1;
+  if (j[i] == '}') return std::nullopt;
+  for (;;) {
+    if (i >= j.size() || j[i] != '"') return std::nullopt;
+    size_t key_at = i;
+    if (!skip_string(j, i)) return std::nullopt;
+    // Keys are the views' own ASCII names: compared as written.
+    bool match = i - key_at - 2 == key.size() && j.compare(key_at + 1, key.size(), key) == 0;
+    if (i >= j.size() || j[i++] != ':') return std::nullopt;
+    size_t begin = i;
+    if (!skip_value(j, i)) return std::nullopt;
+    if (match) return std::make_pair(begin, i);
+    if (i >= j.size()) return std::nullopt;
+    if (j[i] == '}') return std::nullopt;
+    if (j[i++] != ',') return std::nullopt;
+  }
+}
+
+std::optional<std::string_view> plain_string_field(std::string_view j, std::string_view key) {
+  auto at = find_field(j, key);
+  if (!at || at->second - at->first < 2 || j[at->first] != '"') return std::nullopt;
+  auto v = j.substr(at->first + 1, at->second - at->first - 2);
+  if (!plain(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<std::string> with_plain_string_field(std::string_view j, std::string_view key, std::string_view value) {
+  for (char c : value)  // printable ASCII: written as it is, whatever the escaping rules
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return std::nullopt;
+  auto at = find_field(j, key);
+  if (!at) return std::nullopt;
+  std::string out;
+  out.reserve(j.size() + value.size());
+  out.append(j.substr(0, at->first)).append("\"").append(value).append("\"").append(j.substr(at->second));
+  return out;
+}
+
 void json_out::key(std::string_view k) {
 #ifndef NDEBUG
   assert((first_ || last_ < k) && "json_out keys must come in ascending order, as util::dump() sorts them");

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 
@@ -20,6 +22,24 @@ namespace crmd::views {
 // Appends `s` as a JSON string (quoted, escaped). false, and nothing
 // appended, when `s` is not valid UTF-8.
 bool append_json_string(std::string& out, std::string_view s);
+
+// Where the value of `key` is in a top-level JSON object such as json_out
+// and util::dump() write (no whitespace): [begin, end) of its bytes, or
+// nullopt when there is no such key or the text is not of that shape. A
+// view that changes one field of an entry replaces those bytes instead of
+// parsing and dumping the whole entry; since the entry was written in
+// util::dump()'s form, the result is what parse, change and dump would give.
+std::optional<std::pair<size_t, size_t>> find_field(std::string_view json, std::string_view key);
+
+// The value of `key` when it is a string without escapes (a status, an id):
+// its bytes without the quotes; nullopt otherwise.
+std::optional<std::string_view> plain_string_field(std::string_view json, std::string_view key);
+
+// `json` with the value of `key` (which find_field finds) replaced by the
+// string `value`, which must be printable ASCII without quotes or
+// backslashes (checked). nullopt when either fails.
+std::optional<std::string> with_plain_string_field(std::string_view json, std::string_view key,
+                                                   std::string_view value);
 
 class json_out {
  public:

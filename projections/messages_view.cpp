@@ -134,6 +134,16 @@ class messages_view : public projection {
     std::string where = be64(~std::stoull(ref->substr(0, slash))), contact = ref->substr(slash + 1);
     auto cur = t.get(base + "a/" + where);
     if (!cur) return status::ok();  // erased since
+    // Most often only the status changes in place; parsing the entry is
+    // left for shapes the quick path does not know.
+    if (auto old = plain_string_field(*cur, "status")) {
+      if (rank(s.status) <= rank(std::string(*old))) return status::ok();
+      if (auto updated = with_plain_string_field(*cur, "status", s.status)) {
+        t.put(base + "a/" + where, *updated);
+        if (!contact.empty()) t.put(base + "c/" + contact + "/" + where, *updated);
+        return status::ok();
+      }
+    }
     auto j = json::parse(*cur, nullptr, false);
     if (!j.is_object() || rank(s.status) <= rank(j.value("status", ""))) return status::ok();
     j["status"] = s.status;

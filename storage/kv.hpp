@@ -82,6 +82,13 @@ class kv_store {
   virtual status write_unlogged(kv_batch& batch) { return write(batch, false); }
   // Persists a family's unlogged writes.
   virtual status flush(cf family) { return status::ok(); }
+  // Holds (true) or lets go (false) the store's background compactions of
+  // a family: a bulk load (load_sorted, again and again) would otherwise
+  // merge each file into the last while the loading goes on.
+  virtual status hold_compactions(cf family, bool hold) {
+    (void)family, (void)hold;
+    return status::ok();
+  }
   // Writes `count` entries, `entry(i)` for i = 0.. in turn (keys strictly
   // ascending), as unlogged writes would, but as whole table files where
   // the store has them (RocksDB: written with SstFileWriter and ingested),

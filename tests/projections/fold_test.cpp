@@ -153,6 +153,31 @@ TEST(json_out, replaces_invalid_utf8_as_util_dump_does) {
   }
 }
 
+TEST(json_out, finds_top_level_fields_and_replaces_a_plain_string_as_parse_change_dump_would) {
+  nlohmann::json j = {{"contact_id", nullptr}, {"history", false}, {"id", "m\"1,}"},
+                      {"media", {{"caption", "a \"status\":\"x\" b"}, {"size", 3}}}, {"position", 12},
+                      {"status", "sent"}, {"text", "\"status\":\"read\", {[\\"}};
+  std::string entry = views::util::dump(j);
+  auto v = views::plain_string_field(entry, "status");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(*v, "sent");
+  EXPECT_FALSE(views::plain_string_field(entry, "text")) << "escapes: not plain";
+  EXPECT_FALSE(views::plain_string_field(entry, "position")) << "not a string";
+  EXPECT_FALSE(views::find_field(entry, "caption")) << "nested keys are not top-level ones";
+  EXPECT_FALSE(views::find_field(entry, "nope"));
+  auto media = views::find_field(entry, "media");
+  ASSERT_TRUE(media);
+  EXPECT_EQ(entry.substr(media->first, media->second - media->first), views::util::dump(j["media"]));
+  auto updated = views::with_plain_string_field(entry, "status", "delivered");
+  ASSERT_TRUE(updated);
+  j["status"] = "delivered";
+  EXPECT_EQ(*updated, views::util::dump(j));
+  EXPECT_FALSE(views::with_plain_string_field(entry, "status", "a\"b"));
+  EXPECT_FALSE(views::with_plain_string_field(entry, "status", "\xd7\x90"));
+  for (std::string bad : {"", "{", "{}", "{\"a\"", "{\"a\":", "{\"a\":\"x", "[1]", "{\"b\":1,", "{\"a\":{\"b\":1"})
+    EXPECT_FALSE(views::find_field(bad, "a")) << bad;
+}
+
 // --- fold_cache ------------------------------------------------------------
 
 std::map<std::string, std::string> family(kv_store& kv) {
