@@ -114,7 +114,7 @@ TEST(rocks_kv, compactions_held_for_a_bulk_load_run_again_when_let_go) {
     for (auto& f : std::filesystem::directory_iterator(dir.sub("db"))) n += f.path().extension() == ".sst";
     return n;
   };
-  ASSERT_TRUE((*kv)->hold_compactions(cf::projections, true));
+  ASSERT_TRUE((*kv)->bulk_load(cf::projections, true));
   // Fourteen overlapping runs: ingestion puts the first six in levels 6..1
   // (each overlaps the one below), the other eight in level 0, where four
   // would start a compaction if it were not held.
@@ -128,13 +128,13 @@ TEST(rocks_kv, compactions_held_for_a_bulk_load_run_again_when_let_go) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(tables(), 14u) << "nothing was compacted while held";
-  ASSERT_TRUE((*kv)->hold_compactions(cf::projections, false));
+  ASSERT_TRUE((*kv)->bulk_load(cf::projections, false));
   for (int i = 0; i < 200 && tables() >= 14; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_LT(tables(), 14u) << "let go, the runs are compacted";
   std::string v;
   ASSERT_TRUE((*kv)->get(cf::projections, "k1050", &v));
   EXPECT_EQ(v, "run13") << "the last run wins";
-  EXPECT_TRUE(make_memory_kv()->hold_compactions(cf::projections, true)) << "a no-op where there are none";
+  EXPECT_TRUE(make_memory_kv()->bulk_load(cf::projections, true)) << "a no-op where there are none";
 }
 
 TEST(rocks_log, positions_versions_chains_and_keys_survive_a_restart) {
