@@ -17,6 +17,9 @@ class audit_view : public projection {
  public:
   const char* name() const override { return "audit"; }
 
+  // An entry is made of the record's envelope alone.
+  bool needs_payload(std::string_view) const override { return false; }
+
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
     entry_.clear();

@@ -45,17 +45,18 @@ void fold_cache::add_new(std::string_view key, std::string_view value) {
   assert(key.size() < UINT32_MAX && value.size() < UINT32_MAX);
   size_t need = key.size() + value.size();
   if (chunks_.empty() || chunk_used_ + need > chunk_size_) {
-    chunk_size_ = std::max(need, chunk_bytes);
+    // A sixteenth of the budget at most, so that a small budget (tests,
+    // a narrow online rebuild) is not filled by one empty chunk.
+    chunk_size_ = std::max(need, std::clamp(budget_ / 16, size_t{64} << 10, chunk_bytes));
     chunks_.emplace_back(new char[chunk_size_]);  // not zeroed: every byte is written before it is read
     chunk_used_ = 0;
-    bytes_ += chunk_size_;  // counted when taken, since its pages are touched as it fills
   }
   char* at = chunks_.back().get() + chunk_used_;
   std::copy(key.begin(), key.end(), at);
   std::copy(value.begin(), value.end(), at + key.size());
   chunk_used_ += need;
   new_.push_back({at, uint32_t(key.size()), uint32_t(value.size())});
-  bytes_ += sizeof(appended);
+  bytes_ += sizeof(appended) + need;
 }
 
 const std::pair<const std::string, std::optional<std::string>>* fold_cache::last(

@@ -117,7 +117,8 @@ class cache_txn : public view_txn {
   std::string buf_;
   // An event writes a handful of keys: a vector searched from the end.
   std::vector<std::pair<std::string, std::optional<std::string>>> mine_;
-  // put_new()s, kept until commit() in buffers reused from event to event.
+  // put_new()s, kept until commit() back to back in one buffer (not two
+  // strings a key).
   struct fresh {
     size_t at, key_len, value_len;
   };

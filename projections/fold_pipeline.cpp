@@ -80,16 +80,16 @@ status folder::fold_all(uint64_t until, const std::function<void(uint64_t)>& pro
   if (from > until) return status::ok();
   batch_queue queue(queue_depth);
 
-  // The reader: the only user of views_folding() while it runs.
+  // The reader: the only user of masks_of() while it runs.
   std::thread reader([&] {
     batch cur;
     size_t scanned = 0;
     bool gave_up = false;
-    auto wanted = [this](std::string_view type) { return views_folding(type) != 0; };
+    auto wanted = [this](std::string_view type) { return masks_of(type).reading != 0; };
     auto s = log.scan_types(from, wanted, [&](const log_entry& e) {
       uint64_t pos = e.record.position;
       if (pos > until) return false;
-      uint64_t folding = e.opened ? views_folding(e.record.type) : 0;
+      uint64_t folding = masks_of(e.record.type).apply_to(e.opened);
       if (folding) {
         if (e.stored.empty()) {  // a log that does not show its records: nothing to copy
           cur.result = status{errc::unsupported, "the log's scan does not give the stored records"};

@@ -108,19 +108,22 @@ uint64_t folder::low() const {
   return m == UINT64_MAX ? 0 : m;
 }
 
-uint64_t folder::views_folding(std::string_view type) {
-  if (last_known_ && type == last_type_) return last_mask_;
+const folder::type_masks& folder::masks_of(std::string_view type) {
+  if (last_known_ && type == last_type_) return last_masks_;
   auto it = masks_.find(type);
   if (it == masks_.end()) {
-    uint64_t m = 0;
+    type_masks m;
     for (size_t i = 0; i < views.size(); ++i)
-      if (views[i]->folds(type)) m |= uint64_t{1} << i;
+      if (views[i]->folds(type)) {
+        m.folding |= uint64_t{1} << i;
+        if (views[i]->needs_payload(type)) m.reading |= uint64_t{1} << i;
+      }
     it = masks_.emplace(std::string(type), m).first;
   }
   last_type_.assign(type);
-  last_mask_ = it->second;
+  last_masks_ = it->second;
   last_known_ = true;
-  return last_mask_;
+  return last_masks_;
 }
 
 bool folder::apply_to(size_t i, const log_entry& e, const std::string& prefix, change_map& changes) {
@@ -140,7 +143,7 @@ bool folder::apply_to(size_t i, const log_entry& e, const std::string& prefix, c
 }
 
 status folder::step(bool& progressed, std::vector<uint64_t>& out_checkpoints) {
-  // One bit per view in views_folding(); crmd has nine.
+  // One bit per view in masks_of(); crmd has nine.
   assert(views.size() <= 64);
   progressed = false;
   out_checkpoints = checkpoints;
@@ -150,10 +153,10 @@ status folder::step(bool& progressed, std::vector<uint64_t>& out_checkpoints) {
   size_t n = 0;
   std::vector<std::string> prefixes;
   for (size_t i = 0; i < views.size(); ++i) prefixes.push_back(prefix_of(i));
-  auto wanted = [this](std::string_view type) { return views_folding(type) != 0; };
+  auto wanted = [this](std::string_view type) { return masks_of(type).reading != 0; };
   auto s = log.scan_types(from, wanted, [&](const log_entry& e) {
     uint64_t pos = e.record.position;
-    uint64_t folding = e.opened ? views_folding(e.record.type) : 0;
+    uint64_t folding = masks_of(e.record.type).apply_to(e.opened);
     for (size_t i = 0; i < views.size(); ++i) {
       if (!errors[i].empty() || out_checkpoints[i] >= pos) continue;
       if (!(folding >> i & 1)) {

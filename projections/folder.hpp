@@ -149,12 +149,19 @@ struct folder {
   bool apply_to(size_t i, const log_entry& e, const std::string& prefix, change_map& changes);
 
  private:
-  // Bit i: views[i] folds the type. The last type asked is remembered, as
-  // the scan's filter and the visitor ask for the same record in turn.
-  uint64_t views_folding(std::string_view type);
-  std::map<std::string, uint64_t, std::less<>> masks_;
+  // Bit i of `folding`: views[i] folds the type; of `reading`: and reads
+  // its payload. The last type asked is remembered, as the scan's filter
+  // and the visitor ask for the same record in turn.
+  struct type_masks {
+    uint64_t folding = 0, reading = 0;
+    // The views to apply an event of the type to: those that need no
+    // payload get it also when it was not opened.
+    uint64_t apply_to(bool opened) const { return opened ? folding : folding & ~reading; }
+  };
+  const type_masks& masks_of(std::string_view type);
+  std::map<std::string, type_masks, std::less<>> masks_;
   std::string last_type_;
-  uint64_t last_mask_ = 0;
+  type_masks last_masks_;
   bool last_known_ = false;
 };
 

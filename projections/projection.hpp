@@ -44,6 +44,14 @@ class projection {
     (void)type;
     return true;
   }
+  // Whether apply() reads the payload (or `erased`) of events of `type`
+  // it folds. When no view being folded does, a rebuild does not decrypt
+  // them: apply() then gets the record with an empty payload and `opened`
+  // false. Default: it does.
+  virtual bool needs_payload(std::string_view type) const {
+    (void)type;
+    return true;
+  }
 };
 
 // Key layout in the `projections` column family.

@@ -253,14 +253,6 @@ status rebuild_views(event_log& log, kv_store& kv, const std::vector<projection*
     if (auto s = load_generation(kv, v->name()); !s) return s;
     if (auto s = clear_view(kv, v->name()); !s) return s;
   }
-  // Each spill is a sorted run over every view's keys; compacting the runs
-  // into each other while the fold goes on took the second core from it
-  // (a third of a 10M-event rebuild). They are compacted after.
-  if (auto s = kv.bulk_load(cf::projections, true); !s) return s;
-  struct back_to_normal {
-    kv_store& kv;
-    ~back_to_normal() { kv.bulk_load(cf::projections, false); }
-  } at_return{kv};
   folder f{log, kv, views, options.batch_events, false};
   f.cache = std::make_unique<fold_cache>(options.memory_bytes);
   // Not load(): it would take the marker for a rebuild cut short. Cleared

@@ -34,6 +34,8 @@ uint64_t read_count(view_txn& t, std::string_view key) {
 class tenants_view : public projection {
  public:
   const char* name() const override { return "tenants"; }
+  // Every event is counted; only the registry's are read.
+  bool needs_payload(std::string_view type) const override { return codec::knows_type<ev::registry_event>(type); }
   status apply(const log_entry& e, view_txn& t) override {
     // Every event counts for its tenant (admin stats): one counter per
     // tenant, so a batch writes it once however many events it holds.

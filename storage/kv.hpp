@@ -82,15 +82,6 @@ class kv_store {
   virtual status write_unlogged(kv_batch& batch) { return write(batch, false); }
   // Persists a family's unlogged writes.
   virtual status flush(cf family) { return status::ok(); }
-  // Readies the store for bulk loads into a family (true: load_sorted
-  // again and again, with reads of what was loaded in between), or returns
-  // it to normal (false). RocksDB holds the family's background compactions,
-  // which would merge each loaded file into the last while the loading goes
-  // on.
-  virtual status bulk_load(cf family, bool on) {
-    (void)family, (void)on;
-    return status::ok();
-  }
   // Writes `count` entries, `entry(i)` for i = 0.. in turn (keys strictly
   // ascending), as unlogged writes would, but as whole table files where
   // the store has them (RocksDB: written with SstFileWriter and ingested),

@@ -111,12 +111,6 @@ class rocks_kv : public kv_store {
     if (read_only_) return status::ok();
     return from_rocks(db_->Flush(rocksdb::FlushOptions(), handles_[int(f)]), "flush");
   }
-  status bulk_load(cf f, bool on) override {
-    if (read_only_) return status::ok();
-    return from_rocks(db_->SetOptions(handles_[int(f)], {{"disable_auto_compactions", on ? "true" : "false"}}),
-                      "set options");
-  }
-
   using kv_store::load_sorted;
   status load_sorted(cf f, size_t count, const std::function<sorted_entry(size_t)>& entry) override {
     if (read_only_) return {errc::io_error, "store is open read-only"};

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <random>
 
@@ -307,6 +308,47 @@ TEST_F(rebuild_views_test, a_rebuild_cut_short_is_cleared_and_folded_again_when_
   EXPECT_EQ(dump(*kv), built) << "folded again from position 1 into a cleared keyspace";
   std::string marker;
   EXPECT_EQ(kv->get(cf::projections, "b/prompts", &marker).code(), errc::not_found);
+}
+
+// A view that records how each event reached it.
+struct seen_view : projection {
+  std::string id;
+  std::function<bool(std::string_view)> reads;
+  std::vector<std::string>* seen;
+  seen_view(std::string name, std::function<bool(std::string_view)> r, std::vector<std::string>* out)
+      : id(std::move(name)), reads(std::move(r)), seen(out) {}
+  const char* name() const override { return id.c_str(); }
+  bool needs_payload(std::string_view type) const override { return reads(type); }
+  status apply(const log_entry& e, view_txn&) override {
+    seen->push_back(std::to_string(e.record.position) + " " + std::string(e.record.type) +
+                    (e.opened ? " opened" : " closed") + (e.payload.empty() ? "" : " payload"));
+    return status::ok();
+  }
+};
+
+TEST_F(rebuild_views_test, a_rebuild_decrypts_only_what_some_view_reads_and_gives_every_view_every_event_it_folds) {
+  // Given subject-bound (encrypted) notes and a plain tenant event
+  append("system/registry/tenants", ev::tenant_created{"acme", "Acme", {}});
+  ASSERT_TRUE(log->append(one("acme/tenant/acme", test::note("hello", "acme/lead/L1"))));
+  ASSERT_TRUE(log->append(one("acme/tenant/acme", test::note("again", "acme/lead/L1"))));
+  // When one view reads no payload and another reads only the tenant's creation
+  std::vector<std::string> blind_seen, reader_seen;
+  seen_view blind("blind", [](std::string_view) { return false; }, &blind_seen);
+  seen_view reader("reader", [](std::string_view t) { return t == "tenant_created"; }, &reader_seen);
+  ASSERT_TRUE(rebuild_views(*log, *kv, {&blind, &reader}));
+  // Then both get every event (no view narrows folds()), the notes unopened
+  std::vector<std::string> expected = {"1 tenant_created opened payload", "2 note_added closed", "3 note_added closed"};
+  EXPECT_EQ(blind_seen, expected);
+  EXPECT_EQ(reader_seen, expected);
+  // and a view that reads notes has them decrypted, for itself and the others
+  blind_seen.clear();
+  std::vector<std::string> notes_seen;
+  seen_view notes("notes", [](std::string_view t) { return t == "note_added"; }, &notes_seen);
+  ASSERT_TRUE(rebuild_views(*log, *kv, {&blind, &notes}));
+  std::vector<std::string> opened = {"1 tenant_created closed", "2 note_added opened payload",
+                                     "3 note_added opened payload"};
+  EXPECT_EQ(notes_seen, opened);
+  EXPECT_EQ(blind_seen, opened);
 }
 
 }  // namespace

@@ -1,9 +1,6 @@
 // What only the RocksDB log can show: restarts, locking, the on-disk bytes.
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <thread>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -101,40 +98,6 @@ TEST(rocks_kv, a_sorted_load_puts_and_deletes_over_what_is_there_and_survives_a_
   EXPECT_EQ(v, key(1001));
   ASSERT_TRUE((*kv)->get(cf::projections, "zz-untouched", &v));
   EXPECT_EQ(v, "kept");
-}
-
-TEST(rocks_kv, compactions_held_for_a_bulk_load_run_again_when_let_go) {
-  test::temp_dir dir;
-  rocks_options ro;
-  ro.path = dir.sub("db");
-  auto kv = open_rocks_kv(ro);
-  ASSERT_TRUE(kv) << kv.error().to_string();
-  auto tables = [&] {
-    size_t n = 0;
-    for (auto& f : std::filesystem::directory_iterator(dir.sub("db"))) n += f.path().extension() == ".sst";
-    return n;
-  };
-  ASSERT_TRUE((*kv)->bulk_load(cf::projections, true));
-  // Fourteen overlapping runs: ingestion puts the first six in levels 6..1
-  // (each overlaps the one below), the other eight in level 0, where four
-  // would start a compaction if it were not held.
-  for (int run = 0; run < 14; ++run) {
-    std::vector<std::string> keys;
-    for (int i = 0; i < 100; ++i) keys.push_back("k" + std::to_string(1000 + i));
-    std::vector<sorted_entry> entries;
-    std::string value = "run" + std::to_string(run);
-    for (auto& k : keys) entries.push_back({k, std::optional<std::string_view>(value)});
-    ASSERT_TRUE((*kv)->load_sorted(cf::projections, entries));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(tables(), 14u) << "nothing was compacted while held";
-  ASSERT_TRUE((*kv)->bulk_load(cf::projections, false));
-  for (int i = 0; i < 200 && tables() >= 14; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_LT(tables(), 14u) << "let go, the runs are compacted";
-  std::string v;
-  ASSERT_TRUE((*kv)->get(cf::projections, "k1050", &v));
-  EXPECT_EQ(v, "run13") << "the last run wins";
-  EXPECT_TRUE(make_memory_kv()->bulk_load(cf::projections, true)) << "a no-op where there are none";
 }
 
 TEST(rocks_log, positions_versions_chains_and_keys_survive_a_restart) {
