@@ -9,6 +9,9 @@ namespace {
 
 // What a map node costs beside its key and value (node, two string headers).
 constexpr size_t node_overhead = 96;
+// What a key costs in the ordered index, once there is one (a tree node
+// holding a string_view).
+constexpr size_t order_overhead = 48;
 // put_new() entries are copied into chunks of this size.
 constexpr size_t chunk_bytes = size_t{4} << 20;
 
@@ -24,7 +27,10 @@ void fold_cache::set(std::string key, std::optional<std::string> value) {
     // Nothing in the store to hide: forget the key instead of keeping a tombstone.
     if (it != entries_.end()) {
       bytes_ -= cost(it->first, it->second);
-      if (ordered_) order_.erase(it->first);
+      if (ordered_) {
+        order_.erase(it->first);
+        bytes_ -= order_overhead;
+      }
       entries_.erase(it);
     }
     return;
@@ -32,7 +38,10 @@ void fold_cache::set(std::string key, std::optional<std::string> value) {
   if (it == entries_.end()) {
     bytes_ += cost(key, value);
     it = entries_.emplace(std::move(key), std::move(value)).first;
-    if (ordered_) order_.insert(it->first);  // node keys stay put across rehashing
+    if (ordered_) {
+      order_.insert(it->first);  // node keys stay put across rehashing
+      bytes_ += order_overhead;
+    }
     return;
   }
   bytes_ -= cost(it->first, it->second);
@@ -64,6 +73,7 @@ const std::pair<const std::string, std::optional<std::string>>* fold_cache::last
   if (!ordered_) {
     for (auto& e : entries_) order_.insert(e.first);
     ordered_ = true;
+    bytes_ += order_.size() * order_overhead;  // so that the budget sees it too
   }
   auto it = order_.lower_bound(hi);
   while (it != order_.begin()) {

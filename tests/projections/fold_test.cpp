@@ -252,8 +252,15 @@ TEST(fold_cache, last_sees_the_event_the_cache_and_the_store_in_that_order) {
     t.commit();
   }
   ASSERT_TRUE(cache.spill(*kv));  // i/1..i/3 in the store
+  {
+    cache_txn w(*kv, prefix, cache);
+    w.put("k/1", "v");
+    w.commit();
+  }
+  size_t unordered = cache.bytes();
   cache_txn t(*kv, prefix, cache);
   EXPECT_EQ(t.last("i/", "i0")->first, "i/3");
+  EXPECT_GT(cache.bytes(), unordered) << "the ordered index last() builds counts against the budget";
   t.del("i/3");
   EXPECT_EQ(t.last("i/", "i0")->first, "i/2") << "deleted by this event";
   t.commit();
