@@ -22,8 +22,8 @@ class audit_view : public projection {
 
   status apply(const log_entry& e, view_txn& t) override {
     const auto& r = e.record;
-    entry_.clear();
-    json_out(entry_)
+    std::string entry;
+    json_out(entry)
         .str("actor", r.causer)
         .str("at", rfc3339(r.recorded_at_us, 6))
         .str_or_null("client", r.client)
@@ -36,18 +36,13 @@ class audit_view : public projection {
         .close();
     std::string at = be64(~r.position);
     // One entry per position, never read back while folding: write-once.
-    key_.assign("a/").append(at);
-    t.put_new(key_, entry_);
+    t.put_new("a/" + at, entry);
     bump(t, "#a");
-    key_.assign("t/").append(r.tenant).append("/").append(at);
-    t.put_new(key_, "");
-    key_.assign("#t/").append(r.tenant);
-    bump(t, key_);
+    std::string tenant(r.tenant);
+    t.put_new("t/" + tenant + "/" + at, "");
+    bump(t, "#t/" + tenant);
     return status::ok();
   }
-
- private:
-  std::string entry_, key_;  // reused: an audit entry is written for every event
 };
 
 std::string key(const std::string& rest) { return view_prefix("audit") + rest; }

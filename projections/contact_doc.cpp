@@ -1,7 +1,5 @@
 #include "projections/contact_doc.hpp"
 
-#include <cstdio>
-
 #include "projections/json_out.hpp"
 
 namespace crmd::views {

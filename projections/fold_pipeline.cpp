@@ -125,8 +125,7 @@ status folder::fold_all(uint64_t until, const std::function<void(uint64_t)>& pro
   status out = status::ok();
   record_view rec;
   change_map unused;  // apply_to's batch, for folds without a cache
-  std::vector<std::string> prefixes;
-  for (size_t i = 0; i < views.size(); ++i) prefixes.push_back(prefix_of(i));
+  std::vector<std::string> prefixes = this->prefixes();
   for (;;) {
     batch b = queue.pop();
     for (auto& h : b.events) {

@@ -67,10 +67,6 @@ status load_generation(kv_store& kv, std::string_view view) {
 
 std::string view_prefix(std::string_view view) { return prefix_for(view, view_generation(view)); }
 
-}  // namespace crmd
-
-namespace crmd {
-
 status folder::load() {
   checkpoints.assign(views.size(), 0);
   errors.assign(views.size(), "");
@@ -151,8 +147,7 @@ status folder::step(bool& progressed, std::vector<uint64_t>& out_checkpoints) {
   if (from > log.last_position()) return status::ok();
   change_map changes;  // without a cache: the batch's writes
   size_t n = 0;
-  std::vector<std::string> prefixes;
-  for (size_t i = 0; i < views.size(); ++i) prefixes.push_back(prefix_of(i));
+  std::vector<std::string> prefixes = this->prefixes();
   auto wanted = [this](std::string_view type) { return masks_of(type).reading != 0; };
   auto s = log.scan_types(from, wanted, [&](const log_entry& e) {
     uint64_t pos = e.record.position;

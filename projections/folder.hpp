@@ -128,6 +128,11 @@ struct folder {
   std::unique_ptr<fold_cache> cache;
 
   std::string prefix_of(size_t i) const { return fixed_prefix.empty() ? view_prefix(views[i]->name()) : fixed_prefix; }
+  std::vector<std::string> prefixes() const {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < views.size(); ++i) out.push_back(prefix_of(i));
+    return out;
+  }
   std::string checkpoint_of(size_t i) const {
     return fixed_checkpoint.empty() ? checkpoint_key(views[i]->name()) : fixed_checkpoint;
   }

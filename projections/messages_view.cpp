@@ -34,7 +34,7 @@ using json = nlohmann::json;
 using util::bump;
 using util::dump;
 
-int rank(const std::string& status) {
+int rank(std::string_view status) {
   static const char* order[] = {"pending", "sent", "failed", "delivered", "read", "played"};
   for (int i = 0; i < 6; ++i)
     if (status == order[i]) return i;
@@ -137,7 +137,7 @@ class messages_view : public projection {
     // Most often only the status changes in place; parsing the entry is
     // left for shapes the quick path does not know.
     if (auto old = plain_string_field(*cur, "status")) {
-      if (rank(s.status) <= rank(std::string(*old))) return status::ok();
+      if (rank(s.status) <= rank(*old)) return status::ok();
       if (auto updated = with_plain_string_field(*cur, "status", s.status)) {
         t.put(base + "a/" + where, *updated);
         if (!contact.empty()) t.put(base + "c/" + contact + "/" + where, *updated);

@@ -100,6 +100,14 @@ struct in_flight {
   }
 };
 
+// The generated logs: OS-buffered, every recorded time from the seed's clock.
+log_options history_log(test::stepping_clock& clock) {
+  log_options lo;
+  lo.sync = false;
+  lo.time = &clock;
+  return lo;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
@@ -135,11 +143,8 @@ TEST(views_equivalence, views_rebuilt_from_the_log_equal_the_incrementally_built
   // redeliveries and erasures, with the views catching up after each burst
   test::stepping_clock clock(s);
   in_flight flight;  // outlives the log, whose writer may still answer appends as it closes
-  log_options lo;
-  lo.sync = false;
-  lo.time = &clock;
   std::shared_ptr<kv_store> kv = make_memory_kv();
-  auto opened = open_event_log(kv, lo);
+  auto opened = open_event_log(kv, history_log(clock));
   ASSERT_TRUE(opened) << opened.error().to_string();
   auto& log = **opened;
   projection_runner incremental(log, kv, views::all(), small);
@@ -240,11 +245,8 @@ TEST(views_equivalence, views_rebuilt_from_the_log_equal_the_incrementally_built
 TEST(views_equivalence, the_views_of_a_fixed_history_keep_their_bytes) {
   constexpr uint64_t fixed_seed = 20261130;
   test::stepping_clock clock(fixed_seed);
-  log_options lo;
-  lo.sync = false;
-  lo.time = &clock;
   std::shared_ptr<kv_store> kv = make_memory_kv();
-  auto opened = open_event_log(kv, lo);
+  auto opened = open_event_log(kv, history_log(clock));
   ASSERT_TRUE(opened) << opened.error().to_string();
   auto& log = **opened;
   history_generator gen(fixed_seed, 8);
