@@ -42,7 +42,8 @@ log_delta() {
   read -r b0 e0 d0 w0 <<<"$1"
   read -r b1 e1 d1 w1 <<<"$2"
   awk -v b="$((b1 - b0))" -v e="$((e1 - e0))" -v w0="$((w0 * b0))" -v w1="$((w1 * b1))" \
-    'BEGIN {if (b > 0) printf "log during the run: %d group commits, %.1f events each, %.0f us per synced write\n", b, e / b, (w1 - w0) / b}'
+    -v d0="$((d0 * b0))" -v d1="$((d1 * b1))" \
+    'BEGIN {if (b > 0) printf "log during the run: %d group commits, %.1f events each, %.0f us deciding and %.0f us in the synced write per commit\n", b, e / b, (d1 - d0) / b, (w1 - w0) / b}'
 }
 
 # proc_cpu PID: "cpu_ticks minor_faults context_switches" of a process so far

@@ -3,7 +3,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <cstdio>
@@ -21,13 +23,59 @@ const unsigned char* u8(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
+// Fetched once: EVP_sha256() and EVP_aes_256_gcm() make OpenSSL 3 look the
+// algorithm up again on every init, a visible share of an append's cost.
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = [] {
+    const EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return m ? m : EVP_sha256();
+  }();
+  return md;
+}
+const EVP_CIPHER* aes_gcm() {
+  static const EVP_CIPHER* c = [] {
+    const EVP_CIPHER* f = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    return f ? f : EVP_aes_256_gcm();
+  }();
+  return c;
+}
+
+// GCM nonces come from RAND_bytes drawn 4 KiB at a time: one RAND_bytes call
+// per nonce (locks, a getpid() fork check) cost more than the encryption of
+// a small event. A forked child must not reuse its parent's buffered bytes,
+// so fork bumps a generation that makes every thread's buffer refill.
+std::atomic<uint64_t> fork_generation{0};
+void after_fork_in_child() { fork_generation.fetch_add(1); }
+
+void nonce_into(unsigned char* out) {
+  static const bool registered = [] { return ::pthread_atfork(nullptr, nullptr, after_fork_in_child) == 0; }();
+  (void)registered;
+  struct pool {
+    unsigned char bytes[4096];
+    size_t used = sizeof bytes;
+    uint64_t generation = 0;
+  };
+  thread_local pool p;
+  uint64_t gen = fork_generation.load(std::memory_order_relaxed);
+  if (p.used + gcm_nonce_size > sizeof p.bytes || p.generation != gen) {
+    if (RAND_bytes(p.bytes, sizeof p.bytes) != 1) {
+      std::fprintf(stderr, "crmd: OpenSSL RAND_bytes failed\n");
+      std::abort();
+    }
+    p.used = 0;
+    p.generation = gen;
+  }
+  std::memcpy(out, p.bytes + p.used, gcm_nonce_size);
+  p.used += gcm_nonce_size;
+}
+
 }  // namespace
 
 std::string sha256(std::string_view a, std::string_view b) {
   thread_local EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   std::string out(sha256_size, '\0');
   unsigned int len = 0;
-  bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
+  bool ok = ctx && EVP_DigestInit_ex(ctx, sha256_md(), nullptr) == 1 &&
             EVP_DigestUpdate(ctx, a.data(), a.size()) == 1 &&
             EVP_DigestUpdate(ctx, b.data(), b.size()) == 1 &&
             EVP_DigestFinal_ex(ctx, reinterpret_cast<unsigned char*>(out.data()), &len) == 1;
@@ -112,12 +160,18 @@ std::string random_bytes(size_t n) {
 result<std::string> seal(std::string_view key, std::string_view plaintext, std::string_view aad) {
   if (key.size() != aes_key_size) return status{errc::invalid_argument, "AES-256 key must be 32 bytes"};
   thread_local cipher_ctx ctx(EVP_CIPHER_CTX_new());
-  std::string out = random_bytes(gcm_nonce_size);
-  out.resize(gcm_nonce_size + plaintext.size() + gcm_tag_size);
+  thread_local bool initialised = false;
+  if (!ctx) return status{errc::io_error, "cannot allocate a cipher context"};
+  if (!initialised) {
+    if (EVP_EncryptInit_ex(ctx.get(), aes_gcm(), nullptr, nullptr, nullptr) != 1)
+      return status{errc::io_error, "cannot initialise AES-256-GCM"};
+    initialised = true;
+  }
+  std::string out(gcm_nonce_size + plaintext.size() + gcm_tag_size, '\0');
+  nonce_into(reinterpret_cast<unsigned char*>(out.data()));
   auto* ct = reinterpret_cast<unsigned char*>(out.data()) + gcm_nonce_size;
   int len = 0, total = 0;
-  bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
-            EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, u8(key), u8(out)) == 1 &&
+  bool ok = EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, u8(key), u8(out)) == 1 &&
             (aad.empty() || EVP_EncryptUpdate(ctx.get(), nullptr, &len, u8(aad), int(aad.size())) == 1) &&
             EVP_EncryptUpdate(ctx.get(), ct, &len, u8(plaintext), int(plaintext.size())) == 1;
   total = len;
@@ -140,7 +194,7 @@ status open_into(std::string_view key, std::string_view sealed, std::string_view
   thread_local bool initialised = false;
   if (!ctx) return {errc::io_error, "cannot allocate a cipher context"};
   if (!initialised) {
-    if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1)
+    if (EVP_DecryptInit_ex(ctx.get(), aes_gcm(), nullptr, nullptr, nullptr) != 1)
       return {errc::io_error, "cannot initialise AES-256-GCM"};
     initialised = true;
   }
