@@ -179,7 +179,10 @@ class kv_event_log : public event_log {
     if (auto it = ov.versions.find(stream); it != ov.versions.end()) return it->second;
     if (auto it = versions_.find(stream); it != versions_.end()) return it->second;
     std::string k, v;
-    auto s = kv_->last(cf::streams, stream_lower(stream), stream_upper(stream), &k, &v);
+    // A new stream (every call, every session) has no first entry: a point
+    // read says so through the bloom filters, without an iterator.
+    auto s = kv_->get(cf::streams, stream_key(stream, 1), &v);
+    if (s.is_ok()) s = kv_->last(cf::streams, stream_lower(stream), stream_upper(stream), &k, &v);
     uint64_t version = 0;
     if (s.is_ok()) {
       if (k.size() != stream.size() + 9) return status{errc::corruption, "malformed stream index key"};

@@ -28,6 +28,16 @@ void log_reader::forget_key(const std::string& subject) {
 result<std::vector<stored_event>> log_reader::read_stream(const std::string& stream, uint64_t from_seq,
                                               size_t max) {
   std::vector<stored_event> out;
+  // A stream's sequence numbers are dense from 1, so when `from_seq` has no
+  // index entry nothing after it has one either. A point read says so
+  // through the bloom filters without building an iterator: what every new
+  // actor's recovery (a new call, a new session) asks.
+  if (from_seq >= 1) {
+    std::string first;
+    auto s = kv_->get(cf::streams, stream_key(stream, from_seq), &first);
+    if (s.code() == errc::not_found) return out;
+    if (!s) return s;
+  }
   auto it = kv_->scan(cf::streams, stream_key(stream, from_seq), stream_upper(stream));
   for (; it->valid() && out.size() < max; it->next()) {
     if (it->value().size() != 8) return status{errc::corruption, "malformed stream index entry"};
