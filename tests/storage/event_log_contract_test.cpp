@@ -206,6 +206,23 @@ TEST_P(event_log_contract, read_all_and_read_stream_page) {
   auto none = log_->read_stream("c/k/z", 1, 10);
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
+  auto past_end = log_->read_stream("a/k/x", 6, 10);
+  ASSERT_TRUE(past_end);
+  EXPECT_TRUE(past_end->empty());
+  auto last = log_->read_stream("a/k/x", 5, 10);
+  ASSERT_TRUE(last);
+  ASSERT_EQ(last->size(), 1u);
+  EXPECT_EQ((*last)[0].env.position, 10u);
+  auto from_zero = log_->read_stream("a/k/x", 0, 10);  // sequences start at 1: all of it
+  ASSERT_TRUE(from_zero);
+  EXPECT_EQ(from_zero->size(), 5u);
+  // A stream whose name extends another's is still new.
+  auto extended = log_->read_stream("a/k/xx", 1, 10);
+  ASSERT_TRUE(extended);
+  EXPECT_TRUE(extended->empty());
+  auto first = append(one("a/k/xx", note("first"), 0));
+  ASSERT_TRUE(first) << first.error().to_string();
+  EXPECT_EQ(first->stream_version, 1u);
 }
 
 TEST_P(event_log_contract, scan_streams_merges_the_named_streams_in_position_order_up_to_a_bound) {
