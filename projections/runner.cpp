@@ -230,6 +230,26 @@ status projection_runner::start_rebuild(const std::string& view) {
   return status::ok();
 }
 
+result<std::vector<std::string>> projection_runner::build_empty_views() {
+  if (impl_->published.empty())
+    if (auto s = impl_->f.load(); !s) return s;
+  std::vector<std::string> names;
+  if (impl_->log.last_position() == 0) return names;
+  std::vector<projection*> empty;
+  for (size_t i = 0; i < impl_->f.views.size(); ++i)
+    if (impl_->f.checkpoints[i] == 0 && impl_->f.errors[i].empty()) {
+      empty.push_back(impl_->f.views[i]);
+      names.push_back(impl_->f.views[i]->name());
+    }
+  if (empty.empty()) return names;
+  // As `crmd rebuild` does: nothing serves yet, so the fold may hold as much
+  // as an offline rebuild would (rebuild_options), not an online one's share.
+  if (auto s = rebuild_views(impl_->log, *impl_->kv, empty, rebuild_options{}, {}); !s) return s;
+  if (auto s = impl_->f.load(); !s) return s;  // their checkpoints, now at the log's end
+  impl_->publish();
+  return names;
+}
+
 status projection_runner::catch_up() {
   if (impl_->published.empty())
     if (auto s = impl_->f.load(); !s) return s;

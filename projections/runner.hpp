@@ -83,6 +83,13 @@ class projection_runner {
   // thread must not be running): for rebuilds and tests.
   status catch_up();
 
+  // Before start() (or catch_up()): folds the views that have nothing folded
+  // yet (new in this build, or cleared after an offline rebuild was cut
+  // short) the way `crmd rebuild` does, in memory and written sorted, many
+  // times faster than catch_up() batch by batch. Returns their names; none
+  // on an empty log.
+  result<std::vector<std::string>> build_empty_views();
+
  private:
   struct impl;
   std::unique_ptr<impl> impl_;

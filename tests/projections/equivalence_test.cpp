@@ -25,6 +25,7 @@
 #include "events/call_events.hpp"
 #include "events/identity_events.hpp"
 #include "events/whatsapp_events.hpp"
+#include "projections/folder.hpp"
 #include "projections/runner.hpp"
 #include "projections/views.hpp"
 #include "storage/crypto.hpp"
@@ -236,6 +237,57 @@ TEST(views_equivalence, views_rebuilt_from_the_log_equal_the_incrementally_built
             << gen.redeliveries() << " redeliveries; log and incremental views " << building << " s (folding "
             << folding << " s), rebuild " << rebuilding << " s, rebuild spilling every 256 KiB " << spilling
             << " s\n";
+}
+
+// `crmd rebuild all` cut short leaves every view cleared and marked; the
+// next `crmd serve` builds them in bulk (build_empty_views) rather than
+// batch by batch, and they equal the views folded incrementally.
+TEST(views_equivalence, views_left_by_a_cut_short_rebuild_are_built_in_bulk_and_equal_the_incremental_ones) {
+  constexpr uint64_t fixed_seed = 8081;
+  test::stepping_clock clock(fixed_seed);
+  std::shared_ptr<kv_store> kv = make_memory_kv();
+  auto opened = open_event_log(kv, history_log(clock));
+  ASSERT_TRUE(opened) << opened.error().to_string();
+  auto& log = **opened;
+  history_generator gen(fixed_seed, 6);
+  while (gen.positions() < 8'000) {
+    auto step = gen.next();
+    if (!step.erase.empty()) {
+      ASSERT_TRUE(log.erase_subject(step.erase));
+      continue;
+    }
+    ASSERT_TRUE(log.append(std::move(step.append)));
+  }
+  // Given views folded incrementally, and a copy of them
+  {
+    projection_runner incremental(log, kv, views::all());
+    ASSERT_TRUE(incremental.catch_up());
+  }
+  std::shared_ptr<kv_store> expected = make_memory_kv();
+  ASSERT_TRUE(test::copy_family(*kv, *expected, cf::projections));
+  // When an offline rebuild of every view was cut short: marked, half written
+  {
+    auto b = kv->new_batch();
+    for (auto& name : views::names()) {
+      b->put(cf::projections, rebuild_marker_key(name), "");
+      b->put(cf::projections, view_prefix(name) + "half-built", "{}");
+    }
+    ASSERT_TRUE(kv->write(*b, true));
+  }
+  // Then the next start builds every view in bulk, and nothing is left to catch up
+  projection_runner next(log, kv, views::all());
+  auto built = next.build_empty_views();
+  ASSERT_TRUE(built) << built.error().to_string();
+  EXPECT_EQ(*built, views::names());
+  EXPECT_EQ(next.position(), log.last_position());
+  ASSERT_TRUE(next.catch_up());
+  // and the views, checkpoints and markers are those of the incremental fold
+  EXPECT_EQ(test::first_difference(*expected, *kv, cf::projections), "");
+  // and a start with nothing empty builds nothing
+  projection_runner third(log, kv, views::all());
+  auto none = third.build_empty_views();
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
 }
 
 // The views' bytes of one fixed history, as a digest written down when the
