@@ -87,7 +87,8 @@ class projection_runner {
   // yet (new in this build, or cleared after an offline rebuild was cut
   // short) the way `crmd rebuild` does, in memory and written sorted, many
   // times faster than catch_up() batch by batch. Returns their names; none
-  // on an empty log.
+  // on an empty log, or when the bulk build failed on a view's error (then
+  // catch_up() folds them batch by batch and stops only the failing view).
   result<std::vector<std::string>> build_empty_views();
 
  private:

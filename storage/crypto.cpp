@@ -25,17 +25,24 @@ const unsigned char* u8(std::string_view s) {
 
 // Fetched once: EVP_sha256() and EVP_aes_256_gcm() make OpenSSL 3 look the
 // algorithm up again on every init, a visible share of an append's cost.
+// Without them nothing can be stored or read, so their absence is fatal.
+[[noreturn]] void missing(const char* what) {
+  std::fprintf(stderr, "crmd: %s\n", what);
+  std::abort();
+}
 const EVP_MD* sha256_md() {
   static const EVP_MD* md = [] {
     const EVP_MD* m = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return m ? m : EVP_sha256();
+    if (!m) missing("OpenSSL has no SHA256");
+    return m;
   }();
   return md;
 }
 const EVP_CIPHER* aes_gcm() {
   static const EVP_CIPHER* c = [] {
     const EVP_CIPHER* f = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
-    return f ? f : EVP_aes_256_gcm();
+    if (!f) missing("OpenSSL has no AES-256-GCM");
+    return f;
   }();
   return c;
 }
@@ -48,7 +55,11 @@ std::atomic<uint64_t> fork_generation{0};
 void after_fork_in_child() { fork_generation.fetch_add(1); }
 
 void nonce_into(unsigned char* out) {
-  static const bool registered = [] { return ::pthread_atfork(nullptr, nullptr, after_fork_in_child) == 0; }();
+  // Without the fork handler a child could repeat its parent's nonces.
+  static const bool registered = [] {
+    if (::pthread_atfork(nullptr, nullptr, after_fork_in_child) != 0) missing("cannot register the nonce buffer's fork handler");
+    return true;
+  }();
   (void)registered;
   struct pool {
     unsigned char bytes[4096];

@@ -290,6 +290,66 @@ TEST(views_equivalence, views_left_by_a_cut_short_rebuild_are_built_in_bulk_and_
   EXPECT_TRUE(none->empty());
 }
 
+// A view that cannot fold one event (it counts events, and refuses the 50th).
+class refusing_view : public projection {
+ public:
+  const char* name() const override { return "refusing"; }
+  status apply(const log_entry& e, view_txn& txn) override {
+    if (e.record.position == 50) return {errc::corruption, "cannot fold position 50"};
+    auto n = txn.get(view_prefix(name()) + "n");
+    txn.put(view_prefix(name()) + "n", std::to_string(n ? std::stoull(*n) + 1 : 1));
+    return status::ok();
+  }
+};
+
+TEST(views_equivalence, a_view_that_stops_the_bulk_build_stops_alone_batch_by_batch) {
+  test::stepping_clock clock(7);
+  std::shared_ptr<kv_store> kv = make_memory_kv();
+  auto opened = open_event_log(kv, history_log(clock));
+  ASSERT_TRUE(opened) << opened.error().to_string();
+  auto& log = **opened;
+  history_generator gen(7, 3);
+  while (gen.positions() < 2'000) {
+    auto step = gen.next();
+    if (!step.erase.empty()) {
+      ASSERT_TRUE(log.erase_subject(step.erase));
+      continue;
+    }
+    ASSERT_TRUE(log.append(std::move(step.append)));
+  }
+  // Given every view empty, and one that refuses position 50
+  auto with_refusing = [] {
+    auto v = views::all();
+    v.push_back(std::make_unique<refusing_view>());
+    return v;
+  };
+  projection_runner runner(log, kv, with_refusing());
+  // When the start builds the empty views in bulk, and that fails on position 50
+  auto built = runner.build_empty_views();
+  ASSERT_TRUE(built) << built.error().to_string();
+  EXPECT_TRUE(built->empty()) << "a failed bulk build reports no view as built";
+  // Then catching up batch by batch stops only the refusing view, before position 50
+  ASSERT_TRUE(runner.catch_up());
+  for (auto& [name, st] : runner.views()) {
+    if (name == "refusing") {
+      EXPECT_NE(st.error, "");
+      EXPECT_EQ(st.position, 49u);
+    } else {
+      EXPECT_EQ(st.error, "") << name;
+      EXPECT_EQ(st.position, log.last_position()) << name;
+    }
+  }
+  // and the other views are those a plain batch-by-batch fold gives
+  std::shared_ptr<kv_store> plain = make_memory_kv();
+  for (int f = 0; f < cf_count; ++f)
+    if (cf(f) != cf::projections) ASSERT_TRUE(test::copy_family(*kv, *plain, cf(f)));
+  auto reopened = open_event_log(plain);
+  ASSERT_TRUE(reopened);
+  projection_runner reference(**reopened, plain, with_refusing());
+  ASSERT_TRUE(reference.catch_up());
+  EXPECT_EQ(test::first_difference(*plain, *kv, cf::projections), "");
+}
+
 // The views' bytes of one fixed history, as a digest written down when the
 // views were built with nlohmann::json: moving a view's entries to json_out
 // (or any other writer) must not change a byte the views store. A deliberate
