@@ -113,6 +113,32 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+// A log of `count` positions generated from `seed` over `tenants` tenants,
+// appended one at a time, in memory.
+struct fixed_history {
+  fixed_history(uint64_t seed, size_t tenants, uint64_t count) : clock(seed) {
+    auto opened = open_event_log(kv, history_log(clock));
+    if (!opened) {
+      ADD_FAILURE() << opened.error().to_string();
+      return;
+    }
+    log = std::move(*opened);
+    history_generator gen(seed, tenants);
+    while (gen.positions() < count) {
+      auto step = gen.next();
+      if (!step.erase.empty()) {
+        EXPECT_TRUE(log->erase_subject(step.erase));
+        continue;
+      }
+      auto r = log->append(std::move(step.append));
+      EXPECT_TRUE(r) << r.error().to_string();
+    }
+  }
+  test::stepping_clock clock;
+  std::shared_ptr<kv_store> kv = make_memory_kv();
+  std::unique_ptr<event_log> log;
+};
+
 TEST(views_equivalence, a_random_history_names_every_event_type_of_the_catalog) {
   // Given the generator with the run's seed
   history_generator gen(seed(), tenants);
@@ -244,20 +270,10 @@ TEST(views_equivalence, views_rebuilt_from_the_log_equal_the_incrementally_built
 // batch by batch, and they equal the views folded incrementally.
 TEST(views_equivalence, views_left_by_a_cut_short_rebuild_are_built_in_bulk_and_equal_the_incremental_ones) {
   constexpr uint64_t fixed_seed = 8081;
-  test::stepping_clock clock(fixed_seed);
-  std::shared_ptr<kv_store> kv = make_memory_kv();
-  auto opened = open_event_log(kv, history_log(clock));
-  ASSERT_TRUE(opened) << opened.error().to_string();
-  auto& log = **opened;
-  history_generator gen(fixed_seed, 6);
-  while (gen.positions() < 8'000) {
-    auto step = gen.next();
-    if (!step.erase.empty()) {
-      ASSERT_TRUE(log.erase_subject(step.erase));
-      continue;
-    }
-    ASSERT_TRUE(log.append(std::move(step.append)));
-  }
+  fixed_history h(fixed_seed, 6, 8'000);
+  ASSERT_TRUE(h.log);
+  auto& log = *h.log;
+  std::shared_ptr<kv_store> kv = h.kv;
   // Given views folded incrementally, and a copy of them
   {
     projection_runner incremental(log, kv, views::all());
@@ -303,20 +319,10 @@ class refusing_view : public projection {
 };
 
 TEST(views_equivalence, a_view_that_stops_the_bulk_build_stops_alone_batch_by_batch) {
-  test::stepping_clock clock(7);
-  std::shared_ptr<kv_store> kv = make_memory_kv();
-  auto opened = open_event_log(kv, history_log(clock));
-  ASSERT_TRUE(opened) << opened.error().to_string();
-  auto& log = **opened;
-  history_generator gen(7, 3);
-  while (gen.positions() < 2'000) {
-    auto step = gen.next();
-    if (!step.erase.empty()) {
-      ASSERT_TRUE(log.erase_subject(step.erase));
-      continue;
-    }
-    ASSERT_TRUE(log.append(std::move(step.append)));
-  }
+  fixed_history h(7, 3, 2'000);
+  ASSERT_TRUE(h.log);
+  auto& log = *h.log;
+  std::shared_ptr<kv_store> kv = h.kv;
   // Given every view empty, and one that refuses position 50
   auto with_refusing = [] {
     auto v = views::all();
@@ -356,21 +362,10 @@ TEST(views_equivalence, a_view_that_stops_the_bulk_build_stops_alone_batch_by_ba
 // change of a view's format updates the digest in the same commit, and says so.
 TEST(views_equivalence, the_views_of_a_fixed_history_keep_their_bytes) {
   constexpr uint64_t fixed_seed = 20261130;
-  test::stepping_clock clock(fixed_seed);
-  std::shared_ptr<kv_store> kv = make_memory_kv();
-  auto opened = open_event_log(kv, history_log(clock));
-  ASSERT_TRUE(opened) << opened.error().to_string();
-  auto& log = **opened;
-  history_generator gen(fixed_seed, 8);
-  while (gen.positions() < 30'000) {
-    auto step = gen.next();
-    if (!step.erase.empty()) {
-      ASSERT_TRUE(log.erase_subject(step.erase));
-      continue;
-    }
-    auto r = log.append(std::move(step.append));
-    ASSERT_TRUE(r) << r.error().to_string();
-  }
+  fixed_history h(fixed_seed, 8, 30'000);
+  ASSERT_TRUE(h.log);
+  auto& log = *h.log;
+  std::shared_ptr<kv_store> kv = h.kv;
   auto owned = views::all();
   std::vector<projection*> views;
   for (auto& v : owned) views.push_back(v.get());
