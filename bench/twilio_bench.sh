@@ -11,7 +11,7 @@ bench_prepare
 export CRMD_ADMIN_TOKEN="bench-token-0123456789abcdef" TWILIO_AUTH_TOKEN="bench-twilio-token"
 export PUBLIC_HOST="https://crm.example.test"
 ./build/bench/hello_server 18092 & hello=$!
-./build/app/crmd serve --data-dir "$work/data" --port 18093 > "$work/serve.log" 2>&1 & crmd=$!
+env ${BENCH_SERVER_ENV:-} "${BENCH_CRMD:-./build/app/crmd}" serve --data-dir "$work/data" --port 18093 > "$work/serve.log" 2>&1 & crmd=$!
 trap 'kill $hello $crmd 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 for i in $(seq 50); do curl -sf localhost:18093/health >/dev/null && break; sleep 0.1; done
 auth="Authorization: Bearer $CRMD_ADMIN_TOKEN"

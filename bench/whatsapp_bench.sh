@@ -10,7 +10,7 @@ source bench/lib.sh
 bench_prepare
 export CRMD_ADMIN_TOKEN="bench-token-0123456789abcdef" INTERNAL_SECRET="bench-bridge-secret"
 ./build/bench/hello_server 18094 & hello=$!
-./build/app/crmd serve --data-dir "$work/data" --port 18095 > "$work/serve.log" 2>&1 & crmd=$!
+env ${BENCH_SERVER_ENV:-} "${BENCH_CRMD:-./build/app/crmd}" serve --data-dir "$work/data" --port 18095 > "$work/serve.log" 2>&1 & crmd=$!
 trap 'kill $hello $crmd 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 for i in $(seq 50); do curl -sf localhost:18095/health >/dev/null && break; sleep 0.1; done
 auth="Authorization: Bearer $CRMD_ADMIN_TOKEN"

@@ -5,6 +5,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/sst_file_writer.h>
 #include <rocksdb/table.h>
+#include <rocksdb/convenience.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
@@ -26,15 +27,30 @@ status from_rocks(const rocksdb::Status& s, const std::string& what) {
 
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 
+// Where a family lives: the views in a database of their own (open_rocks_kv
+// says why), everything else in the log's. A null `views` db means the
+// store has none (an old store opened read-only): its views are read from
+// the log database's family of that name.
+struct routes {
+  rocksdb::DB* db = nullptr;
+  rocksdb::DB* views = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // the log database's, in cf order
+  rocksdb::ColumnFamilyHandle* views_handle = nullptr;
+  bool in_views(cf f) const { return f == cf::projections && views; }
+  rocksdb::DB* db_of(cf f) const { return in_views(f) ? views : db; }
+  rocksdb::ColumnFamilyHandle* handle(cf f) const { return in_views(f) ? views_handle : handles[int(f)]; }
+};
+
 struct rocks_batch : kv_batch {
-  explicit rocks_batch(std::vector<rocksdb::ColumnFamilyHandle*>* h) : handles(h) {}
+  explicit rocks_batch(const routes* r) : to(r) {}
   void put(cf f, std::string_view k, std::string_view v) override {
-    batch.Put((*handles)[int(f)], slice(k), slice(v));
+    of(f).Put(to->handle(f), slice(k), slice(v));
   }
-  void del(cf f, std::string_view k) override { batch.Delete((*handles)[int(f)], slice(k)); }
-  size_t size_bytes() const override { return batch.GetDataSize(); }
-  std::vector<rocksdb::ColumnFamilyHandle*>* handles;
-  rocksdb::WriteBatch batch;
+  void del(cf f, std::string_view k) override { of(f).Delete(to->handle(f), slice(k)); }
+  size_t size_bytes() const override { return log.GetDataSize() + views.GetDataSize(); }
+  rocksdb::WriteBatch& of(cf f) { return to->in_views(f) ? views : log; }
+  const routes* to;
+  rocksdb::WriteBatch log, views;
 };
 
 class rocks_iterator : public kv_iterator {
@@ -68,15 +84,19 @@ class rocks_iterator : public kv_iterator {
 
 class rocks_kv : public kv_store {
  public:
-  rocks_kv(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> handles, bool ro, std::string path)
-      : db_(db), handles_(std::move(handles)), read_only_(ro), path_(std::move(path)) {}
+  rocks_kv(routes r, bool ro, std::string path) : r_(std::move(r)), read_only_(ro), path_(std::move(path)) {}
   ~rocks_kv() override {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
-    db_->Close();
-    delete db_;
+    if (r_.views) {
+      r_.views->DestroyColumnFamilyHandle(r_.views_handle);
+      r_.views->Close();
+      delete r_.views;
+    }
+    for (auto* h : r_.handles) r_.db->DestroyColumnFamilyHandle(h);
+    r_.db->Close();
+    delete r_.db;
   }
   status get(cf f, std::string_view key, std::string* value) override {
-    return from_rocks(db_->Get({}, handles_[int(f)], slice(key), value), "get");
+    return from_rocks(r_.db_of(f)->Get({}, r_.handle(f), slice(key), value), "get");
   }
   std::vector<status> multi_get(cf f, const std::vector<std::string>& keys, std::vector<std::string>* values) override {
     std::vector<rocksdb::Slice> slices;
@@ -84,7 +104,7 @@ class rocks_kv : public kv_store {
     for (auto& k : keys) slices.emplace_back(k);
     std::vector<rocksdb::PinnableSlice> pinned(keys.size());
     std::vector<rocksdb::Status> st(keys.size());
-    db_->MultiGet({}, handles_[int(f)], keys.size(), slices.data(), pinned.data(), st.data(), /*sorted_input=*/true);
+    r_.db_of(f)->MultiGet({}, r_.handle(f), keys.size(), slices.data(), pinned.data(), st.data(), /*sorted_input=*/true);
     std::vector<status> out;
     out.reserve(keys.size());
     values->resize(keys.size());
@@ -94,28 +114,29 @@ class rocks_kv : public kv_store {
     }
     return out;
   }
-  std::unique_ptr<kv_batch> new_batch() override { return std::make_unique<rocks_batch>(&handles_); }
+  std::unique_ptr<kv_batch> new_batch() override { return std::make_unique<rocks_batch>(&r_); }
   status write(kv_batch& b, bool sync) override {
     if (read_only_) return {errc::io_error, "store is open read-only"};
     rocksdb::WriteOptions wo;
     wo.sync = sync;
-    return from_rocks(db_->Write(wo, &static_cast<rocks_batch&>(b).batch), "write");
+    return commit(static_cast<rocks_batch&>(b), wo);
   }
   status write_unlogged(kv_batch& b) override {
     if (read_only_) return {errc::io_error, "store is open read-only"};
     rocksdb::WriteOptions wo;
     wo.disableWAL = true;
-    return from_rocks(db_->Write(wo, &static_cast<rocks_batch&>(b).batch), "write");
+    return commit(static_cast<rocks_batch&>(b), wo);
   }
   status flush(cf f) override {
     if (read_only_) return status::ok();
-    return from_rocks(db_->Flush(rocksdb::FlushOptions(), handles_[int(f)]), "flush");
+    return from_rocks(r_.db_of(f)->Flush(rocksdb::FlushOptions(), r_.handle(f)), "flush");
   }
   using kv_store::load_sorted;
   status load_sorted(cf f, size_t count, const std::function<sorted_entry(size_t)>& entry) override {
     if (read_only_) return {errc::io_error, "store is open read-only"};
     if (count == 0) return status::ok();
-    rocksdb::Options o(db_->GetDBOptions(), db_->GetOptions(handles_[int(f)]));
+    rocksdb::DB* db = r_.db_of(f);
+    rocksdb::Options o(db->GetDBOptions(), db->GetOptions(r_.handle(f)));
     // Two halves written at once (building and compressing the blocks is
     // CPU work; the halves' files do not overlap, as ingestion requires).
     size_t parts = count >= 100000 ? 2 : 1;
@@ -130,7 +151,7 @@ class rocks_kv : public kv_store {
         // of a crash is overwritten.
         files[part].push_back(path_ + "/crmd-load-" + std::to_string(part) + "-" +
                               std::to_string(files[part].size()) + ".sst");
-        rocksdb::SstFileWriter w(rocksdb::EnvOptions(), o, handles_[int(f)]);
+        rocksdb::SstFileWriter w(rocksdb::EnvOptions(), o, r_.handle(f));
         auto s = w.Open(files[part].back());
         for (size_t bytes = 0; s.ok() && i < end && bytes < (size_t{128} << 20); ++i) {
           sorted_entry e = entry(i);
@@ -156,16 +177,16 @@ class rocks_kv : public kv_store {
     if (s.ok()) {
       rocksdb::IngestExternalFileOptions io;
       io.move_files = true;  // a hard link: nothing copied
-      s = db_->IngestExternalFile(handles_[int(f)], all, io);
+      s = db->IngestExternalFile(r_.handle(f), all, io);
     }
     for (auto& name : all) std::remove(name.c_str());  // the links, or the files of a failure
     return from_rocks(s, "load into " + std::string(cf_name(f)));
   }
   std::unique_ptr<kv_iterator> scan(cf f, std::string lower, std::string upper) override {
-    return std::make_unique<rocks_iterator>(db_, handles_[int(f)], std::move(lower), std::move(upper), false);
+    return std::make_unique<rocks_iterator>(r_.db_of(f), r_.handle(f), std::move(lower), std::move(upper), false);
   }
   std::unique_ptr<kv_iterator> scan_bulk(cf f, std::string lower, std::string upper) override {
-    return std::make_unique<rocks_iterator>(db_, handles_[int(f)], std::move(lower), std::move(upper), true);
+    return std::make_unique<rocks_iterator>(r_.db_of(f), r_.handle(f), std::move(lower), std::move(upper), true);
   }
   status last(cf f, std::string_view lower, std::string_view upper, std::string* key,
               std::string* value) override {
@@ -173,7 +194,7 @@ class rocks_kv : public kv_store {
     std::string lo(lower);
     rocksdb::Slice lo_slice(lo);
     ro.iterate_lower_bound = &lo_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handles_[int(f)]));
+    std::unique_ptr<rocksdb::Iterator> it(r_.db_of(f)->NewIterator(ro, r_.handle(f)));
     if (upper.empty())
       it->SeekToLast();
     else
@@ -189,20 +210,89 @@ class rocks_kv : public kv_store {
     return status::ok();
   }
   bool read_only() const override { return read_only_; }
+
+  // The views live in a database of their own, in <path>/views: a views
+  // batch (a dozen keys an event, written unlogged) then never holds the
+  // write queue that every synced append waits in, and the views' flushes
+  // and compaction debt cannot stall appends (RocksDB throttles a whole
+  // database when one family falls behind). Nothing writes the two at once
+  // (commit() refuses), and the views are derived: a store from before the
+  // split gets an empty views database, its old views family is emptied, and
+  // serve rebuilds the views from the log. An old store opened read-only
+  // keeps reading its old family.
+  status open_views(const rocksdb::DBOptions& log_options, const rocksdb::ColumnFamilyOptions& family, bool ro) {
+    std::string path = path_ + "/views";
+    struct stat st {};
+    bool exists = ::stat(path.c_str(), &st) == 0;
+    if (!exists && ro) return status::ok();
+    if (!exists)  // before the views database is made, so a crash in between empties it again
+      if (auto s = empty_family(r_.handles[int(cf::projections)]); !s) return s;
+    rocksdb::DBOptions o = log_options;
+    o.create_if_missing = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, family},
+                                                     {cf_name(cf::projections), family}};
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    auto s = ro ? rocksdb::DB::OpenForReadOnly(o, path, cfs, &handles, &db) : rocksdb::DB::Open(o, path, cfs, &handles, &db);
+    if (!s.ok()) return from_rocks(s, "open " + path);
+    db->DestroyColumnFamilyHandle(handles[0]);
+    r_.views = db;
+    r_.views_handle = handles[1];
+    return status::ok();
+  }
   status purge() override {
     if (read_only_) return {errc::io_error, "store is open read-only"};
     rocksdb::FlushOptions fo;
     fo.wait = true;
-    if (auto s = from_rocks(db_->Flush(fo, handles_), "flush"); !s) return s;
+    if (auto s = from_rocks(r_.db->Flush(fo, r_.handles), "flush"); !s) return s;
+    if (r_.views)
+      if (auto s = from_rocks(r_.views->Flush(fo, r_.views_handle), "flush views"); !s) return s;
     rocksdb::CompactRangeOptions co;
     co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     for (cf f : {cf::keys, cf::snapshots})
-      if (auto s = from_rocks(db_->CompactRange(co, handles_[int(f)], nullptr, nullptr), "compact"); !s) return s;
+      if (auto s = from_rocks(r_.db->CompactRange(co, r_.handles[int(f)], nullptr, nullptr), "compact"); !s) return s;
     return status::ok();
   }
   status checkpoint(const std::string& dir) override {
+    // The views first: a copy of the views from before the log's copy holds
+    // no position the log's lacks (the reverse would show events the copied
+    // log never had, and the views would skip the ones appended after).
+    std::string views_copy = dir + ".views";
+    if (r_.views)
+      if (auto s = checkpoint_of(r_.views, views_copy); !s) return s;
+    if (auto s = checkpoint_of(r_.db, dir); !s) return s;
+    if (r_.views && std::rename(views_copy.c_str(), (dir + "/views").c_str()) != 0)
+      return {errc::io_error, "checkpoint: cannot move the views' copy into " + dir};
+    return status::ok();
+  }
+
+ private:
+  // One batch is one database's atomic write: the views and the log are two.
+  status commit(rocks_batch& b, const rocksdb::WriteOptions& wo) {
+    bool log = b.log.Count() > 0, views = b.views.Count() > 0;
+    if (log && views)
+      return {errc::invalid_argument, "a batch may not write the views and the log at once (two databases)"};
+    return from_rocks(views ? r_.views->Write(wo, &b.views) : r_.db->Write(wo, &b.log), "write");
+  }
+  status empty_family(rocksdb::ColumnFamilyHandle* h) {
+    std::unique_ptr<rocksdb::Iterator> it(r_.db->NewIterator({}, h));
+    it->SeekToFirst();
+    if (!it->Valid()) return from_rocks(it->status(), "scan the old views");
+    std::string first = it->key().ToString();
+    it->SeekToLast();
+    if (!it->Valid()) return from_rocks(it->status(), "scan the old views");
+    std::string end = it->key().ToString() + '\0';
+    it.reset();
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    if (auto s = r_.db->DeleteRange(wo, h, first, end); !s.ok()) return from_rocks(s, "empty the old views");
+    rocksdb::Slice lo(first), hi(end);  // frees the space now rather than at the next compaction
+    return from_rocks(rocksdb::DeleteFilesInRange(r_.db, h, &lo, &hi, true), "empty the old views");
+  }
+
+  static status checkpoint_of(rocksdb::DB* db, const std::string& dir) {
     rocksdb::Checkpoint* raw = nullptr;
-    auto s = rocksdb::Checkpoint::Create(db_, &raw);
+    auto s = rocksdb::Checkpoint::Create(db, &raw);
     if (!s.ok()) return from_rocks(s, "checkpoint");
     std::unique_ptr<rocksdb::Checkpoint> cp(raw);
     // log_size_for_flush 0: memtables are flushed first, so writes made
@@ -210,9 +300,7 @@ class rocks_kv : public kv_store {
     return from_rocks(cp->CreateCheckpoint(dir, 0), "checkpoint");
   }
 
- private:
-  rocksdb::DB* db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  routes r_;
   bool read_only_;
   std::string path_;  // the data directory: bulk loads write their files there
 };
@@ -297,10 +385,14 @@ result<std::unique_ptr<kv_store>> open_rocks_kv(const rocks_options& o) {
     return from_rocks(s, "open " + o.path);
   }
   // handles[0] is the default family; ours follow in enum order.
-  std::vector<rocksdb::ColumnFamilyHandle*> ours(handles.begin() + 1, handles.begin() + 1 + cf_count);
+  routes r;
+  r.db = db;
+  r.handles.assign(handles.begin() + 1, handles.begin() + 1 + cf_count);
   db->DestroyColumnFamilyHandle(handles[0]);
   for (size_t i = 1 + cf_count; i < handles.size(); ++i) db->DestroyColumnFamilyHandle(handles[i]);
-  return std::unique_ptr<kv_store>(std::make_unique<rocks_kv>(db, std::move(ours), o.read_only, o.path));
+  auto kv = std::make_unique<rocks_kv>(std::move(r), o.read_only, o.path);
+  if (auto v = kv->open_views(dbo, base, o.read_only); !v) return v;
+  return std::unique_ptr<kv_store>(std::move(kv));
 }
 
 }  // namespace crmd
