@@ -229,8 +229,14 @@ class rocks_kv : public kv_store {
       if (auto s = empty_family(r_.handles[int(cf::projections)]); !s) return s;
     rocksdb::DBOptions o = log_options;
     o.create_if_missing = true;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, family},
-                                                     {cf_name(cf::projections), family}};
+    // Tiered (universal) compaction: views are mostly written once (an
+    // audit entry, a message, a timeline item) and read by point and by short
+    // page, so leveled compaction's rewrites bought little and cost half a
+    // core under sustained webhook load (bench/RESULTS.md, session 18).
+    rocksdb::ColumnFamilyOptions vf = family;
+    vf.compaction_style = rocksdb::kCompactionStyleUniversal;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, vf},
+                                                     {cf_name(cf::projections), vf}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     auto s = ro ? rocksdb::DB::OpenForReadOnly(o, path, cfs, &handles, &db) : rocksdb::DB::Open(o, path, cfs, &handles, &db);
