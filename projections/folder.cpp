@@ -32,22 +32,28 @@ std::string prefix_for(std::string_view view, uint64_t generation) {
 std::string generation_key(std::string_view view) { return "g/" + std::string(view); }
 std::string rebuild_marker_key(std::string_view view) { return "b/" + std::string(view); }
 
-result<size_t> delete_some(kv_store& kv, const std::string& prefix, size_t max) {
+result<size_t> delete_some(kv_store& kv, const std::string& prefix, size_t max, std::string& from) {
   std::string upper = prefix;
   upper.back() = char(upper.back() + 1);
   auto b = kv.new_batch();
   size_t n = 0;
-  auto it = kv.scan_bulk(cf::projections, prefix, upper);  // a whole view or generation
-  for (; it->valid() && n < max; it->next(), ++n) b->del(cf::projections, it->key());
+  std::string last;
+  auto it = kv.scan_bulk(cf::projections, from.empty() ? prefix : from, upper);  // a whole view or generation
+  for (; it->valid() && n < max; it->next(), ++n) {
+    b->del(cf::projections, it->key());
+    last.assign(it->key());
+  }
   if (auto s = it->error(); !s) return s;
   if (n == 0) return n;
   if (auto s = kv.write_unlogged(*b); !s) return s;
+  from = last + '\0';  // the least key after it
   return n;
 }
 
 status clear_view(kv_store& kv, std::string_view view) {
+  std::string from;
   for (;;) {
-    auto n = delete_some(kv, view_prefix(view), 10000);
+    auto n = delete_some(kv, view_prefix(view), 10000, from);
     if (!n) return n.error();
     if (*n == 0) break;
   }

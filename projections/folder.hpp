@@ -30,8 +30,12 @@ std::string generation_key(std::string_view view);  // "g/<view>"
 std::string rebuild_marker_key(std::string_view view);  // "b/<view>"
 // Deletes the keys of the view's current generation and its checkpoint.
 status clear_view(kv_store& kv, std::string_view view);
-// Deletes up to `max` keys under `prefix` (unlogged); how many it deleted.
-result<size_t> delete_some(kv_store& kv, const std::string& prefix, size_t max);
+// Deletes up to `max` keys under `prefix` (unlogged), starting at `from`
+// (empty: the prefix's start) and moving it past the last one deleted; how
+// many it deleted. Resuming there matters: a scan from the prefix's start
+// would walk every tombstone of the slices before (quadratic in a big view).
+// Only for keyspaces nothing else writes meanwhile.
+result<size_t> delete_some(kv_store& kv, const std::string& prefix, size_t max, std::string& from);
 // Reads the view's stored generation ("g/<view>") into the process's table.
 status load_generation(kv_store& kv, std::string_view view);
 

@@ -114,7 +114,7 @@ status online_rebuilds::work(folder& live) {
   auto now = std::chrono::steady_clock::now();
   for (auto it = cleanups_.begin(); it != cleanups_.end(); ++it) {
     if (it->not_before > now) continue;
-    auto n = delete_some(kv_, it->prefix, 10000);
+    auto n = delete_some(kv_, it->prefix, 10000, it->resume);
     if (!n) return n.error();
     if (*n == 0) {
       auto c = kv_.new_batch();

@@ -59,6 +59,7 @@ class online_rebuilds {
   struct cleanup {
     std::string prefix;
     std::chrono::steady_clock::time_point not_before;
+    std::string resume = {};  // delete_some's `from`
   };
   void finish(const std::string& name, const std::string& error);
   status swap(folder& live);

@@ -10,6 +10,7 @@
 
 #include "projections/contact_doc.hpp"
 #include "projections/fold_cache.hpp"
+#include "projections/folder.hpp"
 #include "projections/json_out.hpp"
 #include "projections/view_util.hpp"
 #include "storage/kv.hpp"
@@ -273,6 +274,52 @@ TEST(fold_cache, last_sees_the_event_the_cache_and_the_store_in_that_order) {
   u.commit();
   EXPECT_FALSE(cache_txn(*kv, prefix, cache).last("i/", "i0"));
   EXPECT_EQ(cache_txn(*kv, prefix, cache).last("j/", "j0")->first, "j/9");
+}
+
+}  // namespace
+}  // namespace crmd
+
+namespace crmd {
+namespace {
+
+size_t count_under(kv_store& kv, const std::string& prefix) {
+  std::string upper = prefix;
+  upper.back() = char(upper.back() + 1);
+  size_t n = 0;
+  for (auto it = kv.scan(cf::projections, prefix, upper); it->valid(); it->next()) ++n;
+  return n;
+}
+
+TEST(clear_view, deletes_a_view_bigger_than_a_slice_and_its_checkpoint_and_nothing_else) {
+  auto kv = make_memory_kv();
+  auto b = kv->new_batch();
+  for (int i = 0; i < 25000; ++i) b->put(cf::projections, "v/big/" + be64(i), "x");
+  b->put(cf::projections, "v/bigger/1", "another view, whose name extends it");
+  b->put(cf::projections, checkpoint_key("big"), be64(25000));
+  ASSERT_TRUE(kv->write(*b, true));
+  ASSERT_TRUE(clear_view(*kv, "big"));
+  EXPECT_EQ(count_under(*kv, "v/big/"), 0u);
+  EXPECT_EQ(count_under(*kv, "v/bigger/"), 1u);
+  std::string v;
+  EXPECT_EQ(kv->get(cf::projections, checkpoint_key("big"), &v).code(), errc::not_found);
+}
+
+TEST(delete_some, resumes_after_the_last_key_it_deleted) {
+  auto kv = make_memory_kv();
+  auto b = kv->new_batch();
+  for (int i = 0; i < 7; ++i) b->put(cf::projections, "v/old@1/" + std::to_string(i), "x");
+  ASSERT_TRUE(kv->write(*b, true));
+  std::string from;
+  std::vector<size_t> slices;
+  for (;;) {
+    auto n = delete_some(*kv, "v/old@1/", 3, from);
+    ASSERT_TRUE(n);
+    if (*n == 0) break;
+    slices.push_back(*n);
+    EXPECT_EQ(from, "v/old@1/" + std::to_string(slices.size() * 3 - 3 + *n - 1) + '\0');
+  }
+  EXPECT_EQ(slices, (std::vector<size_t>{3, 3, 1}));
+  EXPECT_EQ(count_under(*kv, "v/old@1/"), 0u);
 }
 
 }  // namespace
