@@ -1,8 +1,9 @@
 // Backups of a data directory, and restoring one into a new directory.
 //
 // A backup directory holds:
-//   db/            a RocksDB checkpoint: the whole store as of one moment
-//                  (log, views, keys, secrets), hard-linked where possible
+//   db/            a RocksDB checkpoint: the store as of one moment (log,
+//                  keys, secrets), hard-linked where possible; not the views,
+//                  which the restored store's first `serve` builds from its log
 //   recordings/    the call recordings, copied after the checkpoint, so every
 //                  recording an event in db/ names is there (a recording is
 //                  written before the event that names it)

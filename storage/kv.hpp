@@ -107,9 +107,11 @@ class kv_store {
   virtual status last(cf family, std::string_view lower, std::string_view upper, std::string* key,
                       std::string* value) = 0;
   virtual bool read_only() const = 0;
-  // A consistent copy of the whole store, as of one moment, in `dir` (which
-  // must not exist), while writes go on. errc::unsupported where there is no
-  // such thing (the in-memory store).
+  // A consistent copy of the store as of one moment, in `dir` (which must
+  // not exist), while writes go on: everything but the views, which the
+  // first writer to open the copy builds from its log again (RocksDB: the
+  // views live in a database of their own). errc::unsupported where there
+  // is no such thing (the in-memory store).
   // Makes deleted data physically gone: every family flushed (so no live
   // write-ahead log still holds an old value) and the keys and snapshots
   // families compacted to the bottom (so no table file does). For erasure.

@@ -11,7 +11,9 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -224,6 +226,7 @@ class rocks_kv : public kv_store {
     std::string path = path_ + "/views";
     struct stat st {};
     bool exists = ::stat(path.c_str(), &st) == 0;
+    if (!exists && errno != ENOENT) return {errc::io_error, "cannot look at " + path + ": " + std::strerror(errno)};
     if (!exists && ro) return status::ok();
     if (!exists)  // before the views database is made, so a crash in between empties it again
       if (auto s = empty_family(r_.handles[int(cf::projections)]); !s) return s;
@@ -260,16 +263,11 @@ class rocks_kv : public kv_store {
     return status::ok();
   }
   status checkpoint(const std::string& dir) override {
-    // The views first: a copy of the views from before the log's copy holds
-    // no position the log's lacks (the reverse would show events the copied
-    // log never had, and the views would skip the ones appended after).
-    std::string views_copy = dir + ".views";
-    if (r_.views)
-      if (auto s = checkpoint_of(r_.views, views_copy); !s) return s;
-    if (auto s = checkpoint_of(r_.db, dir); !s) return s;
-    if (r_.views && std::rename(views_copy.c_str(), (dir + "/views").c_str()) != 0)
-      return {errc::io_error, "checkpoint: cannot move the views' copy into " + dir};
-    return status::ok();
+    // The log's database alone: the first writer to open the copy finds no
+    // views/ and builds the views from the copied log (open_views). A copy
+    // of the views taken apart from the log's could hold positions the log
+    // copy lacks, or a person erased between the two copies.
+    return checkpoint_of(r_.db, dir);
   }
 
  private:
@@ -292,7 +290,7 @@ class rocks_kv : public kv_store {
     rocksdb::WriteOptions wo;
     wo.sync = true;
     if (auto s = r_.db->DeleteRange(wo, h, first, end); !s.ok()) return from_rocks(s, "empty the old views");
-    rocksdb::Slice lo(first), hi(end);  // frees the space now rather than at the next compaction
+    rocksdb::Slice lo(first), hi(end);  // frees most of it now (files below level 0), the rest at compaction
     return from_rocks(rocksdb::DeleteFilesInRange(r_.db, h, &lo, &hi, true), "empty the old views");
   }
 
@@ -302,7 +300,7 @@ class rocks_kv : public kv_store {
     if (!s.ok()) return from_rocks(s, "checkpoint");
     std::unique_ptr<rocksdb::Checkpoint> cp(raw);
     // log_size_for_flush 0: memtables are flushed first, so writes made
-    // without the WAL (views, snapshots) are in the copy too.
+    // without the WAL (snapshots) are in the copy too.
     return from_rocks(cp->CreateCheckpoint(dir, 0), "checkpoint");
   }
 
@@ -329,6 +327,11 @@ result<std::unique_ptr<kv_store>> open_rocks_kv(const rocks_options& o) {
   dbo.keep_log_file_num = 3;
   dbo.max_total_wal_size = 64u << 20;
   dbo.IncreaseParallelism(2);
+  // The log's and the views' databases (open_views) share the Env's pools,
+  // each scheduling up to two jobs: room for both, so a long compaction of
+  // the views never leaves the log's waiting for a thread.
+  dbo.env->SetBackgroundThreads(4, rocksdb::Env::Priority::LOW);
+  dbo.env->SetBackgroundThreads(2, rocksdb::Env::Priority::HIGH);
   if (o.env) dbo.env = o.env;
   // Flushes and compactions are background work: on two cores they must not
   // take the CPU from appends and requests (they still get any idle CPU).

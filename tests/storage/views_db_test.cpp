@@ -145,7 +145,7 @@ TEST(views_db, an_older_store_keeps_its_views_for_readers_and_a_writer_starts_th
   EXPECT_EQ(get(*kv, cf::projections, "c/contacts"), "checkpoint 1");
 }
 
-TEST(views_db, a_checkpoint_copies_the_views_beside_the_log) {
+TEST(views_db, a_checkpoint_copies_the_log_and_the_copy_starts_its_views_afresh) {
   test::temp_dir dir;
   auto kv = open_kv(dir.sub("db"));
   auto log = kv->new_batch();
@@ -153,12 +153,19 @@ TEST(views_db, a_checkpoint_copies_the_views_beside_the_log) {
   ASSERT_TRUE(kv->write(*log, true));
   auto views = kv->new_batch();
   views->put(cf::projections, "v/x/1", "view");
-  ASSERT_TRUE(kv->write_unlogged(*views));  // in a memtable only: the copy flushes it
+  ASSERT_TRUE(kv->write_unlogged(*views));
   ASSERT_TRUE(kv->checkpoint(dir.sub("copy")));
-  EXPECT_FALSE(std::filesystem::exists(dir.sub("copy") + ".views"));
-  auto copy = open_kv(dir.sub("copy"), true);
+  EXPECT_FALSE(std::filesystem::exists(dir.sub("copy") + "/views"));
+  {
+    auto ro = open_kv(dir.sub("copy"), true);
+    EXPECT_EQ(get(*ro, cf::events, "e1"), "event");
+    EXPECT_EQ(get(*ro, cf::projections, "v/x/1"), "<absent>");
+  }
+  auto copy = open_kv(dir.sub("copy"));  // a writer: serve after a restore
   EXPECT_EQ(get(*copy, cf::events, "e1"), "event");
-  EXPECT_EQ(get(*copy, cf::projections, "v/x/1"), "view");
+  EXPECT_EQ(get(*copy, cf::projections, "v/x/1"), "<absent>");
+  EXPECT_TRUE(std::filesystem::exists(dir.sub("copy") + "/views"));
+  EXPECT_EQ(get(*kv, cf::projections, "v/x/1"), "view");  // the source keeps its views
 }
 
 }  // namespace
