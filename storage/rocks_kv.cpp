@@ -49,7 +49,10 @@ struct rocks_batch : kv_batch {
     of(f).Put(to->handle(f), slice(k), slice(v));
   }
   void del(cf f, std::string_view k) override { of(f).Delete(to->handle(f), slice(k)); }
-  size_t size_bytes() const override { return log.GetDataSize() + views.GetDataSize(); }
+  // An empty WriteBatch still holds its 12-byte header: 0 means no entry.
+  size_t size_bytes() const override {
+    return (log.Count() ? log.GetDataSize() : 0) + (views.Count() ? views.GetDataSize() : 0);
+  }
   rocksdb::WriteBatch& of(cf f) { return to->in_views(f) ? views : log; }
   const routes* to;
   rocksdb::WriteBatch log, views;
