@@ -29,7 +29,7 @@ status from_rocks(const rocksdb::Status& s, const std::string& what) {
 
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 
-// Where a family lives: the views in a database of their own (open_rocks_kv
+// Where a family lives: the views in a database of their own (open_views
 // says why), everything else in the log's. A null `views` db means the
 // store has none (an old store opened read-only): its views are read from
 // the log database's family of that name.
@@ -270,7 +270,13 @@ class rocks_kv : public kv_store {
     // views/ and builds the views from the copied log (open_views). A copy
     // of the views taken apart from the log's could hold positions the log
     // copy lacks, or a person erased between the two copies.
-    return checkpoint_of(r_.db, dir);
+    rocksdb::Checkpoint* raw = nullptr;
+    auto s = rocksdb::Checkpoint::Create(r_.db, &raw);
+    if (!s.ok()) return from_rocks(s, "checkpoint");
+    std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+    // log_size_for_flush 0: memtables are flushed first, so writes made
+    // without the WAL (snapshots) are in the copy too.
+    return from_rocks(cp->CreateCheckpoint(dir, 0), "checkpoint");
   }
 
  private:
@@ -297,16 +303,6 @@ class rocks_kv : public kv_store {
     return from_rocks(rocksdb::DeleteFilesInRange(r_.db, h, &lo, &hi, true), "empty the old views");
   }
 
-  static status checkpoint_of(rocksdb::DB* db, const std::string& dir) {
-    rocksdb::Checkpoint* raw = nullptr;
-    auto s = rocksdb::Checkpoint::Create(db, &raw);
-    if (!s.ok()) return from_rocks(s, "checkpoint");
-    std::unique_ptr<rocksdb::Checkpoint> cp(raw);
-    // log_size_for_flush 0: memtables are flushed first, so writes made
-    // without the WAL (snapshots) are in the copy too.
-    return from_rocks(cp->CreateCheckpoint(dir, 0), "checkpoint");
-  }
-
   routes r_;
   bool read_only_;
   std::string path_;  // the data directory: bulk loads write their files there
@@ -330,12 +326,12 @@ result<std::unique_ptr<kv_store>> open_rocks_kv(const rocks_options& o) {
   dbo.keep_log_file_num = 3;
   dbo.max_total_wal_size = 64u << 20;
   dbo.IncreaseParallelism(2);
+  if (o.env) dbo.env = o.env;
   // The log's and the views' databases (open_views) share the Env's pools,
   // each scheduling up to two jobs: room for both, so a long compaction of
   // the views never leaves the log's waiting for a thread.
   dbo.env->SetBackgroundThreads(4, rocksdb::Env::Priority::LOW);
   dbo.env->SetBackgroundThreads(2, rocksdb::Env::Priority::HIGH);
-  if (o.env) dbo.env = o.env;
   // Flushes and compactions are background work: on two cores they must not
   // take the CPU from appends and requests (they still get any idle CPU).
   dbo.env->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW);

@@ -56,21 +56,6 @@ TEST(rocks_kv, multi_get_answers_each_key_in_order_and_names_the_missing_ones) {
   EXPECT_EQ(values[3], "from the memtable");
 }
 
-TEST(rocks_kv, an_empty_batch_has_no_bytes_so_callers_can_skip_writing_it) {
-  test::temp_dir dir;
-  rocks_options ro;
-  ro.path = dir.sub("db");
-  auto kv = open_rocks_kv(ro);
-  ASSERT_TRUE(kv) << kv.error().to_string();
-  auto b = (*kv)->new_batch();
-  EXPECT_EQ(b->size_bytes(), 0u);
-  b->del(cf::requests, "k");
-  EXPECT_GT(b->size_bytes(), 0u);
-  auto v = (*kv)->new_batch();
-  v->put(cf::projections, "v/x", "1");
-  EXPECT_GT(v->size_bytes(), 0u);
-}
-
 TEST(rocks_kv, a_sorted_load_puts_and_deletes_over_what_is_there_and_survives_a_restart) {
   test::temp_dir dir;
   rocks_options ro;

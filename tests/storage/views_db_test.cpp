@@ -1,6 +1,6 @@
 // The views' own database (storage/rocks_kv.cpp, open_views): where the
 // views family lives, what one batch may write, how an older store (views
-// inside the log's database) is taken over, and that a copy holds both.
+// inside the log's database) is taken over, and what a copy holds.
 #include <gtest/gtest.h>
 
 #include <rocksdb/db.h>
@@ -33,44 +33,47 @@ std::string get(kv_store& kv, cf f, const std::string& key) {
   return s ? v : "<" + std::string(s.code() == errc::not_found ? "absent" : s.to_string()) + ">";
 }
 
-// The keys of one family of a RocksDB database, opened raw (every family).
-std::vector<std::string> raw_keys(const std::string& path, const std::string& family) {
+// A RocksDB database opened raw, every family, to look past rocks_kv.
+struct raw_db {
+  raw_db(const std::string& path, bool read_only) {
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies({}, path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (auto& n : names) cfs.push_back({n, {}});
+    auto s = read_only ? rocksdb::DB::OpenForReadOnly({}, path, cfs, &handles, &db)
+                       : rocksdb::DB::Open({}, path, cfs, &handles, &db);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  }
+  ~raw_db() {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    delete db;
+  }
+  rocksdb::ColumnFamilyHandle* family(const std::string& name) const {
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == name) return handles[i];
+    ADD_FAILURE() << "no family " << name;
+    return handles[0];
+  }
   std::vector<std::string> names;
-  EXPECT_TRUE(rocksdb::DB::ListColumnFamilies({}, path, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (auto& n : names) cfs.push_back({n, {}});
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  EXPECT_TRUE(rocksdb::DB::OpenForReadOnly({}, path, cfs, &handles, &db).ok());
+};
+
+// The keys of one family of a RocksDB database.
+std::vector<std::string> raw_keys(const std::string& path, const std::string& family) {
+  raw_db raw(path, true);
   std::vector<std::string> out;
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == family) {
-      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, handles[i]));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) out.push_back(it->key().ToString());
-    }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
+  std::unique_ptr<rocksdb::Iterator> it(raw.db->NewIterator({}, raw.family(family)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) out.push_back(it->key().ToString());
   return out;
 }
 
 // Puts `key` into the log database's own "projections" family, as a store
 // from before the split kept its views.
 void put_in_old_views_family(const std::string& path, const std::string& key, const std::string& value) {
-  std::vector<std::string> names;
-  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies({}, path, &names).ok());
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (auto& n : names) cfs.push_back({n, {}});
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  ASSERT_TRUE(rocksdb::DB::Open({}, path, cfs, &handles, &db).ok());
-  for (size_t i = 0; i < names.size(); ++i)
-    if (names[i] == "projections") {
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      EXPECT_TRUE(db->Put(wo, handles[i], key, value).ok());
-    }
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  delete db;
+  raw_db raw(path, false);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  EXPECT_TRUE(raw.db->Put(wo, raw.family("projections"), key, value).ok());
 }
 
 TEST(views_db, the_views_live_in_their_own_database_and_survive_a_restart) {
@@ -166,6 +169,18 @@ TEST(views_db, a_checkpoint_copies_the_log_and_the_copy_starts_its_views_afresh)
   EXPECT_EQ(get(*copy, cf::projections, "v/x/1"), "<absent>");
   EXPECT_TRUE(std::filesystem::exists(dir.sub("copy") + "/views"));
   EXPECT_EQ(get(*kv, cf::projections, "v/x/1"), "view");  // the source keeps its views
+}
+
+TEST(rocks_kv, an_empty_batch_has_no_bytes_so_callers_can_skip_writing_it) {
+  test::temp_dir dir;
+  auto kv = open_kv(dir.sub("db"));
+  auto b = kv->new_batch();
+  EXPECT_EQ(b->size_bytes(), 0u);
+  b->del(cf::requests, "k");
+  EXPECT_GT(b->size_bytes(), 0u);
+  auto v = kv->new_batch();
+  v->put(cf::projections, "v/x", "1");
+  EXPECT_GT(v->size_bytes(), 0u);
 }
 
 }  // namespace
