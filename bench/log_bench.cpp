@@ -5,7 +5,8 @@
 //   replay   sequential read + CRC + decode of the whole log vs a raw
 //            iterator scan of the same column family
 //   crypto   subject-bound (encrypted) events vs plain, for append and replay
-// Usage: log_bench [--seconds S] [--events N] [--dir D] [--replay-only] [--quick]
+// Usage: log_bench [--seconds S] [--events N] [--dir D] [--replay-only] [--quick] [--zeroed-wal-mb N]
+//   --zeroed-wal-mb: rocks_options::zeroed_wal_bytes in MiB (0: ordinary WAL files)
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
@@ -38,10 +39,13 @@ double seconds_since(clk::time_point t) {
 
 std::string text_300() { return std::string(290, 'x'); }  // ~300-byte encoded payload
 
+uint64_t zeroed_wal_bytes = rocks_options{}.zeroed_wal_bytes;
+
 std::unique_ptr<event_log> open_log(const std::string& path, bool sync) {
   std::filesystem::remove_all(path);
   rocks_options ro;
   ro.path = path;
+  ro.zeroed_wal_bytes = zeroed_wal_bytes;
   auto kv = open_rocks_kv(ro);
   if (!kv) {
     std::fprintf(stderr, "%s\n", kv.error().to_string().c_str());
@@ -296,8 +300,10 @@ int main(int argc, char** argv) {
     else if (a == "--seconds" && has_value) secs = std::atof(argv[++i]);
     else if (a == "--events" && has_value) events = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--dir" && has_value) dir = argv[++i];
+    else if (a == "--zeroed-wal-mb" && has_value) zeroed_wal_bytes = std::strtoull(argv[++i], nullptr, 10) << 20;
     else {
-      std::fprintf(stderr, "usage: log_bench [--seconds S] [--events N] [--dir D] [--replay-only] [--quick]\n");
+      std::fprintf(stderr,
+                   "usage: log_bench [--seconds S] [--events N] [--dir D] [--replay-only] [--quick] [--zeroed-wal-mb N]\n");
       return 2;
     }
   }
@@ -310,7 +316,8 @@ int main(int argc, char** argv) {
     log->append(test::one("t0/tenant/s0", test::note(text_300())));
     log->scan_records(1, [&](uint64_t, std::string_view v) { record_size = v.size(); return true; });
   }
-  std::printf("record size %zu bytes (payload ~300)\n\n", record_size);
+  std::printf("record size %zu bytes (payload ~300); zeroed WAL files of %llu MiB\n\n", record_size,
+              static_cast<unsigned long long>(zeroed_wal_bytes >> 20));
 
   if (quick) {  // the goal's line alone, beside the ceiling of the same moment, three times
     for (int round = 0; round < 3; ++round) {

@@ -1,5 +1,7 @@
 #include "storage/rocks_kv.hpp"
 
+#include "storage/zeroed_wal.hpp"
+
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
@@ -89,7 +91,8 @@ class rocks_iterator : public kv_iterator {
 
 class rocks_kv : public kv_store {
  public:
-  rocks_kv(routes r, bool ro, std::string path) : r_(std::move(r)), read_only_(ro), path_(std::move(path)) {}
+  rocks_kv(routes r, bool ro, std::string path, std::unique_ptr<rocksdb::Env> env)
+      : env_(std::move(env)), r_(std::move(r)), read_only_(ro), path_(std::move(path)) {}
   ~rocks_kv() override {
     if (r_.views) {
       r_.views->DestroyColumnFamilyHandle(r_.views_handle);
@@ -303,6 +306,7 @@ class rocks_kv : public kv_store {
     return from_rocks(rocksdb::DeleteFilesInRange(r_.db, h, &lo, &hi, true), "empty the old views");
   }
 
+  std::unique_ptr<rocksdb::Env> env_;  // when crmd made its own; outlives the databases
   routes r_;
   bool read_only_;
   std::string path_;  // the data directory: bulk loads write their files there
@@ -327,6 +331,11 @@ result<std::unique_ptr<kv_store>> open_rocks_kv(const rocks_options& o) {
   dbo.max_total_wal_size = 64u << 20;
   dbo.IncreaseParallelism(2);
   if (o.env) dbo.env = o.env;
+  std::unique_ptr<rocksdb::Env> own_env;
+  if (!o.read_only && o.zeroed_wal_bytes > 0) {
+    own_env = rocksdb::NewCompositeEnv(make_zeroed_wal_fs(dbo.env->GetFileSystem(), o.path, o.zeroed_wal_bytes));
+    dbo.env = own_env.get();
+  }
   // The log's and the views' databases (open_views) share the Env's pools,
   // each scheduling up to two jobs: room for both, so a long compaction of
   // the views never leaves the log's waiting for a thread.
@@ -398,7 +407,7 @@ result<std::unique_ptr<kv_store>> open_rocks_kv(const rocks_options& o) {
   r.handles.assign(handles.begin() + 1, handles.begin() + 1 + cf_count);
   db->DestroyColumnFamilyHandle(handles[0]);
   for (size_t i = 1 + cf_count; i < handles.size(); ++i) db->DestroyColumnFamilyHandle(handles[i]);
-  auto kv = std::make_unique<rocks_kv>(std::move(r), o.read_only, o.path);
+  auto kv = std::make_unique<rocks_kv>(std::move(r), o.read_only, o.path, std::move(own_env));
   if (auto v = kv->open_views(dbo, base, o.read_only); !v) return v;
   return std::unique_ptr<kv_store>(std::move(kv));
 }

@@ -26,6 +26,11 @@ struct rocks_options {
   size_t block_cache_bytes = 32u << 20;
   // Tests inject a FileSystem wrapper through an Env to observe syncs.
   rocksdb::Env* env = nullptr;
+  // Size of the zeroed space each new WAL file of the log's database is
+  // written into (zeroed_wal.hpp): a synced append then never grows the
+  // file, so its fdatasync writes no inode. Above the ~19 MiB a WAL reaches
+  // between memtable switches under webhook load. 0: ordinary WAL files.
+  uint64_t zeroed_wal_bytes = 32u << 20;
 };
 
 // errc::busy when another process holds the directory's lock,
