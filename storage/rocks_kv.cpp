@@ -91,8 +91,8 @@ class rocks_iterator : public kv_iterator {
 
 class rocks_kv : public kv_store {
  public:
-  rocks_kv(routes r, bool ro, std::string path, std::unique_ptr<rocksdb::Env> env)
-      : env_(std::move(env)), r_(std::move(r)), read_only_(ro), path_(std::move(path)) {}
+  rocks_kv(routes r, bool ro, std::string path, std::unique_ptr<rocksdb::Env> env, zeroed_wal wal)
+      : wal_(std::move(wal)), env_(std::move(env)), r_(std::move(r)), read_only_(ro), path_(std::move(path)) {}
   ~rocks_kv() override {
     if (r_.views) {
       r_.views->DestroyColumnFamilyHandle(r_.views_handle);
@@ -277,9 +277,15 @@ class rocks_kv : public kv_store {
     auto s = rocksdb::Checkpoint::Create(r_.db, &raw);
     if (!s.ok()) return from_rocks(s, "checkpoint");
     std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+    // New WAL files are ordinary ones meanwhile, so the WAL appended to
+    // during the copy is copied up to the bytes written when it was listed
+    // (zeroed_wal.hpp).
+    if (wal_.hold) wal_.hold();
     // log_size_for_flush 0: memtables are flushed first, so writes made
     // without the WAL (snapshots) are in the copy too.
-    return from_rocks(cp->CreateCheckpoint(dir, 0), "checkpoint");
+    auto made = cp->CreateCheckpoint(dir, 0);
+    if (wal_.release) wal_.release();
+    return from_rocks(made, "checkpoint");
   }
 
  private:
@@ -306,6 +312,7 @@ class rocks_kv : public kv_store {
     return from_rocks(rocksdb::DeleteFilesInRange(r_.db, h, &lo, &hi, true), "empty the old views");
   }
 
+  zeroed_wal wal_;                      // its hold/release, when env_ has one
   std::unique_ptr<rocksdb::Env> env_;  // when crmd made its own; outlives the databases
   routes r_;
   bool read_only_;
@@ -332,8 +339,10 @@ result<std::unique_ptr<kv_store>> open_rocks_kv(const rocks_options& o) {
   dbo.IncreaseParallelism(2);
   if (o.env) dbo.env = o.env;
   std::unique_ptr<rocksdb::Env> own_env;
+  zeroed_wal wal;
   if (!o.read_only && o.zeroed_wal_bytes > 0) {
-    own_env = rocksdb::NewCompositeEnv(make_zeroed_wal_fs(dbo.env->GetFileSystem(), o.path, o.zeroed_wal_bytes));
+    wal = make_zeroed_wal_fs(dbo.env->GetFileSystem(), o.path, o.zeroed_wal_bytes);
+    own_env = rocksdb::NewCompositeEnv(wal.fs);
     dbo.env = own_env.get();
   }
   // The log's and the views' databases (open_views) share the Env's pools,
@@ -407,7 +416,7 @@ result<std::unique_ptr<kv_store>> open_rocks_kv(const rocks_options& o) {
   r.handles.assign(handles.begin() + 1, handles.begin() + 1 + cf_count);
   db->DestroyColumnFamilyHandle(handles[0]);
   for (size_t i = 1 + cf_count; i < handles.size(); ++i) db->DestroyColumnFamilyHandle(handles[i]);
-  auto kv = std::make_unique<rocks_kv>(std::move(r), o.read_only, o.path, std::move(own_env));
+  auto kv = std::make_unique<rocks_kv>(std::move(r), o.read_only, o.path, std::move(own_env), std::move(wal));
   if (auto v = kv->open_views(dbo, base, o.read_only); !v) return v;
   return std::unique_ptr<kv_store>(std::move(kv));
 }

@@ -24,11 +24,12 @@ std::string without_trailing_slashes(std::string p) {
 
 class zeroed_wal_fs final : public rocksdb::FileSystemWrapper {
  public:
+  static constexpr uint64_t block = 32768;  // RocksDB's WAL block
   zeroed_wal_fs(std::shared_ptr<rocksdb::FileSystem> base, std::string dir, uint64_t bytes)
       : FileSystemWrapper(std::move(base)),
         dir_(without_trailing_slashes(std::move(dir))),
         spare_(dir_ + "/" + zeroed_wal_spare_name()),
-        bytes_(bytes) {}
+        bytes_((bytes + block - 1) / block * block) {}
 
   ~zeroed_wal_fs() override {
     {
@@ -40,6 +41,15 @@ class zeroed_wal_fs final : public rocksdb::FileSystemWrapper {
   }
 
   const char* Name() const override { return "crmd.zeroed_wal_fs"; }
+
+  void hold() {
+    std::lock_guard lock(mu_);
+    ++holds_;
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    --holds_;
+  }
 
   rocksdb::IOStatus NewWritableFile(const std::string& fname, const rocksdb::FileOptions& o,
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
@@ -55,8 +65,8 @@ class zeroed_wal_fs final : public rocksdb::FileSystemWrapper {
           ::pthread_setname_np(::pthread_self(), "crmd.walzero");
           run();
         });
-      have = ready_;
-      ready_ = false;
+      have = ready_ && holds_ == 0;
+      if (have) ready_ = false;
     }
     rocksdb::IOStatus s;
     if (have) s = target()->ReuseWritableFile(fname, spare_, o, result, d);
@@ -89,10 +99,9 @@ class zeroed_wal_fs final : public rocksdb::FileSystemWrapper {
         cv_.wait(lock, [this] { return stop_ || wanted_; });
         if (stop_) return;
         wanted_ = false;
+        if (ready_) continue;  // untouched while held: nothing to redo
       }
-      bool ok = prepare();
-      std::lock_guard lock(mu_);
-      ready_ = ok;
+      if (!prepare()) ::unlink((spare_ + ".tmp").c_str());
     }
   }
 
@@ -127,7 +136,10 @@ class zeroed_wal_fs final : public rocksdb::FileSystemWrapper {
     bool whole = done == bytes_ && ::fdatasync(fd) == 0;
     ::close(fd);
     if (!whole) return done == bytes_ ? failed("fdatasync " + tmp) : false;  // stopping
+    // Named and marked ready at once: a spare seen under its name can be taken.
+    std::lock_guard lock(mu_);
     if (::rename(tmp.c_str(), spare_.c_str()) != 0) return failed("rename " + tmp);
+    ready_ = true;
     return true;
   }
 
@@ -141,14 +153,19 @@ class zeroed_wal_fs final : public rocksdb::FileSystemWrapper {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false, wanted_ = false, ready_ = false;
+  int holds_ = 0;
   std::thread worker_;
 };
 
 }  // namespace
 
-std::shared_ptr<rocksdb::FileSystem> make_zeroed_wal_fs(std::shared_ptr<rocksdb::FileSystem> base, std::string db_dir,
-                                                        uint64_t bytes) {
-  return std::make_shared<zeroed_wal_fs>(std::move(base), std::move(db_dir), bytes);
+zeroed_wal make_zeroed_wal_fs(std::shared_ptr<rocksdb::FileSystem> base, std::string db_dir, uint64_t bytes) {
+  auto fs = std::make_shared<zeroed_wal_fs>(std::move(base), std::move(db_dir), bytes);
+  zeroed_wal out;
+  out.hold = [p = fs.get()] { p->hold(); };
+  out.release = [p = fs.get()] { p->release(); };
+  out.fs = std::move(fs);
+  return out;
 }
 
 }  // namespace crmd

@@ -27,9 +27,18 @@
 // - The spare is prepared only after RocksDB created its first WAL, that is
 //   after it took the directory's lock, so a second process refused by the
 //   lock never touches the first one's files.
+// - While held (hold()/release(), counted), new WAL files are ordinary ones.
+//   A copy of a live store (RocksDB's checkpoint) reads the WAL being
+//   appended to up to the size it had when listed: for an ordinary file
+//   that bounds the copy to bytes already written, for a zeroed one it does
+//   not, and a block read while still zero followed by one read after new
+//   records landed would leave a hole the reader silently skips.
+// - `bytes` is rounded up to whole 32 KiB WAL blocks: a zeroed tail of 1-6
+//   bytes would read as a truncated header.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,10 +48,15 @@ class FileSystem;
 
 namespace crmd {
 
-// Wraps `base`; the returned file system owns the thread preparing spares
-// (stopped when it is destroyed, after the databases using it are closed).
-std::shared_ptr<rocksdb::FileSystem> make_zeroed_wal_fs(std::shared_ptr<rocksdb::FileSystem> base, std::string db_dir,
-                                                        uint64_t bytes);
+struct zeroed_wal {
+  // Wraps the base file system; owns the thread preparing spares (stopped
+  // when it is destroyed, after the databases using it are closed).
+  std::shared_ptr<rocksdb::FileSystem> fs;
+  // Valid while `fs` lives.
+  std::function<void()> hold, release;
+};
+
+zeroed_wal make_zeroed_wal_fs(std::shared_ptr<rocksdb::FileSystem> base, std::string db_dir, uint64_t bytes);
 
 // The spare's name inside db_dir (RocksDB ignores names it does not parse).
 inline const char* zeroed_wal_spare_name() { return "crmd-wal-spare"; }

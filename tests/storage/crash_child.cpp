@@ -21,11 +21,19 @@ int main(int argc, char** argv) {
   }
   rocks_options ro;
   ro.path = argv[1];
+  ro.zeroed_wal_bytes = 4u << 20;  // small, so a killed child often leaves a WAL ending in zeros
   auto kv = open_rocks_kv(ro);
   if (!kv) {
     std::fprintf(stderr, "crash_child: %s\n", kv.error().to_string().c_str());
     return 1;
   }
+  // Appends go into a WAL made from a zeroed spare (storage/zeroed_wal.hpp),
+  // as in production after the first memtable switch.
+  std::string spare = std::string(argv[1]) + "/crmd-wal-spare";
+  for (int i = 0; i < 300 && ::access(spare.c_str(), F_OK) != 0; ++i) ::usleep(10000);
+  auto b = (*kv)->new_batch();
+  b->put(cf::meta, "crash-child", "switch");
+  if (!(*kv)->write(*b, true) || !(*kv)->flush(cf::meta)) return 1;
   auto log = open_event_log(std::move(*kv));
   if (!log) {
     std::fprintf(stderr, "crash_child: %s\n", log.error().to_string().c_str());

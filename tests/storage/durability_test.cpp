@@ -7,6 +7,8 @@
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 
+#include <chrono>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -24,6 +26,7 @@ struct wal_record {
   std::mutex mu;
   std::map<std::string, std::pair<std::string, size_t>> files;  // name -> (bytes, synced length)
   size_t syncs = 0;
+  size_t reused = 0;  // WAL files made from a zeroed spare (storage/zeroed_wal.hpp)
 };
 
 class recording_file : public rocksdb::FSWritableFileOwnerWrapper {
@@ -93,6 +96,10 @@ class recording_fs : public rocksdb::FileSystemWrapper {
                                       rocksdb::IODebugContext* d) override {
     auto s = target()->ReuseWritableFile(fname, old, o, result, d);
     if (s.ok()) *result = std::make_unique<recording_file>(std::move(*result), fname, rec_);
+    if (s.ok()) {
+      std::lock_guard lock(rec_->mu);
+      ++rec_->reused;
+    }
     return s;
   }
 
@@ -159,8 +166,18 @@ outcome run_appenders(bool sync, wal_record& rec, const std::string& path) {
   rocks_options ro;
   ro.path = path;
   ro.env = env.get();
+  ro.zeroed_wal_bytes = 1u << 20;
   auto kv = open_rocks_kv(ro);
   EXPECT_TRUE(kv) << kv.error().to_string();
+  // The appends go into a WAL made from a zeroed spare, as in production
+  // after the first memtable switch: wait for the spare, then switch.
+  std::string spare = path + "/crmd-wal-spare";
+  for (int i = 0; i < 500 && !std::filesystem::exists(spare); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto b = (*kv)->new_batch();
+  b->put(cf::meta, "durability-test", "switch");
+  EXPECT_TRUE((*kv)->write(*b, true));
+  EXPECT_TRUE((*kv)->flush(cf::meta));
   log_options lo;
   lo.sync = sync;
   auto log = open_event_log(std::move(*kv), lo);
@@ -192,6 +209,7 @@ TEST(durability, every_acknowledged_append_was_synced_before_its_ack) {
   EXPECT_EQ(out.unsynced, 0);
   EXPECT_EQ(out.absent, 0);
   EXPECT_GT(rec.syncs, 0u);
+  EXPECT_EQ(rec.reused, 1u) << "the appends did not go into a zeroed WAL";
   // Group commit: fewer syncs than appends.
   EXPECT_LT(rec.syncs, size_t(8 * 40));
 }

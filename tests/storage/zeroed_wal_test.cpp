@@ -53,6 +53,11 @@ std::vector<std::string> wal_files(const std::string& path) {
   return out;
 }
 
+ino_t inode_of(const std::string& file) {
+  struct stat st {};
+  return ::stat(file.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
 bool wait_for_spare(const std::string& path) {
   std::string spare = path + "/" + zeroed_wal_spare_name();
   for (int i = 0; i < 500 && size_of(spare) != spare_bytes; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -66,11 +71,13 @@ TEST(zeroed_wal, a_new_wal_is_a_zeroed_spare_and_synced_writes_do_not_grow_it) {
   // The first WAL is made while RocksDB opens: an ordinary file, and the
   // first spare is prepared after it.
   ASSERT_TRUE(wait_for_spare(path));
+  ino_t spare = inode_of(path + "/" + zeroed_wal_spare_name());
   put_synced(*kv, "first", "in the first WAL");
   ASSERT_TRUE(kv->flush(cf::meta));  // a memtable switch: the next WAL
   auto wals = wal_files(path);
   ASSERT_FALSE(wals.empty());
   std::string wal = wals.back();
+  EXPECT_EQ(inode_of(wal), spare) << "the new WAL is not the spare file";
   EXPECT_EQ(size_of(wal), spare_bytes);
   for (int i = 0; i < 50; ++i) put_synced(*kv, "k" + std::to_string(i), std::string(300, 'v'));
   EXPECT_EQ(size_of(wal), spare_bytes) << "synced writes made the zeroed WAL longer";
@@ -86,6 +93,7 @@ TEST(zeroed_wal, a_crash_image_with_a_zero_tailed_wal_recovers_every_synced_writ
   put_synced(*kv, "first", "in the first WAL");
   ASSERT_TRUE(kv->flush(cf::meta));
   for (int i = 0; i < 200; ++i) put_synced(*kv, "k" + std::to_string(i), "v" + std::to_string(i));
+  ASSERT_TRUE(wait_for_spare(path));  // the next spare is whole: nothing is being written
   // What a crash leaves: the files as they are while the store is open, the
   // WAL never closed (so never truncated) and ending in zeros.
   std::filesystem::copy(path, image, std::filesystem::copy_options::recursive);
@@ -124,9 +132,32 @@ TEST(zeroed_wal, a_store_refused_by_the_lock_leaves_the_owners_spare_alone) {
   auto second = open_rocks_kv(ro);
   ASSERT_FALSE(second);
   EXPECT_EQ(second.error().code(), errc::busy);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(std::filesystem::exists(path + "/" + zeroed_wal_spare_name()));
   EXPECT_FALSE(std::filesystem::exists(path + "/" + zeroed_wal_spare_name() + ".tmp"));
+}
+
+TEST(zeroed_wal, a_checkpoint_copies_an_ordinary_wal_being_appended_to) {
+  test::temp_dir dir;
+  std::string path = dir.sub("db"), copy = dir.sub("copy");
+  auto kv = open_kv(path);
+  ASSERT_TRUE(wait_for_spare(path));
+  put_synced(*kv, "before", "the copy");
+  // The checkpoint flushes, so a new WAL is made while it holds: an ordinary
+  // file, whose size bounds what the copy reads.
+  ASSERT_TRUE(kv->checkpoint(copy));
+  auto wals = wal_files(path);
+  ASSERT_FALSE(wals.empty());
+  EXPECT_LT(size_of(wals.back()), spare_bytes);
+  EXPECT_EQ(size_of(path + "/" + zeroed_wal_spare_name()), spare_bytes) << "the spare was kept for later";
+  put_synced(*kv, "after", "the copy");
+  ASSERT_TRUE(kv->flush(cf::meta));  // no longer held: the spare again
+  EXPECT_EQ(size_of(wal_files(path).back()), spare_bytes);
+  kv.reset();
+  auto restored = open_kv(copy, 0);
+  ASSERT_TRUE(restored);
+  std::string v;
+  EXPECT_TRUE(restored->get(cf::meta, "before", &v));
+  EXPECT_EQ(restored->get(cf::meta, "after", &v).code(), errc::not_found);
 }
 
 }  // namespace
