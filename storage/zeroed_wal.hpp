@@ -4,11 +4,11 @@
 // database's WAL. When that write makes the file longer, the new size is
 // metadata the data cannot be read without, so the file system must also
 // write the inode (ext4 here: a second, synchronous request per sync). When
-// the bytes overwrite space that already exists, only the data goes: on this
-// machine a 16 KiB write + fdatasync took 258-295 us into zeroed space
-// against 331-513 us into space that was only fallocate'd (what RocksDB does),
-// alternating runs (bench/RESULTS.md, session 19). RocksDB's own WAL recycling
-// would reuse old files, but RocksDB 7.8 switches it off under the
+// the bytes overwrite space that already exists, only the data goes:
+// build/bench/fsync_probe measured 282-323 us a synced 6-16 KiB write into
+// zeroed space against 365-393 us into space appended or only fallocate'd
+// (what RocksDB does; bench/RESULTS.md, session 19). RocksDB's own WAL
+// recycling would reuse old files, but RocksDB 7.8 switches it off under the
 // point-in-time recovery crmd relies on.
 //
 // Contract:
