@@ -344,6 +344,9 @@ result<std::unique_ptr<kv_store>> open_rocks_kv(const rocks_options& o) {
     wal = make_zeroed_wal_fs(dbo.env->GetFileSystem(), o.path, o.zeroed_wal_bytes);
     own_env = rocksdb::NewCompositeEnv(wal.fs);
     dbo.env = own_env.get();
+  } else if (o.read_only) {  // maybe beside a writer whose WAL ends in zeros
+    own_env = rocksdb::NewCompositeEnv(make_wal_prefix_reader_fs(dbo.env->GetFileSystem(), o.path));
+    dbo.env = own_env.get();
   }
   // The log's and the views' databases (open_views) share the Env's pools,
   // each scheduling up to two jobs: room for both, so a long compaction of

@@ -22,6 +22,17 @@ std::string without_trailing_slashes(std::string p) {
   return p;
 }
 
+// "<dir>/<digits>.log", as RocksDB names its WAL files.
+bool is_wal_in(const std::string& dir, const std::string& fname) {
+  auto slash = fname.rfind('/');
+  if (slash == std::string::npos || without_trailing_slashes(fname.substr(0, slash)) != dir) return false;
+  std::string base = fname.substr(slash + 1);
+  if (base.size() <= 4 || base.compare(base.size() - 4, 4, ".log") != 0) return false;
+  for (size_t i = 0; i + 4 < base.size(); ++i)
+    if (base[i] < '0' || base[i] > '9') return false;
+  return true;
+}
+
 class zeroed_wal_fs final : public rocksdb::FileSystemWrapper {
  public:
   static constexpr uint64_t block = 32768;  // RocksDB's WAL block
@@ -81,16 +92,7 @@ class zeroed_wal_fs final : public rocksdb::FileSystemWrapper {
   }
 
  private:
-  // "<dir>/<digits>.log", as RocksDB names its WAL files.
-  bool is_wal(const std::string& fname) const {
-    auto slash = fname.rfind('/');
-    if (slash == std::string::npos || without_trailing_slashes(fname.substr(0, slash)) != dir_) return false;
-    std::string base = fname.substr(slash + 1);
-    if (base.size() <= 4 || base.compare(base.size() - 4, 4, ".log") != 0) return false;
-    for (size_t i = 0; i + 4 < base.size(); ++i)
-      if (base[i] < '0' || base[i] > '9') return false;
-    return true;
-  }
+  bool is_wal(const std::string& fname) const { return is_wal_in(dir_, fname); }
 
   void run() {
     for (;;) {
@@ -157,7 +159,96 @@ class zeroed_wal_fs final : public rocksdb::FileSystemWrapper {
   std::thread worker_;
 };
 
+
+// A WAL file read up to its first zeroed header (make_wal_prefix_reader_fs).
+class prefix_file final : public rocksdb::FSSequentialFileOwnerWrapper {
+ public:
+  using FSSequentialFileOwnerWrapper::FSSequentialFileOwnerWrapper;
+  rocksdb::IOStatus Read(size_t n, const rocksdb::IOOptions& o, rocksdb::Slice* result, char* scratch,
+                         rocksdb::IODebugContext* d) override {
+    if (finder_.found()) {
+      *result = rocksdb::Slice();
+      return rocksdb::IOStatus::OK();
+    }
+    auto s = target()->Read(n, o, result, scratch, d);
+    if (s.ok()) *result = rocksdb::Slice(result->data(), finder_.feed(result->data(), result->size()));
+    return s;
+  }
+  // Read through, so the finder sees every byte.
+  rocksdb::IOStatus Skip(uint64_t n) override {
+    std::vector<char> buf(64 * 1024);
+    while (n > 0) {
+      rocksdb::Slice got;
+      auto s = Read(static_cast<size_t>(std::min<uint64_t>(n, buf.size())), {}, &got, buf.data(), nullptr);
+      if (!s.ok() || got.empty()) return s;
+      n -= got.size();
+    }
+    return rocksdb::IOStatus::OK();
+  }
+
+ private:
+  wal_zero_finder finder_;
+};
+
+class prefix_reader_fs final : public rocksdb::FileSystemWrapper {
+ public:
+  prefix_reader_fs(std::shared_ptr<rocksdb::FileSystem> base, std::string dir)
+      : FileSystemWrapper(std::move(base)), dir_(without_trailing_slashes(std::move(dir))) {}
+  const char* Name() const override { return "crmd.wal_prefix_reader_fs"; }
+  rocksdb::IOStatus NewSequentialFile(const std::string& fname, const rocksdb::FileOptions& o,
+                                      std::unique_ptr<rocksdb::FSSequentialFile>* result,
+                                      rocksdb::IODebugContext* d) override {
+    auto s = target()->NewSequentialFile(fname, o, result, d);
+    if (s.ok() && is_wal_in(dir_, fname)) *result = std::make_unique<prefix_file>(std::move(*result));
+    return s;
+  }
+
+ private:
+  const std::string dir_;
+};
+
 }  // namespace
+
+size_t wal_zero_finder::feed(const char* data, size_t size) {
+  if (found_) return 0;
+  constexpr uint64_t block = 32768, header_size = 7;
+  const uint64_t end = pos_ + size;
+  // header_ holds the file's bytes [next_header_, pos_) when a header was
+  // split between two feeds.
+  auto byte_at = [&](uint64_t at) {
+    return at < pos_ ? header_[at - next_header_] : data[at - pos_];
+  };
+  for (;;) {
+    uint64_t in_block = block - next_header_ % block;
+    if (in_block < header_size) {  // a block's padding
+      next_header_ += in_block;
+      header_.clear();
+      continue;
+    }
+    if (next_header_ + header_size > end) {
+      std::string rest;
+      for (uint64_t at = next_header_; at < end; ++at) rest.push_back(byte_at(at));
+      header_ = std::move(rest);
+      break;
+    }
+    uint32_t length = uint8_t(byte_at(next_header_ + 4)) | uint32_t(uint8_t(byte_at(next_header_ + 5))) << 8;
+    uint8_t type = uint8_t(byte_at(next_header_ + 6));
+    if (type == 0 && length == 0) {
+      found_ = true;
+      return next_header_ > pos_ ? static_cast<size_t>(next_header_ - pos_) : 0;
+    }
+    // Types 5-8 (recycled WAL files) carry a 4-byte log number more.
+    next_header_ += (type >= 5 && type <= 8 ? 11 : header_size) + length;
+    header_.clear();
+  }
+  pos_ = end;
+  return size;
+}
+
+std::shared_ptr<rocksdb::FileSystem> make_wal_prefix_reader_fs(std::shared_ptr<rocksdb::FileSystem> base,
+                                                               std::string db_dir) {
+  return std::make_shared<prefix_reader_fs>(std::move(base), std::move(db_dir));
+}
 
 zeroed_wal make_zeroed_wal_fs(std::shared_ptr<rocksdb::FileSystem> base, std::string db_dir, uint64_t bytes) {
   auto fs = std::make_shared<zeroed_wal_fs>(std::move(base), std::move(db_dir), bytes);

@@ -58,6 +58,38 @@ struct zeroed_wal {
 
 zeroed_wal make_zeroed_wal_fs(std::shared_ptr<rocksdb::FileSystem> base, std::string db_dir, uint64_t bytes);
 
+// For readers that open a store read-only beside a running writer (verify,
+// events): reads of db_dir's WAL files end at the first zeroed header. A
+// reader of the live WAL could otherwise read one block while it is still
+// zero and the next after new records landed in both, and skip the first
+// block's records without a word: a hole where the log has none. With the
+// files ending at the zeros, it sees a prefix of the log, as it would of an
+// ordinary WAL that ends where the writer is.
+std::shared_ptr<rocksdb::FileSystem> make_wal_prefix_reader_fs(std::shared_ptr<rocksdb::FileSystem> base,
+                                                               std::string db_dir);
+
+// How many leading bytes of a WAL file's contents come before its first
+// zeroed header (RocksDB's log format: 32 KiB blocks of records with a
+// 7-byte header of crc32 4, length 2, type 1; a block's last 0-6 bytes are
+// padding). `data` from offset 0; all of it when no header is zero.
+class wal_zero_finder {
+ public:
+  // Feeds the next bytes of the file; returns how many of them are before
+  // the first zeroed header (size() while none is found). A header split
+  // between two feeds is judged when whole, so up to 6 of its bytes may
+  // already have been counted: RocksDB's log reader reads whole 32 KiB
+  // blocks, so only a file ending mid-header splits one, and the reader
+  // takes such a tail as the truncated header it is.
+  size_t feed(const char* data, size_t size);
+  bool found() const { return found_; }
+
+ private:
+  uint64_t pos_ = 0;          // file offset of data fed so far
+  uint64_t next_header_ = 0;  // file offset of the next record header
+  std::string header_;        // a header's first bytes, when split between feeds
+  bool found_ = false;
+};
+
 // The spare's name inside db_dir (RocksDB ignores names it does not parse).
 inline const char* zeroed_wal_spare_name() { return "crmd-wal-spare"; }
 

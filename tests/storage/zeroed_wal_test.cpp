@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -158,6 +159,104 @@ TEST(zeroed_wal, a_checkpoint_copies_an_ordinary_wal_being_appended_to) {
   std::string v;
   EXPECT_TRUE(restored->get(cf::meta, "before", &v));
   EXPECT_EQ(restored->get(cf::meta, "after", &v).code(), errc::not_found);
+}
+
+// A record of RocksDB's WAL format with a given type and body (crc not checked here).
+std::string wal_record(uint8_t type, size_t length, char fill) {
+  std::string r = {'c', 'r', 'c', '!', char(length & 0xff), char(length >> 8), char(type)};
+  return r + std::string(length, fill);
+}
+
+size_t feed_in_pieces(const std::string& file, size_t piece) {
+  wal_zero_finder f;
+  size_t kept = 0;
+  for (size_t at = 0; at < file.size() && !f.found(); at += piece) {
+    size_t n = std::min(piece, file.size() - at);
+    kept += f.feed(file.data() + at, n);
+  }
+  return kept;
+}
+
+TEST(wal_zero_finder, ends_a_file_at_its_first_zeroed_header_in_any_chunking) {
+  constexpr size_t block = 32768;
+  std::string file = wal_record(1, 100, 'a') + wal_record(1, 0, 'b');  // an empty record is no end
+  size_t first_zero = file.size();
+  file += std::string(block - file.size(), '\0');   // the rest of block 0: zeros
+  file += wal_record(1, 50, 'z');                    // records that landed later, in block 1
+  for (size_t piece : {size_t(4096), block, file.size()})
+    EXPECT_EQ(feed_in_pieces(file, piece), first_zero) << "pieces of " << piece;
+  // A header split between two reads: its first bytes were already given
+  // out (at most 6, a truncated header to the reader), never what follows.
+  for (size_t piece : {size_t(1), size_t(5), size_t(7)}) {
+    EXPECT_GE(feed_in_pieces(file, piece), first_zero) << "pieces of " << piece;
+    EXPECT_LE(feed_in_pieces(file, piece), first_zero + 6) << "pieces of " << piece;
+  }
+}
+
+TEST(wal_zero_finder, skips_a_blocks_padding_and_follows_records_across_blocks) {
+  constexpr size_t block = 32768;
+  // A record spanning two blocks (first, last), then one ending 3 bytes
+  // before the block's end: 3 bytes of padding, not a zero header.
+  std::string file = wal_record(2, block - 7, 'a') + wal_record(4, 100, 'b');
+  file += wal_record(1, block - file.size() % block - 7 - 3, 'c');
+  ASSERT_EQ(file.size() % block, block - 3);
+  file += std::string(3, '\0') + wal_record(1, 10, 'd');
+  size_t whole = file.size();
+  file += std::string(100, '\0');
+  for (size_t piece : {size_t(1), size_t(6), size_t(4096), block}) {
+    EXPECT_GE(feed_in_pieces(file, piece), whole) << "pieces of " << piece;
+    EXPECT_LE(feed_in_pieces(file, piece), whole + 6) << "pieces of " << piece;
+  }
+  EXPECT_EQ(feed_in_pieces(file, block), whole);
+  EXPECT_EQ(feed_in_pieces(file.substr(0, whole), block), whole) << "no zeros at all";
+}
+
+TEST(zeroed_wal, a_reader_beside_the_writer_never_sees_records_past_a_zeroed_block) {
+  // What a read-only open (verify, events) may read of the live WAL: one
+  // block read while the writer had not reached its end (zeros there), the
+  // next after later records landed in it. RocksDB skips the rest of a block
+  // at a zero header; if the next block then starts with a whole record it
+  // is applied, with the records in between missed without a word. Built
+  // here from a real WAL: "a", zeros to the end of block 0, then a copy of
+  // the record that followed "a" ("b") at the start of block 1.
+  constexpr size_t block = 32768;
+  test::temp_dir dir;
+  std::string path = dir.sub("db"), image = dir.sub("image");
+  auto kv = open_kv(path);
+  ASSERT_TRUE(wait_for_spare(path));
+  put_synced(*kv, "first", "in the first WAL");
+  ASSERT_TRUE(kv->flush(cf::meta));
+  put_synced(*kv, "a", "before");
+  std::string wal = wal_files(path).back();
+  auto read_all = [](const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  size_t a_end = read_all(wal).find_last_not_of('\0') + 1;
+  put_synced(*kv, "b", "after");
+  ASSERT_TRUE(wait_for_spare(path));
+  std::filesystem::copy(path, image, std::filesystem::copy_options::recursive);
+  kv.reset();
+  std::string image_wal = image + "/" + std::filesystem::path(wal).filename().string();
+  std::string bytes = read_all(image_wal);
+  size_t b_len = uint8_t(bytes[a_end + 4]) | size_t(uint8_t(bytes[a_end + 5])) << 8;
+  ASSERT_EQ(bytes[a_end + 6], 1) << "b is one whole record";
+  std::string b_record = bytes.substr(a_end, 7 + b_len);
+  std::string seen = bytes.substr(0, a_end) + std::string(block - a_end, '\0') + b_record;
+  seen += std::string(bytes.size() - seen.size(), '\0');
+  {
+    std::ofstream out(image_wal, std::ios::binary | std::ios::trunc);
+    out.write(seen.data(), static_cast<std::streamsize>(seen.size()));
+  }
+  rocks_options ro;
+  ro.path = image;
+  ro.read_only = true;
+  ro.create_if_missing = false;
+  auto reader = open_rocks_kv(ro);
+  ASSERT_TRUE(reader) << reader.error().to_string();
+  std::string v;
+  EXPECT_TRUE((*reader)->get(cf::meta, "a", &v));
+  EXPECT_EQ((*reader)->get(cf::meta, "b", &v).code(), errc::not_found) << "a record past a zeroed block was read";
 }
 
 }  // namespace
