@@ -280,7 +280,18 @@ class rocks_kv : public kv_store {
     // New WAL files are ordinary ones meanwhile, so the WAL appended to
     // during the copy is copied up to the bytes written when it was listed
     // (zeroed_wal.hpp).
-    if (wal_.hold) wal_.hold();
+    if (wal_.hold) {
+      wal_.hold();
+      // RocksDB makes a new WAL at the flush only when the current one holds
+      // a record: a quiet store's current WAL may be a zeroed one with none,
+      // and the copy would then read it at its full size while appends land.
+      auto b = new_batch();
+      b->put(cf::meta, "checkpoint", "");
+      if (auto w = write(*b, true); !w) {
+        wal_.release();
+        return w;
+      }
+    }
     // log_size_for_flush 0: memtables are flushed first, so writes made
     // without the WAL (snapshots) are in the copy too.
     auto made = cp->CreateCheckpoint(dir, 0);

@@ -211,6 +211,21 @@ TEST(wal_zero_finder, skips_a_blocks_padding_and_follows_records_across_blocks) 
   EXPECT_EQ(feed_in_pieces(file.substr(0, whole), block), whole) << "no zeros at all";
 }
 
+TEST(zeroed_wal, a_checkpoint_of_a_quiet_store_does_not_copy_an_empty_zeroed_wal) {
+  // The current WAL is a zeroed spare nothing was written to since the
+  // switch: RocksDB would not make a new one for the checkpoint's flush.
+  test::temp_dir dir;
+  std::string path = dir.sub("db"), copy = dir.sub("copy");
+  auto kv = open_kv(path);
+  ASSERT_TRUE(wait_for_spare(path));
+  put_synced(*kv, "before", "the copy");
+  ASSERT_TRUE(kv->flush(cf::meta));
+  ASSERT_EQ(size_of(wal_files(path).back()), spare_bytes);
+  ASSERT_TRUE(kv->checkpoint(copy));
+  EXPECT_LT(size_of(wal_files(path).back()), spare_bytes) << "appends still go to a zeroed WAL the copy read whole";
+  for (auto& w : wal_files(copy)) EXPECT_LT(size_of(w), spare_bytes) << w;
+}
+
 TEST(zeroed_wal, a_reader_beside_the_writer_never_sees_records_past_a_zeroed_block) {
   // What a read-only open (verify, events) may read of the live WAL: one
   // block read while the writer had not reached its end (zeros there), the
