@@ -65,6 +65,14 @@ bool wait_for_spare(const std::string& path) {
   return size_of(spare) == spare_bytes;
 }
 
+// The first WAL is made while RocksDB opens, an ordinary file; the first
+// spare is prepared after it. A write and a flush switch to a zeroed WAL.
+void switch_to_zeroed_wal(kv_store& kv, const std::string& path) {
+  ASSERT_TRUE(wait_for_spare(path));
+  put_synced(kv, "first", "in the first WAL");
+  ASSERT_TRUE(kv.flush(cf::meta));
+}
+
 TEST(zeroed_wal, a_new_wal_is_a_zeroed_spare_and_synced_writes_do_not_grow_it) {
   test::temp_dir dir;
   std::string path = dir.sub("db");
@@ -90,9 +98,7 @@ TEST(zeroed_wal, a_crash_image_with_a_zero_tailed_wal_recovers_every_synced_writ
   test::temp_dir dir;
   std::string path = dir.sub("db"), image = dir.sub("image");
   auto kv = open_kv(path);
-  ASSERT_TRUE(wait_for_spare(path));
-  put_synced(*kv, "first", "in the first WAL");
-  ASSERT_TRUE(kv->flush(cf::meta));
+  switch_to_zeroed_wal(*kv, path);
   for (int i = 0; i < 200; ++i) put_synced(*kv, "k" + std::to_string(i), "v" + std::to_string(i));
   ASSERT_TRUE(wait_for_spare(path));  // the next spare is whole: nothing is being written
   // What a crash leaves: the files as they are while the store is open, the
@@ -238,9 +244,7 @@ TEST(zeroed_wal, a_reader_beside_the_writer_never_sees_records_past_a_zeroed_blo
   test::temp_dir dir;
   std::string path = dir.sub("db"), image = dir.sub("image");
   auto kv = open_kv(path);
-  ASSERT_TRUE(wait_for_spare(path));
-  put_synced(*kv, "first", "in the first WAL");
-  ASSERT_TRUE(kv->flush(cf::meta));
+  switch_to_zeroed_wal(*kv, path);
   put_synced(*kv, "a", "before");
   std::string wal = wal_files(path).back();
   auto read_all = [](const std::string& file) {
