@@ -280,23 +280,26 @@ class rocks_kv : public kv_store {
     // New WAL files are ordinary ones meanwhile, so the WAL appended to
     // during the copy is copied up to the bytes written when it was listed
     // (zeroed_wal.hpp).
+    struct held {
+      const zeroed_wal& w;
+      explicit held(const zeroed_wal& z) : w(z) {
+        if (w.hold) w.hold();
+      }
+      ~held() {
+        if (w.release) w.release();
+      }
+    } hold_spares(wal_);
     if (wal_.hold) {
-      wal_.hold();
       // RocksDB makes a new WAL at the flush only when the current one holds
       // a record: a quiet store's current WAL may be a zeroed one with none,
       // and the copy would then read it at its full size while appends land.
       auto b = new_batch();
       b->put(cf::meta, "checkpoint", "");
-      if (auto w = write(*b, true); !w) {
-        wal_.release();
-        return w;
-      }
+      if (auto w = write(*b, true); !w) return w;
     }
     // log_size_for_flush 0: memtables are flushed first, so writes made
     // without the WAL (snapshots) are in the copy too.
-    auto made = cp->CreateCheckpoint(dir, 0);
-    if (wal_.release) wal_.release();
-    return from_rocks(made, "checkpoint");
+    return from_rocks(cp->CreateCheckpoint(dir, 0), "checkpoint");
   }
 
  private:

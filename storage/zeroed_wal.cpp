@@ -17,6 +17,8 @@
 namespace crmd {
 namespace {
 
+constexpr uint64_t wal_block = 32768;  // RocksDB's WAL block
+
 std::string without_trailing_slashes(std::string p) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   return p;
@@ -35,12 +37,11 @@ bool is_wal_in(const std::string& dir, const std::string& fname) {
 
 class zeroed_wal_fs final : public rocksdb::FileSystemWrapper {
  public:
-  static constexpr uint64_t block = 32768;  // RocksDB's WAL block
   zeroed_wal_fs(std::shared_ptr<rocksdb::FileSystem> base, std::string dir, uint64_t bytes)
       : FileSystemWrapper(std::move(base)),
         dir_(without_trailing_slashes(std::move(dir))),
         spare_(dir_ + "/" + zeroed_wal_spare_name()),
-        bytes_((bytes + block - 1) / block * block) {}
+        bytes_((bytes + wal_block - 1) / wal_block * wal_block) {}
 
   ~zeroed_wal_fs() override {
     {
@@ -211,7 +212,7 @@ class prefix_reader_fs final : public rocksdb::FileSystemWrapper {
 
 size_t wal_zero_finder::feed(const char* data, size_t size) {
   if (found_) return 0;
-  constexpr uint64_t block = 32768, header_size = 7;
+  constexpr uint64_t header_size = 7;
   const uint64_t end = pos_ + size;
   // header_ holds the file's bytes [next_header_, pos_) when a header was
   // split between two feeds.
@@ -219,7 +220,7 @@ size_t wal_zero_finder::feed(const char* data, size_t size) {
     return at < pos_ ? header_[at - next_header_] : data[at - pos_];
   };
   for (;;) {
-    uint64_t in_block = block - next_header_ % block;
+    uint64_t in_block = wal_block - next_header_ % wal_block;
     if (in_block < header_size) {  // a block's padding
       next_header_ += in_block;
       header_.clear();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "storage/rocks_kv.hpp"
+#include "storage/zeroed_wal.hpp"
 #include "tests/support/events.hpp"
 
 int main(int argc, char** argv) {
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   }
   // Appends go into a WAL made from a zeroed spare (storage/zeroed_wal.hpp),
   // as in production after the first memtable switch.
-  std::string spare = std::string(argv[1]) + "/crmd-wal-spare";
+  std::string spare = std::string(argv[1]) + "/" + zeroed_wal_spare_name();
   for (int i = 0; i < 300 && ::access(spare.c_str(), F_OK) != 0; ++i) ::usleep(10000);
   auto b = (*kv)->new_batch();
   b->put(cf::meta, "crash-child", "switch");

@@ -16,6 +16,7 @@
 
 #include "storage/event_log.hpp"
 #include "storage/rocks_kv.hpp"
+#include "storage/zeroed_wal.hpp"
 #include "tests/support/events.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -171,7 +172,7 @@ outcome run_appenders(bool sync, wal_record& rec, const std::string& path) {
   EXPECT_TRUE(kv) << kv.error().to_string();
   // The appends go into a WAL made from a zeroed spare, as in production
   // after the first memtable switch: wait for the spare, then switch.
-  std::string spare = path + "/crmd-wal-spare";
+  std::string spare = path + "/" + zeroed_wal_spare_name();
   for (int i = 0; i < 500 && !std::filesystem::exists(spare); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   auto b = (*kv)->new_batch();

@@ -223,9 +223,7 @@ TEST(zeroed_wal, a_checkpoint_of_a_quiet_store_does_not_copy_an_empty_zeroed_wal
   test::temp_dir dir;
   std::string path = dir.sub("db"), copy = dir.sub("copy");
   auto kv = open_kv(path);
-  ASSERT_TRUE(wait_for_spare(path));
-  put_synced(*kv, "before", "the copy");
-  ASSERT_TRUE(kv->flush(cf::meta));
+  switch_to_zeroed_wal(*kv, path);
   ASSERT_EQ(size_of(wal_files(path).back()), spare_bytes);
   ASSERT_TRUE(kv->checkpoint(copy));
   EXPECT_LT(size_of(wal_files(path).back()), spare_bytes) << "appends still go to a zeroed WAL the copy read whole";
