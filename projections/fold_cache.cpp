@@ -14,6 +14,13 @@ constexpr size_t node_overhead = 96;
 constexpr size_t order_overhead = 48;
 // put_new() entries are copied into chunks of this size.
 constexpr size_t chunk_bytes = size_t{4} << 20;
+// A spill keeps, beside the counters, entries read since the last one whose
+// value is at most this long (message references ~20 bytes, a contact ~300).
+constexpr size_t small_value_bytes = 256;
+// Probes of the spilled keys' filter: with a sixteenth of a 1 GiB budget
+// (512M bits) and the ~40M keys a 10M-event build spills, about 13 bits a
+// key, so under 1% of the lookups of keys never written go to the store.
+constexpr int filter_probes = 5;
 
 size_t cost(const std::string& k, const std::optional<std::string>& v) {
   return node_overhead + k.size() + (v ? v->size() : 0);
@@ -21,12 +28,12 @@ size_t cost(const std::string& k, const std::optional<std::string>& v) {
 
 }  // namespace
 
-void fold_cache::set(std::string key, std::optional<std::string> value) {
+void fold_cache::set(std::string key, std::optional<std::string> value, bool counter) {
   auto it = entries_.find(key);
   if (!value && !spilled_) {
     // Nothing in the store to hide: forget the key instead of keeping a tombstone.
     if (it != entries_.end()) {
-      bytes_ -= cost(it->first, it->second);
+      bytes_ -= cost(it->first, it->second.value);
       if (ordered_) {
         order_.erase(it->first);
         bytes_ -= order_overhead;
@@ -37,16 +44,47 @@ void fold_cache::set(std::string key, std::optional<std::string> value) {
   }
   if (it == entries_.end()) {
     bytes_ += cost(key, value);
-    it = entries_.emplace(std::move(key), std::move(value)).first;
+    it = entries_.emplace(std::move(key), entry{std::move(value), true, counter}).first;
     if (ordered_) {
       order_.insert(it->first);  // node keys stay put across rehashing
       bytes_ += order_overhead;
     }
     return;
   }
-  bytes_ -= cost(it->first, it->second);
-  it->second = std::move(value);
-  bytes_ += cost(it->first, it->second);
+  bytes_ -= cost(it->first, it->second.value);
+  it->second.value = std::move(value);
+  it->second.dirty = true;
+  it->second.counter |= counter;
+  bytes_ += cost(it->first, it->second.value);
+}
+
+namespace {
+// Two independent-enough hashes from one: probe i is h1 + i * h2.
+std::pair<uint64_t, uint64_t> filter_hashes(std::string_view key) {
+  uint64_t h1 = std::hash<std::string_view>{}(key);
+  uint64_t h2 = (h1 * 0x9E3779B97F4A7C15ull) >> 17 | 1;
+  return {h1, h2};
+}
+}  // namespace
+
+void fold_cache::remember_spilled(std::string_view key) {
+  uint64_t bits = filter_.size() * 64;
+  auto [h1, h2] = filter_hashes(key);
+  for (int i = 0; i < filter_probes; ++i) {
+    uint64_t b = (h1 + uint64_t(i) * h2) % bits;
+    filter_[b / 64] |= uint64_t{1} << (b % 64);
+  }
+}
+
+bool fold_cache::may_be_stored(std::string_view key) const {
+  if (!spilled_) return false;
+  uint64_t bits = filter_.size() * 64;
+  auto [h1, h2] = filter_hashes(key);
+  for (int i = 0; i < filter_probes; ++i) {
+    uint64_t b = (h1 + uint64_t(i) * h2) % bits;
+    if (!(filter_[b / 64] >> (b % 64) & 1)) return false;
+  }
+  return true;
 }
 
 void fold_cache::add_new(std::string_view key, std::string_view value) {
@@ -68,7 +106,7 @@ void fold_cache::add_new(std::string_view key, std::string_view value) {
   bytes_ += sizeof(appended) + need;
 }
 
-const std::pair<const std::string, std::optional<std::string>>* fold_cache::last(
+const std::pair<const std::string, fold_cache::entry>* fold_cache::last(
     const std::string& lo, const std::string& hi, const std::function<bool(const std::string&)>& skip) {
   if (!ordered_) {
     for (auto& e : entries_) order_.insert(e.first);
@@ -80,7 +118,7 @@ const std::pair<const std::string, std::optional<std::string>>* fold_cache::last
     --it;
     if (*it < lo) break;
     auto& e = *entries_.find(std::string(*it));
-    if (e.second && !skip(e.first)) return &e;
+    if (e.second.value && !skip(e.first)) return &e;
   }
   return nullptr;
 }
@@ -124,7 +162,13 @@ status fold_cache::spill(kv_store& kv, const std::vector<std::pair<std::string, 
   auto item = [](std::string_view k, const char* v, size_t v_len) {
     return spill_item{{load_be(k, 0), load_be(k, 8), load_be(k, 16)}, k.data(), v, uint32_t(k.size()), uint32_t(v_len)};
   };
-  for (auto& [k, v] : entries_) run.push_back(item(k, v ? v->data() : nullptr, v ? v->size() : 0));
+  if (filter_.empty()) filter_.assign(std::max<size_t>(budget_ / 16 / sizeof(uint64_t), 1024), 0);
+  for (auto& [k, e] : entries_) {
+    if (!e.dirty) continue;  // kept from an earlier spill, unchanged: stored already
+    const auto& v = e.value;
+    run.push_back(item(k, v ? v->data() : nullptr, v ? v->size() : 0));
+    remember_spilled(k);  // before the write succeeds: a key too many only costs a read
+  }
   for (auto& a : new_) run.push_back(item({a.at, a.key_len}, a.at + a.key_len, a.value_len));
   // Two halves sorted at once, then merged: a rebuild waits for this.
   auto mid = run.begin() + run.size() / 2;
@@ -146,22 +190,40 @@ status fold_cache::spill(kv_store& kv, const std::vector<std::pair<std::string, 
   if (auto w = kv.write_unlogged(*b); !w) return w;
   order_.clear();
   ordered_ = false;
+  // The small entries move (their nodes, not copies) into the next table
+  // as clean copies of what is stored now.
+  std::unordered_map<std::string, entry> kept;
+  kept.reserve(expected_entries());
+  size_t kept_bytes = 0;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    const auto& v = it->second.value;
+    size_t c = cost(it->first, v);
+    bool wanted = it->second.counter || (it->second.read && (!v || v->size() <= small_value_bytes));
+    if (!wanted || kept_bytes + c > budget_ / 2) {
+      ++it;
+      continue;
+    }
+    auto node = entries_.extract(it++);
+    node.mapped().dirty = false;
+    node.mapped().read = false;  // to stay past the next spill, it must be read again
+    kept.insert(std::move(node));
+    kept_bytes += c;
+  }
   // Freeing millions of nodes takes a while: another thread does it while
   // the fold goes on (joined before the next spill, or with the cache).
   freeing_ = std::thread([old = std::move(entries_)]() mutable { old = {}; });
-  entries_ = {};
-  entries_.reserve(expected_entries());
+  entries_ = std::move(kept);
   chunks_.clear();
   chunk_used_ = chunk_size_ = 0;
   new_ = {};
-  bytes_ = 0;
+  bytes_ = kept_bytes;
   spilled_ = true;
   return status::ok();
 }
 
 const std::optional<std::string>* cache_txn::mine(const std::string& k) const {
   for (auto it = mine_.rbegin(); it != mine_.rend(); ++it)
-    if (it->first == k) return &it->second;
+    if (it->key == k) return &it->value;
   return nullptr;
 }
 
@@ -169,20 +231,21 @@ std::optional<std::string> cache_txn::get(std::string_view key) {
   const std::string& k = full(key);
   if (auto* v = mine(k)) return *v;
   if (auto* v = cache_.find(k)) return *v;
-  if (!cache_.spilled()) return std::nullopt;  // the build wrote nothing there
+  if (!cache_.may_be_stored(k)) return std::nullopt;  // the build wrote nothing there
   std::string v;
   if (kv_.get(cf::projections, k, &v).is_ok()) return v;
   return std::nullopt;
 }
 
-void cache_txn::write(std::string_view key, std::optional<std::string> value) {
+void cache_txn::write(std::string_view key, std::optional<std::string> value, bool counter) {
   const std::string& k = full(key);
-  for (auto& [mk, mv] : mine_)
-    if (mk == k) {
-      mv = std::move(value);
+  for (auto& m : mine_)
+    if (m.key == k) {
+      m.value = std::move(value);
+      m.counter |= counter;
       return;
     }
-  mine_.emplace_back(k, std::move(value));
+  mine_.push_back({k, std::move(value), counter});
 }
 
 std::optional<std::pair<std::string, std::string>> cache_txn::last(std::string_view lower, std::string_view upper) {
@@ -206,15 +269,15 @@ std::optional<std::pair<std::string, std::string>> cache_txn::last(std::string_v
     }
   }
   if (auto* e = cache_.last(lo, hi, [&](const std::string& k) { return mine(k) != nullptr; }))
-    consider(e->first, *e->second);
-  for (auto& [k, v] : mine_)
-    if (v && k >= lo && k < hi) consider(k, *v);
+    consider(e->first, *e->second.value);
+  for (auto& m : mine_)
+    if (m.value && m.key >= lo && m.key < hi) consider(m.key, *m.value);
   if (best) best->first = best->first.substr(prefix_.size());
   return best;
 }
 
 void cache_txn::commit() {
-  for (auto& [k, v] : mine_) cache_.set(std::move(k), std::move(v));
+  for (auto& m : mine_) cache_.set(std::move(m.key), std::move(m.value), m.counter);
   mine_.clear();
   for (auto& f : fresh_)
     cache_.add_new({fresh_bytes_.data() + f.at, f.key_len}, {fresh_bytes_.data() + f.at + f.key_len, f.value_len});

@@ -8,7 +8,14 @@
 // holds every key the build wrote, and writes them once, sorted, when it
 // passes its memory budget (a spill) or when the build ends. Until the
 // first spill a key the cache does not hold is in no store, so a miss is
-// an answer; after one, misses fall through to the store.
+// an answer; after one, misses fall through to the store, unless the
+// filter of the keys spilled so far says the store cannot hold the key
+// (most lookups of a long build are of keys never written: a status that
+// did not overtake its message). A spill keeps the counters and the small
+// entries read since the one before as clean copies, up to half the
+// budget: they are what a build reads back most (a contact's counters
+// change a few times in each stretch between spills, all through the log),
+// and a read from the store costs a hundred times a lookup here.
 //
 // Nothing here is durable until written: a build cut short is discarded
 // and done again (rebuild_view's marker, online_rebuilds' leftovers).
@@ -38,33 +45,47 @@ class fold_cache {
   fold_cache(const fold_cache&) = delete;
   fold_cache& operator=(const fold_cache&) = delete;
 
-  // nullptr: the cache does not know the key (ask the store if spilled());
-  // a pointer to nullopt: deleted.
+  // nullptr: the cache does not know the key (ask the store if
+  // may_be_stored()); a pointer to nullopt: deleted.
   const std::optional<std::string>* find(const std::string& key) const {
     auto it = entries_.find(key);
-    return it == entries_.end() ? nullptr : &it->second;
+    if (it == entries_.end()) return nullptr;
+    it->second.read = true;
+    return &it->second.value;
   }
-  void set(std::string key, std::optional<std::string> value);
+  // Whether a key the cache does not hold may be in the store: false
+  // before the first spill, and for keys no spill wrote (the filter has
+  // false positives, never false negatives).
+  bool may_be_stored(std::string_view key) const;
+  // `counter`: a view_txn::put_counter(), kept across spills.
+  void set(std::string key, std::optional<std::string> value, bool counter = false);
   // A view_txn::put_new(): appended, never looked up.
   void add_new(std::string_view key, std::string_view value);
   // The last live key in [lo, hi) the cache holds, passing deleted ones
   // and those `skip` names. The first call builds an ordered index of the
   // keys, kept from then on (only erasures need it: work_view's forget).
-  const std::pair<const std::string, std::optional<std::string>>* last(
-      const std::string& lo, const std::string& hi, const std::function<bool(const std::string&)>& skip);
+  struct entry {
+    std::optional<std::string> value;
+    bool dirty = true;          // not yet in the store as it is here
+    bool counter = false;       // a spill keeps it
+    mutable bool read = false;  // found since the last spill: a spill keeps it if small
+  };
+  const std::pair<const std::string, entry>* last(const std::string& lo, const std::string& hi,
+                                                  const std::function<bool(const std::string&)>& skip);
 
   bool spilled() const { return spilled_; }
   bool over_budget() const { return bytes_ > budget_; }
   size_t bytes() const { return bytes_; }
 
-  // Writes every entry, sorted, as a bulk load (kv_store::load_sorted),
-  // then `extra` (checkpoints) in one unlogged batch, and empties the cache.
+  // Writes every entry not yet stored, sorted, as a bulk load
+  // (kv_store::load_sorted), then `extra` (checkpoints) in one unlogged
+  // batch, and empties the cache but for the small entries it keeps.
   status spill(kv_store& kv, const std::vector<std::pair<std::string, std::string>>& extra = {});
 
  private:
   // Hashed: point reads and writes are nearly all a fold does, and a tree
   // of keys sharing long prefixes cost more than the views' own work.
-  std::unordered_map<std::string, std::optional<std::string>> entries_;
+  std::unordered_map<std::string, entry> entries_;
   std::set<std::string_view> order_;  // keys of entries_, once last() was asked
   bool ordered_ = false;
   // Buckets for what the budget holds, so the table is not rehashed (every
@@ -83,6 +104,10 @@ class fold_cache {
   size_t bytes_ = 0;
   size_t budget_;
   bool spilled_ = false;
+  // A Bloom filter of the keys spilled (not of put_new()'s: never read),
+  // made at the first spill with a sixteenth of the budget, outside it.
+  std::vector<uint64_t> filter_;
+  void remember_spilled(std::string_view key);
 };
 
 // A view's keyspace for one event, over the cache: writes are kept until
@@ -93,6 +118,9 @@ class cache_txn : public view_txn {
 
   std::optional<std::string> get(std::string_view key) override;
   void put(std::string_view key, std::string_view value) override { write(key, std::string(value)); }
+  void put_counter(std::string_view key, std::string_view value) override {
+    write(key, std::string(value), true);
+  }
   void put_new(std::string_view key, std::string_view value) override {
     fresh_.push_back({fresh_bytes_.size(), prefix_.size() + key.size(), value.size()});
     fresh_bytes_.append(prefix_).append(key).append(value);
@@ -103,7 +131,7 @@ class cache_txn : public view_txn {
   void commit();
 
  private:
-  void write(std::string_view key, std::optional<std::string> value);
+  void write(std::string_view key, std::optional<std::string> value, bool counter = false);
   const std::string& full(std::string_view key) {
     buf_.assign(prefix_);
     buf_.append(key);
@@ -116,7 +144,12 @@ class cache_txn : public view_txn {
   fold_cache& cache_;
   std::string buf_;
   // An event writes a handful of keys: a vector searched from the end.
-  std::vector<std::pair<std::string, std::optional<std::string>>> mine_;
+  struct written {
+    std::string key;
+    std::optional<std::string> value;
+    bool counter;
+  };
+  std::vector<written> mine_;
   // put_new()s, kept until commit() back to back in one buffer (not two
   // strings a key).
   struct fresh {

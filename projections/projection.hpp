@@ -24,6 +24,9 @@ class view_txn {
   // never writes again (a change log keyed by position): a rebuild keeps
   // such keys out of its lookup table (fold_cache.hpp).
   virtual void put_new(std::string_view key, std::string_view value) { put(key, value); }
+  // put() of a counter (util::bump): read back on every change all through
+  // the log, so a rebuild keeps it in memory when it spills (fold_cache.hpp).
+  virtual void put_counter(std::string_view key, std::string_view value) { put(key, value); }
   // The last key (and value) in [lower, upper) as the batch sees it.
   virtual std::optional<std::pair<std::string, std::string>> last(std::string_view lower,
                                                                   std::string_view upper) = 0;

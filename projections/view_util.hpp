@@ -26,7 +26,7 @@ inline std::string upper_of(std::string prefix) {
 inline void bump(view_txn& t, const std::string& key, int64_t by = 1) {
   auto v = t.get(key);
   uint64_t n = v && v->size() == 8 ? read_be64(*v) : 0;
-  t.put(key, be64(static_cast<uint64_t>(static_cast<int64_t>(n) + by)));
+  t.put_counter(key, be64(static_cast<uint64_t>(static_cast<int64_t>(n) + by)));
 }
 
 // The value at `k` in the views, or nullopt when there is none.

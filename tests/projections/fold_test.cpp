@@ -231,6 +231,58 @@ TEST(fold_cache, after_a_spill_misses_fall_through_and_deletes_are_written) {
   EXPECT_EQ(f["v/x/b"], "2");
 }
 
+TEST(fold_cache, a_spill_keeps_counters_and_small_entries_read_and_knows_which_keys_it_wrote) {
+  auto kv = make_memory_kv();
+  fold_cache cache(1 << 20);
+  std::string prefix = "v/x/";
+  std::string doc(200, 'd');
+  {
+    cache_txn t(*kv, prefix, cache);
+    t.put("#count", be64(7));
+    t.put("doc", doc + doc);
+    t.put("#unread", be64(1));
+    t.put_counter("#counter", be64(3));  // util::bump's write
+    t.commit();
+  }
+  {
+    cache_txn t(*kv, prefix, cache);  // a second event reads them back
+    EXPECT_EQ(t.get("#count"), be64(7));
+    EXPECT_EQ(t.get("doc"), doc + doc);
+  }
+  ASSERT_TRUE(cache.spill(*kv));
+  EXPECT_GT(cache.bytes(), 0u) << "the counter stays in memory";
+  // Change the store behind the cache's back: what the cache answers from
+  // the store shows, what it answers itself does not.
+  auto b = kv->new_batch();
+  b->put(cf::projections, "v/x/#count", "behind");
+  b->put(cf::projections, "v/x/doc", "behind");
+  b->put(cf::projections, "v/x/never", "behind");
+  b->put(cf::projections, "v/x/#unread", "behind");
+  b->put(cf::projections, "v/x/#counter", "behind");
+  ASSERT_TRUE(kv->write(*b, false));
+  {
+    cache_txn t(*kv, prefix, cache);
+    EXPECT_EQ(t.get("#count"), be64(7)) << "small: kept, not read back";
+    EXPECT_EQ(t.get("doc"), "behind") << "large: read back from the store";
+    EXPECT_EQ(t.get("#unread"), "behind") << "not read since it was written: not kept";
+    EXPECT_EQ(t.get("#counter"), be64(3)) << "a counter is kept, read or not";
+    EXPECT_FALSE(t.get("never")) << "no spill wrote it: the filter answers, the store is not asked";
+  }
+  ASSERT_TRUE(cache.spill(*kv));
+  EXPECT_EQ(family(*kv)["v/x/#count"], "behind") << "a clean entry is not written again";
+  {
+    cache_txn t(*kv, prefix, cache);
+    t.put("#count", be64(8));
+    t.del("doc");
+    t.commit();
+  }
+  ASSERT_TRUE(cache.spill(*kv));
+  auto f = family(*kv);
+  EXPECT_EQ(f["v/x/#count"], be64(8)) << "changed after the spill: dirty, written";
+  EXPECT_EQ(f.count("v/x/doc"), 0u);
+  EXPECT_FALSE(cache_txn(*kv, prefix, cache).get("doc")) << "its delete was written";
+}
+
 TEST(fold_cache, an_event_left_uncommitted_leaves_nothing) {
   auto kv = make_memory_kv();
   fold_cache cache(1 << 20);
