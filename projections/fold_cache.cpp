@@ -17,10 +17,12 @@ constexpr size_t chunk_bytes = size_t{4} << 20;
 // A spill keeps, beside the counters, entries read since the last one whose
 // value is at most this long (message references ~20 bytes, a contact ~300).
 constexpr size_t small_value_bytes = 256;
-// Probes of the spilled keys' filter: with a sixteenth of a 1 GiB budget
-// (512M bits) and the ~40M keys a 10M-event build spills, about 13 bits a
-// key, so under 1% of the lookups of keys never written go to the store.
+// The spilled keys' filters: 5 probes and about 10 bits a key (under 1%
+// of the lookups of keys never written go to the store). A filter takes
+// that many keys, then a twice larger one is added: a build spills ~40M
+// keys over 10M events, whatever its budget.
 constexpr int filter_probes = 5;
+constexpr uint64_t filter_bits_per_key = 10;
 
 size_t cost(const std::string& k, const std::optional<std::string>& v) {
   return node_overhead + k.size() + (v ? v->size() : 0);
@@ -67,24 +69,38 @@ std::pair<uint64_t, uint64_t> filter_hashes(std::string_view key) {
 }
 }  // namespace
 
+size_t fold_cache::filter::capacity() const { return words.size() * 64 / filter_bits_per_key; }
+
 void fold_cache::remember_spilled(std::string_view key) {
-  uint64_t bits = filter_.size() * 64;
+  if (filters_.empty() || filters_.back().keys >= filters_.back().capacity()) {
+    // The first a sixteenth of the budget (at least 8 KiB), each next twice the last.
+    size_t words = filters_.empty() ? std::max<size_t>(budget_ / 16 / sizeof(uint64_t), 1024)
+                                    : filters_.back().words.size() * 2;
+    filters_.push_back({std::vector<uint64_t>(words, 0), 0});
+  }
+  auto& f = filters_.back();
+  uint64_t bits = f.words.size() * 64;
   auto [h1, h2] = filter_hashes(key);
   for (int i = 0; i < filter_probes; ++i) {
     uint64_t b = (h1 + uint64_t(i) * h2) % bits;
-    filter_[b / 64] |= uint64_t{1} << (b % 64);
+    f.words[b / 64] |= uint64_t{1} << (b % 64);
   }
+  ++f.keys;
 }
 
 bool fold_cache::may_be_stored(std::string_view key) const {
   if (!spilled_) return false;
-  uint64_t bits = filter_.size() * 64;
   auto [h1, h2] = filter_hashes(key);
-  for (int i = 0; i < filter_probes; ++i) {
-    uint64_t b = (h1 + uint64_t(i) * h2) % bits;
-    if (!(filter_[b / 64] >> (b % 64) & 1)) return false;
+  for (const auto& f : filters_) {
+    uint64_t bits = f.words.size() * 64;
+    bool all = true;
+    for (int i = 0; i < filter_probes && all; ++i) {
+      uint64_t b = (h1 + uint64_t(i) * h2) % bits;
+      all = f.words[b / 64] >> (b % 64) & 1;
+    }
+    if (all) return true;
   }
-  return true;
+  return false;
 }
 
 void fold_cache::add_new(std::string_view key, std::string_view value) {
@@ -162,7 +178,6 @@ status fold_cache::spill(kv_store& kv, const std::vector<std::pair<std::string, 
   auto item = [](std::string_view k, const char* v, size_t v_len) {
     return spill_item{{load_be(k, 0), load_be(k, 8), load_be(k, 16)}, k.data(), v, uint32_t(k.size()), uint32_t(v_len)};
   };
-  if (filter_.empty()) filter_.assign(std::max<size_t>(budget_ / 16 / sizeof(uint64_t), 1024), 0);
   for (auto& [k, e] : entries_) {
     if (!e.dirty) continue;  // kept from an earlier spill, unchanged: stored already
     const auto& v = e.value;

@@ -9,7 +9,7 @@
 // passes its memory budget (a spill) or when the build ends. Until the
 // first spill a key the cache does not hold is in no store, so a miss is
 // an answer; after one, misses fall through to the store, unless the
-// filter of the keys spilled so far says the store cannot hold the key
+// filters of the keys spilled so far say the store cannot hold the key
 // (most lookups of a long build are of keys never written: a status that
 // did not overtake its message). A spill keeps the counters and the small
 // entries read since the one before as clean copies, up to half the
@@ -54,7 +54,7 @@ class fold_cache {
     return &it->second.value;
   }
   // Whether a key the cache does not hold may be in the store: false
-  // before the first spill, and for keys no spill wrote (the filter has
+  // before the first spill, and for keys no spill wrote (the filters have
   // false positives, never false negatives).
   bool may_be_stored(std::string_view key) const;
   // `counter`: a view_txn::put_counter(), kept across spills.
@@ -104,9 +104,15 @@ class fold_cache {
   size_t bytes_ = 0;
   size_t budget_;
   bool spilled_ = false;
-  // A Bloom filter of the keys spilled (not of put_new()'s: never read),
-  // made at the first spill with a sixteenth of the budget, outside it.
-  std::vector<uint64_t> filter_;
+  // Bloom filters of the keys spilled (not of put_new()'s: never read),
+  // outside the budget: a key may be stored if any of them has it. Each
+  // is filled to its capacity before the next, twice as large, is made.
+  struct filter {
+    std::vector<uint64_t> words;
+    size_t keys = 0;
+    size_t capacity() const;
+  };
+  std::vector<filter> filters_;
   void remember_spilled(std::string_view key);
 };
 
