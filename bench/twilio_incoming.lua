@@ -1,21 +1,22 @@
--- wrk script: POST pre-signed incoming_call webhooks (bench/twilio_requests.cpp
--- wrote them to $TWILIO_REQUESTS), each wrk thread its own share of lines.
-local lines = {}
-for line in io.lines(os.getenv("TWILIO_REQUESTS")) do
-  local body, sig = line:match("^(.-)\t(.*)$")
-  lines[#lines + 1] = {body, sig}
-end
+-- wrk script (-t2): POST pre-signed incoming_call webhooks that
+-- bench/twilio_requests.cpp wrote, whole, into $TWILIO_REQUESTS.0 and .1,
+-- one file for each wrk thread, each request as "<length>\n<bytes>".
+-- Nothing is loaded before the run (wrk starts its first thread while it
+-- still sets up the second, and its clock only after) and nothing is
+-- formatted in it (the client shares the two cores with the server).
 local threads = 0
 setup = function(thread)
   thread:set("id", threads)
   threads = threads + 1
 end
-local n = 0
+local f
 request = function()
-  -- threads take alternate lines; past the end, CallSids repeat (retries).
-  local i = (n * 2 + id) % #lines + 1
-  n = n + 1
-  return wrk.format("POST", "/webhook/incoming_call", {
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-    ["X-Twilio-Signature"] = lines[i][2]}, lines[i][1])
+  if not f then f = assert(io.open(os.getenv("TWILIO_REQUESTS") .. "." .. id, "rb")) end
+  local len = f:read("*n")
+  if not len then  -- past the end, CallSids repeat (retries)
+    f:seek("set", 0)
+    len = f:read("*n")
+  end
+  f:read(1)  -- the newline after the length
+  return f:read(len)
 end
