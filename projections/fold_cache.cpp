@@ -232,7 +232,6 @@ status fold_cache::spill(kv_store& kv, const std::vector<std::pair<std::string, 
   chunk_used_ = chunk_size_ = 0;
   new_ = {};
   bytes_ = kept_bytes;
-  spilled_ = true;
   return status::ok();
 }
 

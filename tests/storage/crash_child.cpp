@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "storage/rocks_kv.hpp"
-#include "storage/zeroed_wal.hpp"
 #include "tests/support/events.hpp"
+#include "tests/support/zeroed_wal.hpp"
 
 int main(int argc, char** argv) {
   using namespace crmd;
@@ -28,13 +28,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "crash_child: %s\n", kv.error().to_string().c_str());
     return 1;
   }
-  // Appends go into a WAL made from a zeroed spare (storage/zeroed_wal.hpp),
-  // as in production after the first memtable switch.
-  std::string spare = std::string(argv[1]) + "/" + zeroed_wal_spare_name();
-  for (int i = 0; i < 300 && ::access(spare.c_str(), F_OK) != 0; ++i) ::usleep(10000);
-  auto b = (*kv)->new_batch();
-  b->put(cf::meta, "crash-child", "switch");
-  if (!(*kv)->write(*b, true) || !(*kv)->flush(cf::meta)) return 1;
+  // Appends go into a WAL made from a zeroed spare, as in production.
+  if (!test::switch_to_zeroed_wal(**kv, argv[1])) {
+    std::fprintf(stderr, "crash_child: no switch to a zeroed WAL\n");
+    return 1;
+  }
   auto log = open_event_log(std::move(*kv));
   if (!log) {
     std::fprintf(stderr, "crash_child: %s\n", log.error().to_string().c_str());

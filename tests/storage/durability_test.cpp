@@ -7,8 +7,6 @@
 #include <rocksdb/env.h>
 #include <rocksdb/file_system.h>
 
-#include <chrono>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -16,9 +14,9 @@
 
 #include "storage/event_log.hpp"
 #include "storage/rocks_kv.hpp"
-#include "storage/zeroed_wal.hpp"
 #include "tests/support/events.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/zeroed_wal.hpp"
 
 namespace crmd {
 namespace {
@@ -170,15 +168,8 @@ outcome run_appenders(bool sync, wal_record& rec, const std::string& path) {
   ro.zeroed_wal_bytes = 1u << 20;
   auto kv = open_rocks_kv(ro);
   EXPECT_TRUE(kv) << kv.error().to_string();
-  // The appends go into a WAL made from a zeroed spare, as in production
-  // after the first memtable switch: wait for the spare, then switch.
-  std::string spare = path + "/" + zeroed_wal_spare_name();
-  for (int i = 0; i < 500 && !std::filesystem::exists(spare); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  auto b = (*kv)->new_batch();
-  b->put(cf::meta, "durability-test", "switch");
-  EXPECT_TRUE((*kv)->write(*b, true));
-  EXPECT_TRUE((*kv)->flush(cf::meta));
+  // The appends go into a WAL made from a zeroed spare, as in production.
+  EXPECT_TRUE(test::switch_to_zeroed_wal(**kv, path));
   log_options lo;
   lo.sync = sync;
   auto log = open_event_log(std::move(*kv), lo);

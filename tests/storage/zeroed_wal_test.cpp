@@ -19,6 +19,7 @@
 #include "storage/rocks_kv.hpp"
 #include "storage/zeroed_wal.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/zeroed_wal.hpp"
 
 namespace crmd {
 namespace {
@@ -65,13 +66,6 @@ bool wait_for_spare(const std::string& path) {
   return size_of(spare) == spare_bytes;
 }
 
-// The first WAL is made while RocksDB opens, an ordinary file; the first
-// spare is prepared after it. A write and a flush switch to a zeroed WAL.
-void switch_to_zeroed_wal(kv_store& kv, const std::string& path) {
-  ASSERT_TRUE(wait_for_spare(path));
-  put_synced(kv, "first", "in the first WAL");
-  ASSERT_TRUE(kv.flush(cf::meta));
-}
 
 TEST(zeroed_wal, a_new_wal_is_a_zeroed_spare_and_synced_writes_do_not_grow_it) {
   test::temp_dir dir;
@@ -98,7 +92,7 @@ TEST(zeroed_wal, a_crash_image_with_a_zero_tailed_wal_recovers_every_synced_writ
   test::temp_dir dir;
   std::string path = dir.sub("db"), image = dir.sub("image");
   auto kv = open_kv(path);
-  switch_to_zeroed_wal(*kv, path);
+  ASSERT_TRUE(test::switch_to_zeroed_wal(*kv, path));
   for (int i = 0; i < 200; ++i) put_synced(*kv, "k" + std::to_string(i), "v" + std::to_string(i));
   ASSERT_TRUE(wait_for_spare(path));  // the next spare is whole: nothing is being written
   // What a crash leaves: the files as they are while the store is open, the
@@ -223,7 +217,7 @@ TEST(zeroed_wal, a_checkpoint_of_a_quiet_store_does_not_copy_an_empty_zeroed_wal
   test::temp_dir dir;
   std::string path = dir.sub("db"), copy = dir.sub("copy");
   auto kv = open_kv(path);
-  switch_to_zeroed_wal(*kv, path);
+  ASSERT_TRUE(test::switch_to_zeroed_wal(*kv, path));
   ASSERT_EQ(size_of(wal_files(path).back()), spare_bytes);
   ASSERT_TRUE(kv->checkpoint(copy));
   EXPECT_LT(size_of(wal_files(path).back()), spare_bytes) << "appends still go to a zeroed WAL the copy read whole";
@@ -242,7 +236,7 @@ TEST(zeroed_wal, a_reader_beside_the_writer_never_sees_records_past_a_zeroed_blo
   test::temp_dir dir;
   std::string path = dir.sub("db"), image = dir.sub("image");
   auto kv = open_kv(path);
-  switch_to_zeroed_wal(*kv, path);
+  ASSERT_TRUE(test::switch_to_zeroed_wal(*kv, path));
   put_synced(*kv, "a", "before");
   std::string wal = wal_files(path).back();
   auto read_all = [](const std::string& file) {
