@@ -121,16 +121,17 @@ registry::actor call::as_actor() const {
 
 void call::reject_signature(int status_code, std::string body, std::string content_type) {
   auto& limiter = ctx->webhook_failures;
-  if (auto wait = limiter.retry_after_s(client); wait > 0)
-    return send_raw_json(429, R"({"ok":false,"error":"rate_limited","message":"too many requests with bad signatures"})",
-                         {{"Retry-After", std::to_string(wait)}});
+  if (auto wait = limiter.retry_after_s(client); wait > 0) {
+    // In the webhook's own format: a provider that never reads JSON from
+    // crmd (Twilio) does not get it here either.
+    bool json = content_type.rfind("application/json", 0) == 0;
+    return send_body(429,
+                     json ? R"({"ok":false,"error":"rate_limited","message":"too many requests with bad signatures"})"
+                          : "too many requests with bad signatures",
+                     std::move(content_type), {{"Retry-After", std::to_string(wait)}});
+  }
   limiter.record(client);
-  http_response r;
-  r.status = status_code;
-  r.headers = {{"Content-Type", std::move(content_type)}, {"X-Request-Id", request_id},
-               {"X-Revision", ctx->opts.revision}};
-  r.body = std::move(body);
-  out->send(std::move(r));
+  send_body(status_code, std::move(body), std::move(content_type));
 }
 
 std::optional<json> call::json_body() {

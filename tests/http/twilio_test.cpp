@@ -315,6 +315,30 @@ TEST(twilio_unsigned, validation_off_lets_the_plain_curl_check_through) {
   server.terminate();
 }
 
+// A sender of forged signatures is slowed down after ten in a minute, in
+// the webhook's own format: Twilio never sees JSON from crmd, also not then.
+TEST(twilio_limits, forged_signatures_are_rate_limited_in_plain_text_and_valid_ones_never) {
+  test::temp_dir dir;
+  crmd_server server(dir.sub("data"), {{"TWILIO_AUTH_TOKEN", token}});
+  ASSERT_TRUE(server.start());
+  ASSERT_EQ(server.post("/api/admin/tenants", R"({"id":"acme","name":"Acme"})").status, 201);
+  ASSERT_EQ(server.put("/api/admin/tenants/acme/phone_numbers", R"({"phone_numbers":["+97233763805"]})").status, 200);
+  auto post = [&](const std::string& signature) {
+    return test::http("POST", server.url("/webhook/incoming_call"), incoming,
+                      {"Content-Type: application/x-www-form-urlencoded", "X-Twilio-Signature: " + signature});
+  };
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(post("forged").status, 403) << i;
+  auto limited = post("forged");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.headers["content-type"], "text/plain; charset=utf-8");
+  EXPECT_EQ(limited.body.find('{'), std::string::npos) << limited.body;
+  EXPECT_FALSE(limited.headers["retry-after"].empty());
+  std::string own = server.url("/webhook/incoming_call");
+  auto valid = post(connectors::twilio::compute_signature(token, own, *connectors::twilio::parse_form(incoming)));
+  EXPECT_EQ(valid.status, 200) << "the same address, validly signed, is never limited: " << valid.body;
+  server.terminate();
+}
+
 // Behind a proxy without PUBLIC_HOST: the forwarded scheme and host are the
 // URL Twilio called, but only when crmd is told to trust the proxy.
 TEST(twilio_proxy, forwarded_headers_name_the_signed_url_only_when_trusted) {
