@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <mutex>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -31,12 +33,24 @@ const std::string shalom = "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d";  // "shalom"
 
 std::atomic<int> media_calls{0};
 std::atomic<int> media_404s_left{1};  // the file "does not exist yet" at first
+std::atomic<bool> fallback_fails{false};  // with the primary's 500s: both providers fail
+// What the fake providers were last sent (the servers answer on their own threads).
+std::mutex seen_mu;
+std::string media_target, fallback_body, llm_body;
+std::string seen(const std::string& what) {
+  std::lock_guard lock(seen_mu);
+  return what;
+}
 
 class twilio_test : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     media_ = new fake_http_server([](const fake_request& r) {
       ++media_calls;
+      {
+        std::lock_guard lock(seen_mu);
+        media_target = r.target;
+      }
       // Basic auth ACtest:test-twilio-auth-token.
       if (r.header("authorization") != "Basic QUN0ZXN0OnRlc3QtdHdpbGlvLWF1dGgtdG9rZW4=") return fake_response{401, "", "text/plain"};
       if (media_404s_left-- > 0) return fake_response{404, "", "text/plain"};
@@ -44,10 +58,19 @@ class twilio_test : public ::testing::Test {
     });
     primary_ = new fake_http_server([](const fake_request&) { return fake_response{500, "{}", "application/json"}; });
     fallback_ = new fake_http_server([](const fake_request& r) {
+      if (fallback_fails) return fake_response{503, "{}", "application/json"};
+      {
+        std::lock_guard lock(seen_mu);
+        fallback_body = r.body;
+      }
       if (r.body.find("name=\"language\"") == std::string::npos) return fake_response{400, "{}", "application/json"};
       return fake_response{200, json{{"text", shalom + " I need a quote"}}.dump(), "application/json"};
     });
-    llm_ = new fake_http_server([](const fake_request&) {
+    llm_ = new fake_http_server([](const fake_request& r) {
+      {
+        std::lock_guard lock(seen_mu);
+        llm_body = r.body;
+      }
       return fake_response{200, json{{"choices", {{{"message", {{"content", "Wants a quote."}}}}}}}.dump(),
                            "application/json"};
     });
@@ -223,6 +246,9 @@ TEST_F(twilio_test, repeated_and_out_of_order_status_callbacks_never_move_a_call
 }
 
 TEST_F(twilio_test, a_recording_is_downloaded_transcribed_by_the_fallback_and_summarised) {
+  auto prompt = server_->post("/api/business/acme/prompts",
+                              json{{"title", "call_summary"}, {"body", "Summarise for the sales team, in bullet points"}}.dump());
+  ASSERT_EQ(prompt.status, 201) << prompt.body;
   std::string base = "CallSid=CA400&From=%2B972503333333&To=%2B97233763805&Direction=inbound";
   ASSERT_EQ(twilio("/webhook/incoming_call", base + "&CallStatus=ringing").status, 200);
   std::string rec = "CallSid=CA400&RecordingSid=RE400&RecordingStatus=completed&RecordingDuration=7&RecordingUrl=" +
@@ -241,6 +267,13 @@ TEST_F(twilio_test, a_recording_is_downloaded_transcribed_by_the_fallback_and_su
   EXPECT_EQ(events("call_transcribed", "primary: "), 1u) << "the primary's failure is kept with the transcript";
   EXPECT_EQ(events("call_summarized", "Wants a quote."), 1u);
   EXPECT_GE(media_calls.load(), 2) << "the first 404 was retried";
+  // What the providers were sent: the recording's URL with ".mp3", the
+  // tenant's language (default "he"), the tenant's call_summary prompt.
+  EXPECT_EQ(seen(media_target), "/2010-04-01/Accounts/ACtest/Recordings/RE400.mp3");
+  EXPECT_TRUE(std::filesystem::exists(dir_->sub("data") + "/recordings/acme/CA400-RE400.mp3"))
+      << "{data}/recordings/{tenant}/{CallSid}-{RecordingSid}.mp3";
+  EXPECT_NE(seen(fallback_body).find("name=\"language\"\r\n\r\nhe\r\n"), std::string::npos) << seen(fallback_body);
+  EXPECT_NE(seen(llm_body).find("Summarise for the sales team, in bullet points"), std::string::npos) << seen(llm_body);
   // The call is on the caller's timeline.
   auto call = body(server_->get("/api/calls/CA400?business_id=acme"));
   std::string lead = call["call"]["contact_id"];
@@ -265,6 +298,30 @@ TEST_F(twilio_test, a_recording_is_downloaded_transcribed_by_the_fallback_and_su
   // A repeated recording callback starts nothing again.
   ASSERT_EQ(twilio("/webhook/recording_status?tenant=acme", rec, host + "/webhook/recording_status?tenant=acme").status, 200);
   EXPECT_EQ(events("recording_available", "RE400"), 1u);
+}
+
+TEST_F(twilio_test, both_providers_failing_leave_a_visible_failed_transcription_and_no_summary) {
+  fallback_fails = true;
+  std::string base = "CallSid=CA700&From=%2B972507777777&To=%2B97233763805&Direction=inbound";
+  ASSERT_EQ(twilio("/webhook/incoming_call", base + "&CallStatus=ringing").status, 200);
+  std::string rec = "CallSid=CA700&RecordingSid=RE700&RecordingStatus=completed&RecordingDuration=7&RecordingUrl=" +
+                    media_->base_url() + "/2010-04-01/Accounts/ACtest/Recordings/RE700";
+  ASSERT_EQ(twilio("/webhook/recording_status?tenant=acme", rec, host + "/webhook/recording_status?tenant=acme").status, 200);
+  for (int i = 0; i < 150 && events("call_transcription_failed", "CA700") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  fallback_fails = false;
+  EXPECT_EQ(events("recording_downloaded", "RE700"), 1u);
+  EXPECT_EQ(events("call_transcription_failed", "CA700"), 1u);
+  EXPECT_EQ(events("call_transcribed", "CA700"), 0u);
+  EXPECT_EQ(events("call_summarized", "CA700"), 0u) << "nothing to summarise";
+  // Visible to the business: the call says its transcription failed.
+  json call;
+  for (int i = 0; i < 50; ++i) {
+    call = body(server_->get("/api/calls/CA700?business_id=acme"))["call"];
+    if (call.value("transcript_state", "") == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(call.value("transcript_state", ""), "failed") << call.dump();
 }
 
 TEST_F(twilio_test, a_pipeline_cut_by_a_crash_resumes_after_restart_and_the_call_is_readable) {
