@@ -302,26 +302,34 @@ TEST_F(twilio_test, a_recording_is_downloaded_transcribed_by_the_fallback_and_su
 
 TEST_F(twilio_test, both_providers_failing_leave_a_visible_failed_transcription_and_no_summary) {
   fallback_fails = true;
-  std::string base = "CallSid=CA700&From=%2B972507777777&To=%2B97233763805&Direction=inbound";
+  std::string base = "CallSid=CA710&From=%2B972507777777&To=%2B97233763805&Direction=inbound";
   ASSERT_EQ(twilio("/webhook/incoming_call", base + "&CallStatus=ringing").status, 200);
-  std::string rec = "CallSid=CA700&RecordingSid=RE700&RecordingStatus=completed&RecordingDuration=7&RecordingUrl=" +
-                    media_->base_url() + "/2010-04-01/Accounts/ACtest/Recordings/RE700";
+  std::string rec = "CallSid=CA710&RecordingSid=RE710&RecordingStatus=completed&RecordingDuration=7&RecordingUrl=" +
+                    media_->base_url() + "/2010-04-01/Accounts/ACtest/Recordings/RE710";
   ASSERT_EQ(twilio("/webhook/recording_status?tenant=acme", rec, host + "/webhook/recording_status?tenant=acme").status, 200);
-  for (int i = 0; i < 150 && events("call_transcription_failed", "CA700") == 0; ++i)
+  for (int i = 0; i < 150 && events("call_transcription_failed", "CA710") == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   fallback_fails = false;
-  EXPECT_EQ(events("recording_downloaded", "RE700"), 1u);
-  EXPECT_EQ(events("call_transcription_failed", "CA700"), 1u);
-  EXPECT_EQ(events("call_transcribed", "CA700"), 0u);
-  EXPECT_EQ(events("call_summarized", "CA700"), 0u) << "nothing to summarise";
+  EXPECT_EQ(events("recording_downloaded", "RE710"), 1u);
+  EXPECT_EQ(events("call_transcription_failed", "CA710"), 1u);
+  EXPECT_EQ(events("call_transcribed", "CA710"), 0u);
+  EXPECT_EQ(events("call_summarized", "CA710"), 0u) << "nothing to summarise";
   // Visible to the business: the call says its transcription failed.
   json call;
   for (int i = 0; i < 50; ++i) {
-    call = body(server_->get("/api/calls/CA700?business_id=acme"))["call"];
+    call = body(server_->get("/api/calls/CA710?business_id=acme"))["call"];
     if (call.value("transcript_state", "") == "failed") break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(call.value("transcript_state", ""), "failed") << call.dump();
+  // The recording is acme's: another tenant sees neither it nor the transcript.
+  auto audio = server_->get("/api/calls/CA710/recording?business_id=acme");
+  EXPECT_EQ(audio.status, 200);
+  EXPECT_EQ(audio.headers["content-type"], "audio/mpeg");
+  auto gamma = server_->post("/api/admin/tenants", R"({"id":"gamma","name":"Gamma"})");
+  ASSERT_TRUE(gamma.status == 201 || gamma.status == 409);
+  for (const char* what : {"/recording", "/transcript", ""})
+    test::expect_error(server_->get(std::string("/api/calls/CA710") + what + "?business_id=gamma"), 404, "call_not_found");
 }
 
 TEST_F(twilio_test, a_pipeline_cut_by_a_crash_resumes_after_restart_and_the_call_is_readable) {
