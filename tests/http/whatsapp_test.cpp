@@ -259,6 +259,8 @@ TEST_F(whatsapp_test, sending_needs_a_connected_session_and_a_failure_is_a_visib
   note(ok);
   EXPECT_EQ(body(ok)["message_id"], "BAE5SENT1");
   EXPECT_EQ(body(ok)["status"], "sent");
+  EXPECT_EQ(body(ok)["ok"], true);
+  EXPECT_GT(body(ok)["position"].get<uint64_t>(), 0u) << ok.body;
   // The bridge echoes what it sent: the same message, not a second one.
   json echo = {{"seq", 301}, {"event", "messages.upsert"},
                {"data", {{"type", "notify"}, {"messages", {text_message("BAE5SENT1", "972525556666", shalom, true)}}}}};
@@ -274,6 +276,21 @@ TEST_F(whatsapp_test, sending_needs_a_connected_session_and_a_failure_is_a_visib
   test::expect_error(test::http("POST", server_->url("/api/wa/send?business_id=acme"), R"({"to":"not a phone","text":"x"})",
                                 {crmd_server::auth(), crmd_server::json()}),
                      400, "invalid_field");
+  // By customer: to the customer's phone, listed under the customer.
+  auto customer = test::http("POST", server_->url("/api/crm/customers?business_id=acme"),
+                             json{{"name", "Rina"}, {"phone", "052-555-7777"}}.dump(), {crmd_server::auth(), crmd_server::json()});
+  ASSERT_EQ(customer.status, 201) << customer.body;
+  note(customer);
+  std::string id = body(customer)["id"];
+  auto to_customer = test::http("POST", server_->url("/api/wa/send?business_id=acme"),
+                                json{{"customer_id", id}, {"text", "your quote"}}.dump(), {crmd_server::auth(), crmd_server::json()});
+  ASSERT_EQ(to_customer.status, 202) << to_customer.body;
+  note(to_customer);
+  auto theirs = body(api("GET", "/api/wa/messages?customer_id=" + id + "&page=1&limit=10"));
+  ASSERT_EQ(theirs["results"].size(), 1u) << theirs.dump();
+  EXPECT_EQ(theirs["results"][0]["id"], body(to_customer)["message_id"]);
+  EXPECT_EQ(theirs["results"][0]["direction"], "out");
+  EXPECT_EQ(body(api("GET", "/api/wa/messages?customer_id=" + id + "&page=2&limit=10"))["results"].size(), 0u);
 }
 
 TEST_F(whatsapp_test, on_start_crmd_reconciles_a_session_the_bridge_lost_while_it_was_down) {
