@@ -174,6 +174,17 @@ TEST_F(cli, the_data_directory_comes_from_the_environment_by_default) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
+TEST_F(cli, without_a_flag_or_the_environment_the_data_directory_is_dot_data) {
+  seed();  // into <scratch>/data
+  const char* was = std::getenv("CRMD_DATA_DIR");
+  std::string saved = was ? was : "";
+  unsetenv("CRMD_DATA_DIR");
+  auto r = run({"/bin/sh", "-c", "cd '" + dir_.path() + "' && exec '" + std::string(CRMD_BINARY) + "' verify"}, dir_.path());
+  if (was) setenv("CRMD_DATA_DIR", saved.c_str(), 1);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("4 events"), std::string::npos) << "read ./data: " << r.out;
+}
+
 TEST_F(cli, verify_passes_then_names_a_flipped_byte) {
   seed();
   auto ok = crmd({"verify", "--data-dir", data()});

@@ -196,7 +196,8 @@ outcome run_appenders(bool sync, wal_record& rec, const std::string& path) {
 TEST(durability, every_acknowledged_append_was_synced_before_its_ack) {
   test::temp_dir dir;
   wal_record rec;
-  auto out = run_appenders(true, rec, dir.sub("db"));
+  // The default options: an event log is durable unless a caller opts out.
+  auto out = run_appenders(log_options{}.sync, rec, dir.sub("db"));
   EXPECT_EQ(out.synced, 8 * 40);
   EXPECT_EQ(out.unsynced, 0);
   EXPECT_EQ(out.absent, 0);
