@@ -180,6 +180,59 @@ TEST_F(twilio_test, a_signed_request_missing_a_field_gets_twiml_not_json) {
   EXPECT_EQ(r.headers["content-type"], "text/xml; charset=utf-8");
   EXPECT_NE(r.body.find("<Say"), std::string::npos);
   EXPECT_EQ(r.body.find("\"ok\""), std::string::npos);
+  // Every other webhook too: Twilio never sees JSON from crmd.
+  for (const char* path : {"/webhook/call_status", "/webhook/handle_recording?tenant=acme",
+                           "/webhook/recording_status?tenant=acme"}) {
+    auto other = twilio(path, "From=%2B972501234567&To=%2B97233763805");
+    EXPECT_LT(other.status, 500) << path;
+    EXPECT_EQ(other.headers["content-type"].rfind("application/json", 0), std::string::npos) << path;
+    EXPECT_EQ(other.body.find("\"ok\""), std::string::npos) << path << ": " << other.body;
+  }
+}
+
+// A caller who is already a customer: the call is theirs, no lead is made;
+// calls are listed by customer and by lead, a page at a time.
+TEST_F(twilio_test, a_known_customer_gets_the_call_and_calls_list_by_contact_and_page) {
+  auto customer = test::http("POST", server_->url("/api/crm/customers?business_id=acme"),
+                             json{{"name", "Yossi"}, {"phone", "+972508888888"}}.dump(), {crmd_server::auth(), crmd_server::json()});
+  ASSERT_EQ(customer.status, 201) << customer.body;
+  std::string customer_id = body(customer)["id"];
+  size_t contacts_made = events("lead_created", "+972508888888");  // the customer's own
+  ASSERT_EQ(twilio("/webhook/incoming_call", "CallSid=CA800&From=%2B972508888888&To=%2B97233763805").status, 200);
+  // The call's contact once the calls view has it.
+  auto contact_of = [](const std::string& sid) {
+    for (int i = 0; i < 50; ++i) {
+      auto j = body(server_->get("/api/calls/" + sid + "?business_id=acme"));
+      if (j.contains("call") && j["call"].is_object() && !j["call"].value("contact_id", "").empty())
+        return j["call"].value("contact_id", "");
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return std::string();
+  };
+  EXPECT_EQ(contact_of("CA800"), customer_id);
+  EXPECT_EQ(events("lead_created", "+972508888888"), contacts_made) << "a customer's number makes no lead";
+  // Two calls from a new number: one lead, both calls listed under it.
+  for (const char* sid : {"CA801", "CA802"})
+    ASSERT_EQ(twilio("/webhook/incoming_call", std::string("CallSid=") + sid + "&From=%2B972509999999&To=%2B97233763805").status,
+              200);
+  std::string lead = contact_of("CA802");
+  ASSERT_FALSE(lead.empty());
+  EXPECT_EQ(contact_of("CA801"), lead);
+  json first;
+  for (int i = 0; i < 50; ++i) {
+    first = body(server_->get("/api/calls?business_id=acme&lead_id=" + lead + "&page=1&limit=1"));
+    if (first.value("total", 0) == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(first["total"], 2) << first.dump();
+  EXPECT_EQ(first["results"].size(), 1u);
+  auto second = body(server_->get("/api/calls?business_id=acme&lead_id=" + lead + "&page=2&limit=1"));
+  ASSERT_EQ(second["results"].size(), 1u) << second.dump();
+  EXPECT_NE(first["results"][0].dump(), second["results"][0].dump()) << "two pages, two calls";
+  EXPECT_EQ(body(server_->get("/api/calls?business_id=acme&lead_id=" + lead + "&page=3&limit=1"))["results"].size(), 0u);
+  auto theirs = body(server_->get("/api/calls?business_id=acme&customer_id=" + customer_id));
+  EXPECT_EQ(theirs["total"], 1) << theirs.dump();
+  test::expect_error(server_->get("/api/calls?business_id=acme&limit=0"), 400, "invalid_field");
 }
 
 TEST_F(twilio_test, an_unknown_number_gets_a_polite_message_and_an_event_never_a_5xx) {
@@ -256,9 +309,11 @@ TEST_F(twilio_test, a_recording_is_downloaded_transcribed_by_the_fallback_and_su
   auto r = twilio("/webhook/recording_status?tenant=acme", rec, host + "/webhook/recording_status?tenant=acme");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, "OK");
+  EXPECT_EQ(r.headers["content-type"], "text/plain; charset=utf-8");
   auto h = twilio("/webhook/handle_recording?tenant=acme", base + "&RecordingUrl=x",
                   host + "/webhook/handle_recording?tenant=acme");
   EXPECT_NE(h.body.find("<Hangup/>"), std::string::npos);
+  EXPECT_EQ(h.headers["content-type"], "text/xml; charset=utf-8");
   // The pipeline runs after the answer: wait for its last step.
   for (int i = 0; i < 150 && events("call_summarized", "CA400") == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -267,6 +322,12 @@ TEST_F(twilio_test, a_recording_is_downloaded_transcribed_by_the_fallback_and_su
   EXPECT_EQ(events("call_transcribed", "primary: "), 1u) << "the primary's failure is kept with the transcript";
   EXPECT_EQ(events("call_summarized", "Wants a quote."), 1u);
   EXPECT_GE(media_calls.load(), 2) << "the first 404 was retried";
+  auto transcript = body(server_->get("/api/calls/CA400/transcript?business_id=acme"));
+  EXPECT_EQ(transcript["ok"], true);
+  EXPECT_EQ(transcript["text"], shalom + " I need a quote");
+  EXPECT_EQ(transcript["provider"], "fallback");
+  EXPECT_TRUE(transcript["language"].is_string()) << transcript.dump();
+  EXPECT_EQ(transcript["summary"], "Wants a quote.");
   // What the providers were sent: the recording's URL with ".mp3", the
   // tenant's language (default "he"), the tenant's call_summary prompt.
   EXPECT_EQ(seen(media_target), "/2010-04-01/Accounts/ACtest/Recordings/RE400.mp3");
