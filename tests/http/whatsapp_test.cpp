@@ -384,6 +384,33 @@ TEST_F(whatsapp_test, a_restart_in_the_middle_of_a_backoff_re_arms_the_retry) {
   EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "starting");
 }
 
+// The Cloud API's refusals end to end, on a server of their own (the
+// suite's server already counts bad signatures against its limiter): a
+// verification that is not a subscription, events without a signature,
+// and events for a phone_number_id no tenant owns (200, nothing stored:
+// Meta would retry a refusal for days).
+TEST(whatsapp_cloud_refusals, an_unsigned_event_a_non_subscribe_check_and_an_unknown_number) {
+  test::temp_dir dir;
+  crmd_server server(dir.sub("data"), {{"WHATSAPP_VERIFY_TOKEN", "meta-verify"}, {"WHATSAPP_APP_SECRET", "meta-app-secret"}});
+  ASSERT_TRUE(server.start());
+  ASSERT_EQ(server.post("/api/admin/tenants", R"({"id":"acme","name":"Acme"})").status, 201);
+  EXPECT_EQ(test::http("GET", server.url("/webhook/whatsapp/cloud?hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=meta-verify"))
+                .status,
+            403);
+  std::string raw = R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{)"
+                    R"("messaging_product":"whatsapp","metadata":{"display_phone_number":"97233763805","phone_number_id":"999"},)"
+                    R"("messages":[{"from":"972527778888","id":"wamid.NOBODY","timestamp":"1764475200","type":"text","text":{"body":"hi"}}]}}]}]})";
+  auto unsigned_post = test::http("POST", server.url("/webhook/whatsapp/cloud"), raw, {"Content-Type: application/json"});
+  test::expect_error(unsigned_post, 403, "invalid_signature");
+  auto unknown = test::http("POST", server.url("/webhook/whatsapp/cloud"), raw,
+                            {"Content-Type: application/json",
+                             "X-Hub-Signature-256: " + connectors::wa::meta_signature_header("meta-app-secret", raw)});
+  ASSERT_EQ(unknown.status, 200) << unknown.body;
+  EXPECT_EQ(body(unknown)["stored"], 0);
+  EXPECT_EQ(test::count_events(dir, "wa_message_received"), 0u);
+  server.terminate();
+}
+
 // A settled session's actor stops when idle; the next delivery and read
 // recover it from its stream with nothing lost.
 TEST(whatsapp_idle, an_idle_connected_session_stops_and_comes_back_intact) {
