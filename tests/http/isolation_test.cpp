@@ -149,12 +149,23 @@ TEST(isolation, every_route_denies_outsiders_and_never_leaks_tenant_a) {
         auto own = test::http(r.method, s.url(path.substr(0, path.find('?'))), "{}", h);
         for (auto& secret_text : secrets) EXPECT_EQ(own.body.find(secret_text), std::string::npos) << what;
       }
-      // Everything is JSON but a CSV export answered to an insider, and
-      // Twilio's webhooks, which speak TwiML and text/plain to Twilio.
-      bool twilio = r.pattern.rfind("/webhook/", 0) == 0 && r.pattern != "/webhook/stripe";
-      if (twilio) {
-        // Unsigned: 403, or 429 once this address has failed too often.
-        EXPECT_TRUE(res.status == 403 || res.status == 429) << what << " (unsigned)";
+      // Everything is JSON but a CSV export answered to an insider, Meta's
+      // subscription check and Twilio's webhooks, which speak TwiML and
+      // text/plain to Twilio. A webhook without its provider's signature or
+      // secret is refused in the provider's way, or 429 once this address
+      // has failed too often.
+      bool webhook = r.pattern.rfind("/webhook/", 0) == 0 && r.pattern != "/webhook/stripe";
+      bool whatsapp = r.pattern.rfind("/webhook/whatsapp/", 0) == 0 || r.pattern.rfind("/webhook/wa/", 0) == 0;
+      bool cloud = r.pattern == "/webhook/whatsapp/cloud";
+      if (webhook) {
+        int refused = whatsapp && !cloud ? 401 : 403;  // the bridge's secret, or a signature
+        EXPECT_TRUE(res.status == refused || res.status == 429) << what << " (unsigned)";
+        bool json_answer = whatsapp && !(cloud && r.method == "GET");
+        if (json_answer) {
+          EXPECT_TRUE(body(res).is_object()) << what;
+        } else {
+          EXPECT_EQ(res.body.find('{'), std::string::npos) << what << ": never JSON";
+        }
       } else if (res.status >= 300 || r.pattern.find(".csv") == std::string::npos) {
         EXPECT_TRUE(body(res).is_object()) << what;
       }
