@@ -432,10 +432,13 @@ TEST_F(twilio_test, a_pipeline_cut_by_a_crash_resumes_after_restart_and_the_call
 TEST(twilio_unsigned, validation_off_lets_the_plain_curl_check_through) {
   test::temp_dir dir;
   crmd_server server(dir.sub("data"), {{"VALIDATE_TWILIO_SIGNATURE", "false"}});
+  server.log_to(dir.sub("crmd.log"));
   ASSERT_TRUE(server.start());
   auto r = test::http("POST", server.url("/webhook/twilio/voice"), "CallSid=CA_test&From=+1555000&To=+1555001",
                       {"Content-Type: application/x-www-form-urlencoded"});
   EXPECT_EQ(r.status, 200) << r.body;
+  std::string log = test::read_file(dir.sub("crmd.log"));
+  EXPECT_NE(log.find("WARNING signature NOT checked"), std::string::npos) << "loudly: " << log;
   EXPECT_EQ(r.headers["content-type"], "text/xml; charset=utf-8");
   EXPECT_NE(r.body.find("<Response>"), std::string::npos);
   server.terminate();
@@ -446,6 +449,7 @@ TEST(twilio_unsigned, validation_off_lets_the_plain_curl_check_through) {
 TEST(twilio_limits, forged_signatures_are_rate_limited_in_plain_text_and_valid_ones_never) {
   test::temp_dir dir;
   crmd_server server(dir.sub("data"), {{"TWILIO_AUTH_TOKEN", token}});
+  server.log_to(dir.sub("crmd.log"));
   ASSERT_TRUE(server.start());
   ASSERT_EQ(server.post("/api/admin/tenants", R"({"id":"acme","name":"Acme"})").status, 201);
   ASSERT_EQ(server.put("/api/admin/tenants/acme/phone_numbers", R"({"phone_numbers":["+97233763805"]})").status, 200);
@@ -454,6 +458,10 @@ TEST(twilio_limits, forged_signatures_are_rate_limited_in_plain_text_and_valid_o
                       {"Content-Type: application/x-www-form-urlencoded", "X-Twilio-Signature: " + signature});
   };
   for (int i = 0; i < 10; ++i) ASSERT_EQ(post("forged").status, 403) << i;
+  // Each refusal is logged with the URL the signature was checked against.
+  std::string log = test::read_file(dir.sub("crmd.log"));
+  EXPECT_NE(log.find("wrong X-Twilio-Signature for URL " + server.url("/webhook/incoming_call")), std::string::npos)
+      << log;
   auto limited = post("forged");
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(limited.headers["content-type"], "text/plain; charset=utf-8");

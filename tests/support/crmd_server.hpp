@@ -21,6 +21,9 @@ class crmd_server {
   explicit crmd_server(std::string data_dir, std::vector<std::pair<std::string, std::string>> env = {})
       : data_(std::move(data_dir)), env_(std::move(env)) {}
   ~crmd_server() { kill_now(); }
+  // From the next start(), crmd's stderr (its log) goes to `path` too, for
+  // tests that check what it logs.
+  void log_to(std::string path) { log_file_ = std::move(path); }
 
   // Starts and waits for "listening on"; returns false with the output so far.
   bool start(std::string* output = nullptr) {
@@ -29,7 +32,12 @@ class crmd_server {
     // refuses fewer than 600000 rounds).
     ::setenv("CRMD_KDF_ITERATIONS", "1000", 1);
     for (auto& [k, v] : env_) ::setenv(k.c_str(), v.c_str(), 1);
-    child_ = spawn_piped({CRMD_BINARY, "serve", "--data-dir", data_, "--port", "0"});
+    if (log_file_.empty()) {
+      child_ = spawn_piped({CRMD_BINARY, "serve", "--data-dir", data_, "--port", "0"});
+    } else {  // crmd's stderr appended to the file; exec, so the pid is crmd's
+      child_ = spawn_piped({"/bin/sh", "-c", "exec \"$0\" serve --data-dir \"$1\" --port 0 2>>\"$2\"", CRMD_BINARY,
+                            data_, log_file_});
+    }
     for (auto& [k, v] : env_) ::unsetenv(k.c_str());
     ::unsetenv("CRMD_ADMIN_TOKEN");
     ::unsetenv("CRMD_KDF_ITERATIONS");
@@ -79,6 +87,7 @@ class crmd_server {
   static std::string json() { return "Content-Type: application/json"; }
 
  private:
+  std::string log_file_;
   std::string data_;
   std::vector<std::pair<std::string, std::string>> env_;
   child child_;
