@@ -96,22 +96,15 @@ void send_with_cloud(const call_ptr& c, outgoing m) {
   });
 }
 
-}  // namespace
-
-void whatsapp_send(const call_ptr& c) {
-  auto body = c->json_body();
-  if (!body) return;
-  auto text = string_field(c, *body, "text", true);
-  if (!text) return;
-  if (text->empty() || text->size() > 4096) return c->error(400, "invalid_field", "field 'text' must be 1..4096 bytes");
+void send_after_reads(const call_ptr& c, const json& body, const std::string& text) {
   auto st = views::get_settings(c->ctx->deps.views, c->tenant);
   if (!st) return c->fail(st.error());
   outgoing m;
-  m.text = *text;
+  m.text = text;
   m.session = "main";
   std::string phone;
-  if (body->contains("customer_id")) {
-    auto id = string_field(c, *body, "customer_id", true);
+  if (body.contains("customer_id")) {
+    auto id = string_field(c, body, "customer_id", true);
     if (!id) return;
     auto found = views::get_contact(c->ctx->deps.views, c->tenant, *id);
     if (!found) return c->fail(found.error());
@@ -121,7 +114,7 @@ void whatsapp_send(const call_ptr& c) {
     m.contact = *id;
     if (phone.empty()) return c->error(400, "invalid_field", "the contact has no phone number");
   } else {
-    auto to = string_field(c, *body, "to", true);
+    auto to = string_field(c, body, "to", true);
     if (!to) return;
     auto e164 = crm::to_e164(*to, st->default_region);
     if (!e164) return c->error(400, "invalid_field", "field 'to' is not a phone number");
@@ -131,6 +124,19 @@ void whatsapp_send(const call_ptr& c) {
   m.jid = phone.substr(1) + "@s.whatsapp.net";
   if (st->whatsapp_provider == "cloud") return send_with_cloud(c, std::move(m));
   send_with_bridge(c, std::move(m));
+}
+
+}  // namespace
+
+void whatsapp_send(const call_ptr& c) {
+  auto body = c->json_body();
+  if (!body) return;
+  auto text = string_field(c, *body, "text", true);
+  if (!text) return;
+  if (text->empty() || text->size() > 4096) return c->error(400, "invalid_field", "field 'text' must be 1..4096 bytes");
+  // The contact and the settings are read from the views once they hold
+  // the caller's own writes: a customer created a moment ago can be written to.
+  c->after_own_writes([c, body = std::move(*body), text = std::move(*text)] { send_after_reads(c, body, text); });
 }
 
 }  // namespace crmd::http

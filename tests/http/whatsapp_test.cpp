@@ -276,7 +276,9 @@ TEST_F(whatsapp_test, sending_needs_a_connected_session_and_a_failure_is_a_visib
   test::expect_error(test::http("POST", server_->url("/api/wa/send?business_id=acme"), R"({"to":"not a phone","text":"x"})",
                                 {crmd_server::auth(), crmd_server::json()}),
                      400, "invalid_field");
-  // By customer: to the customer's phone, listed under the customer.
+  // By customer, right after creating them (no min_position: the send reads
+  // the views once they hold the caller's own writes): to the customer's
+  // phone, listed under the customer.
   auto customer = test::http("POST", server_->url("/api/crm/customers?business_id=acme"),
                              json{{"name", "Rina"}, {"phone", "052-555-7777"}}.dump(), {crmd_server::auth(), crmd_server::json()});
   ASSERT_EQ(customer.status, 201) << customer.body;
