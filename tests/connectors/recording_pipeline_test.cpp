@@ -3,6 +3,9 @@
 // transcription_summary_test.cpp). Against fakes on 127.0.0.1, never the
 // internet; backoff sleeps are recorded, not slept.
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -105,6 +108,20 @@ TEST_F(recording_fetch, downloads_with_basic_auth_into_place_with_its_sha256) {
   EXPECT_EQ(reqs[0].target, recording_path);
   EXPECT_EQ(reqs[0].header("authorization"), basic_auth(sid, token));
   EXPECT_TRUE(sleeps.empty());
+}
+
+TEST_F(recording_fetch, a_server_slower_than_the_timeout_is_an_error_value_and_leaves_nothing) {
+  test::fake_http_server slow([](const test::fake_request&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    return test::fake_response{200, "late", "audio/mpeg"};
+  });
+  auto o = options(2);
+  o.timeout_ms = 200;
+  auto got = fetch_recording(o, slow.base_url() + recording_path, dest);
+  ASSERT_FALSE(got) << "a download that outlives its timeout fails";
+  EXPECT_EQ(got.error().message().find(token), std::string::npos);
+  EXPECT_LE(sleeps.size(), 1u) << "at most one backoff between two attempts";
+  expect_nothing_left();
 }
 
 TEST_F(recording_fetch, a_404_right_after_the_callback_is_retried_with_doubling_backoff) {

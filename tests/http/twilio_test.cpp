@@ -34,6 +34,8 @@ const std::string shalom = "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d";  // "shalom"
 std::atomic<int> media_calls{0};
 std::atomic<int> media_404s_left{1};  // the file "does not exist yet" at first
 std::atomic<bool> fallback_fails{false};  // with the primary's 500s: both providers fail
+std::atomic<bool> media_forbidden{false};  // the media server refuses (403: not retried)
+std::atomic<bool> llm_fails{false};
 // What the fake providers were last sent (the servers answer on their own threads).
 std::mutex seen_mu;
 std::string media_target, fallback_body, llm_body;
@@ -53,6 +55,7 @@ class twilio_test : public ::testing::Test {
       }
       // Basic auth ACtest:test-twilio-auth-token.
       if (r.header("authorization") != "Basic QUN0ZXN0OnRlc3QtdHdpbGlvLWF1dGgtdG9rZW4=") return fake_response{401, "", "text/plain"};
+      if (media_forbidden) return fake_response{403, "", "text/plain"};
       if (media_404s_left-- > 0) return fake_response{404, "", "text/plain"};
       return fake_response{200, "ID3-fake-mp3-bytes", "audio/mpeg"};
     });
@@ -71,6 +74,7 @@ class twilio_test : public ::testing::Test {
         std::lock_guard lock(seen_mu);
         llm_body = r.body;
       }
+      if (llm_fails) return fake_response{500, "{}", "application/json"};
       return fake_response{200, json{{"choices", {{{"message", {{"content", "Wants a quote."}}}}}}}.dump(),
                            "application/json"};
     });
@@ -394,6 +398,55 @@ TEST_F(twilio_test, both_providers_failing_leave_a_visible_failed_transcription_
   ASSERT_TRUE(gamma.status == 201 || gamma.status == 409);
   for (const char* what : {"/recording", "/transcript", ""})
     test::expect_error(server_->get(std::string("/api/calls/CA710") + what + "?business_id=gamma"), 404, "call_not_found");
+}
+
+// Every step's failure is an event, never silence: a refused download, and
+// a summary the LLM could not make.
+TEST_F(twilio_test, a_refused_download_and_a_failed_summary_are_events) {
+  auto record = [](const std::string& sid, const std::string& rec_sid, const std::string& from) {
+    ASSERT_EQ(twilio("/webhook/incoming_call", "CallSid=" + sid + "&From=%2B" + from + "&To=%2B97233763805").status, 200);
+    std::string rec = "CallSid=" + sid + "&RecordingSid=" + rec_sid + "&RecordingStatus=completed&RecordingUrl=" +
+                      media_->base_url() + "/2010-04-01/Accounts/ACtest/Recordings/" + rec_sid;
+    ASSERT_EQ(twilio("/webhook/recording_status?tenant=acme", rec, host + "/webhook/recording_status?tenant=acme").status,
+              200);
+  };
+  media_forbidden = true;
+  record("CA720", "RE720", "972507200000");
+  for (int i = 0; i < 150 && events("recording_download_failed", "RE720") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  media_forbidden = false;
+  EXPECT_EQ(events("recording_download_failed", "RE720"), 1u);
+  EXPECT_EQ(events("call_transcribed", "CA720"), 0u);
+  llm_fails = true;
+  record("CA730", "RE730", "972507300000");
+  for (int i = 0; i < 150 && events("call_summary_failed", "CA730") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  llm_fails = false;
+  EXPECT_EQ(events("call_transcribed", "CA730"), 1u);
+  EXPECT_EQ(events("call_summary_failed", "CA730"), 1u);
+  EXPECT_EQ(events("call_summarized", "CA730"), 0u);
+}
+
+// Each tenant's number brings its calls to that tenant, on the call's own
+// stream "<tenant>/call/<CallSid>".
+TEST_F(twilio_test, a_second_tenants_number_routes_its_calls_to_it) {
+  auto delta = server_->post("/api/admin/tenants", R"({"id":"delta","name":"Delta"})");
+  ASSERT_TRUE(delta.status == 201 || delta.status == 409);
+  ASSERT_EQ(server_->put("/api/admin/tenants/delta/phone_numbers", R"({"phone_numbers":["+97233000999"]})").status, 200);
+  ASSERT_EQ(twilio("/webhook/incoming_call", "CallSid=CA740&From=%2B972507400000&To=%2B97233000999").status, 200);
+  EXPECT_EQ(events("call_started", "\"stream\":\"delta/call/CA740\""), 1u);
+  EXPECT_EQ(events("call_started", "\"stream\":\"acme/call/CA740\""), 0u);
+  json call;
+  for (int i = 0; i < 50; ++i) {
+    auto r = server_->get("/api/calls/CA740?business_id=delta");
+    if (r.status == 200) {
+      call = body(r)["call"];
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(call.is_object()) << "delta has the call";
+  test::expect_error(server_->get("/api/calls/CA740?business_id=acme"), 404, "call_not_found");
 }
 
 TEST_F(twilio_test, a_pipeline_cut_by_a_crash_resumes_after_restart_and_the_call_is_readable) {
