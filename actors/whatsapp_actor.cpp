@@ -98,18 +98,18 @@ bool needs_reconcile(const wa::state& s) {
 
 void call_bridge(wa_ptr self, context& ctx, std::string op) {
   auto bridge = ctx.opts.bridge;
-  std::string tenant = self->state.tenant;
+  std::string tenant = self->state.tenant, session = self->state.session;
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  ctx.recovery_pool->try_submit([bridge, tenant, op, me] {
+  ctx.recovery_pool->try_submit([bridge, tenant, session, op, me] {
     wa_bridge_done d{op, status::ok(), std::nullopt};
     if (!bridge) {
       d.outcome = status{errc::io_error, "no WhatsApp bridge is configured (BAILEYS_BASE_URL)", "bridge_not_configured"};
     } else if (op == "start") {
-      d.outcome = bridge->start(tenant);
+      d.outcome = bridge->start(tenant, session);
     } else if (op == "logout") {
-      d.outcome = bridge->logout(tenant);
+      d.outcome = bridge->logout(tenant, session);
     } else {
-      auto st = bridge->status_of(tenant);
+      auto st = bridge->status_of(tenant, session);
       if (st) d.answer = *st;
       else d.outcome = st.error();
     }

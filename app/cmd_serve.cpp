@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <iostream>
+#include <set>
 
 #include "actors/runtime.hpp"
 #include "app/commands.hpp"
@@ -15,6 +16,7 @@
 #include "connectors/bridge_client.hpp"
 #include "http/api.hpp"
 #include "http/http_types.hpp"
+#include "projections/messages_view.hpp"
 #include "projections/runner.hpp"
 #include "storage/erasure.hpp"
 #include "projections/views.hpp"
@@ -40,10 +42,14 @@ namespace {
 class bridge_adapter : public wa::bridge {
  public:
   explicit bridge_adapter(connectors::bridge_options o) : o_(std::move(o)) {}
-  status start(const std::string& tenant) override { return connectors::bridge_start(o_, tenant); }
-  status logout(const std::string& tenant) override { return connectors::bridge_logout(o_, tenant); }
-  result<wa::bridge_status> status_of(const std::string& tenant) override {
-    auto a = connectors::bridge_status(o_, tenant);
+  status start(const std::string& tenant, const std::string& session) override {
+    return connectors::bridge_start(o_, tenant, session);
+  }
+  status logout(const std::string& tenant, const std::string& session) override {
+    return connectors::bridge_logout(o_, tenant, session);
+  }
+  result<wa::bridge_status> status_of(const std::string& tenant, const std::string& session) override {
+    auto a = connectors::bridge_status(o_, tenant, session);
     if (!a) return a.error();
     return wa::bridge_status{a->state, a->me_id, a->me_name, 0};
   }
@@ -138,8 +144,15 @@ int run_serve(const argv_t& argv) {
         if (t.status == "active" && t.modules.count("whatsapp")) tenants.push_back(id);
     });
     for (auto& t : tenants) {
-      auto first = store->log->read_stream(wa::stream_of(t, "main"), 1, 1);
-      if (first && !first->empty()) (*rt)->read_whatsapp(t, "main", [](result<wa_view>) {});
+      // "main" always; the others as the messages view knows them (a session
+      // first used in the moments before a crash may be missing there until
+      // its next delivery or request recovers it).
+      std::set<std::string> sessions{"main"};
+      if (auto listed = views::list_sessions(*store->kv, t)) sessions.insert(listed->begin(), listed->end());
+      for (auto& session : sessions) {
+        auto first = store->log->read_stream(wa::stream_of(t, session), 1, 1);
+        if (first && !first->empty()) (*rt)->read_whatsapp(t, session, [](result<wa_view>) {});
+      }
     }
   }
   auto secret = jwt_secret(*cfg);

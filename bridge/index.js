@@ -47,8 +47,8 @@ const bridge = createBridge({
     await mkdir(dir, { recursive: true, mode: 0o700 });
     return useMultiFileAuthState(dir);
   },
-  makeSocket({ tenant, auth }) {
-    const logger = makeLogger(LOG_LEVEL, { tenant });
+  makeSocket({ tenant, session, auth }) {
+    const logger = makeLogger(LOG_LEVEL, { tenant: session === 'main' ? tenant : `${tenant}/${session}` });
     return makeWASocket({
       auth: { creds: auth.creds, keys: makeCacheableSignalKeyStore(auth.keys, logger) },
       logger,

@@ -47,19 +47,21 @@ std::string bridge_detail(const std::string& body, const std::string& secret) {
   return {};
 }
 
-// One request to {base}/sessions/{tenant}{suffix}; a 2xx answer or an error.
-// A null `request` means GET, else POST of that JSON body.
-result<answer> exchange(const bridge_options& o, const std::string& tenant, const std::string& suffix,
-                        const std::string* request) {
+// One request to {base}/sessions/{tenant}{suffix}[?session=S]; a 2xx
+// answer or an error. A null `request` means GET, else POST of that JSON body.
+result<answer> exchange(const bridge_options& o, const std::string& tenant, const std::string& session,
+                        const std::string& suffix, const std::string* request) {
   if (o.base_url.empty()) return not_configured("no base url");
   if (!is_http_url(o.base_url)) return not_configured("base url must be http:// or https://");
   if (!header_safe(o.internal_secret)) return not_configured("malformed internal secret");
   if (o.timeout_ms <= 0) return not_configured("timeout_ms must be positive");
   if (tenant.empty()) return invalid_request("no tenant");
+  if (session.empty()) return invalid_request("no session");
 
   std::string base = o.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   std::string url = base + "/sessions/" + form_encode(tenant) + suffix;
+  if (session != "main") url += "?session=" + form_encode(session);
 
   std::vector<std::string> headers{"Accept: application/json"};
   if (!o.internal_secret.empty()) headers.insert(headers.begin(), "X-Internal-Secret: " + o.internal_secret);
@@ -95,9 +97,9 @@ auto guarded(F&& f) -> decltype(f()) {
 
 const std::string empty_object = "{}";
 
-status post_empty(const bridge_options& o, const std::string& tenant, const char* suffix) {
+status post_empty(const bridge_options& o, const std::string& tenant, const std::string& session, const char* suffix) {
   return guarded([&]() -> status {
-    auto a = exchange(o, tenant, suffix, &empty_object);
+    auto a = exchange(o, tenant, session, suffix, &empty_object);
     return a ? status::ok() : a.error();
   });
 }
@@ -149,27 +151,32 @@ result<std::string> parse_message_id(const answer& a) {
 
 }  // namespace
 
-status bridge_start(const bridge_options& o, const std::string& tenant) { return post_empty(o, tenant, "/start"); }
+status bridge_start(const bridge_options& o, const std::string& tenant, const std::string& session) {
+  return post_empty(o, tenant, session, "/start");
+}
 
-status bridge_logout(const bridge_options& o, const std::string& tenant) { return post_empty(o, tenant, "/logout"); }
+status bridge_logout(const bridge_options& o, const std::string& tenant, const std::string& session) {
+  return post_empty(o, tenant, session, "/logout");
+}
 
-result<bridge_status_answer> bridge_status(const bridge_options& o, const std::string& tenant) {
+result<bridge_status_answer> bridge_status(const bridge_options& o, const std::string& tenant,
+                                           const std::string& session) {
   return guarded([&]() -> result<bridge_status_answer> {
-    auto a = exchange(o, tenant, "/status", nullptr);
+    auto a = exchange(o, tenant, session, "/status", nullptr);
     if (!a) return a.error();
     return parse_status(*a);
   });
 }
 
 result<std::string> bridge_send(const bridge_options& o, const std::string& tenant, const std::string& to,
-                                const std::string& text) {
+                                const std::string& text, const std::string& session) {
   return guarded([&]() -> result<std::string> {
     if (to.empty()) return invalid_request("no recipient");
     if (text.empty()) return invalid_request("no text");
     // UTF-8 stays UTF-8 (no \u escapes); a stray invalid byte becomes U+FFFD
     // instead of a type_error exception.
     std::string request = json{{"to", to}, {"text", text}}.dump(-1, ' ', false, json::error_handler_t::replace);
-    auto a = exchange(o, tenant, "/messages", &request);
+    auto a = exchange(o, tenant, session, "/messages", &request);
     if (!a) return a.error();
     return parse_message_id(*a);
   });

@@ -48,21 +48,25 @@ struct bridge_status_answer {
 
 constexpr size_t max_bridge_response_bytes = 64 * 1024;
 
+// Every call addresses one of the tenant's sessions: "main" is the path
+// alone (the protocol's original form); another name adds ?session=NAME.
+
 // POST {base}/sessions/{tenant}/start with body {}; any 2xx means accepted.
-status bridge_start(const bridge_options& o, const std::string& tenant);
+status bridge_start(const bridge_options& o, const std::string& tenant, const std::string& session = "main");
 
 // POST {base}/sessions/{tenant}/logout with body {}; any 2xx means done.
-status bridge_logout(const bridge_options& o, const std::string& tenant);
+status bridge_logout(const bridge_options& o, const std::string& tenant, const std::string& session = "main");
 
 // GET {base}/sessions/{tenant}/status ->
 //   {"state": string, "qr": string|null, "me": {"id","name"}|null}
 // "state" is required; a missing qr/me (or null) leaves the fields empty.
-result<bridge_status_answer> bridge_status(const bridge_options& o, const std::string& tenant);
+result<bridge_status_answer> bridge_status(const bridge_options& o, const std::string& tenant,
+                                          const std::string& session = "main");
 
 // POST {base}/sessions/{tenant}/messages {"to": to, "text": text} (UTF-8 kept
 // as is) -> the message id from {"id"}, {"messageId"} or {"key":{"id"}}.
 // `to` is digits ("972501234567") or a JID ("972501234567@s.whatsapp.net").
 result<std::string> bridge_send(const bridge_options& o, const std::string& tenant, const std::string& to,
-                                const std::string& text);
+                                const std::string& text, const std::string& session = "main");
 
 }  // namespace crmd::connectors

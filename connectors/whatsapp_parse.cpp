@@ -238,6 +238,7 @@ result<bridge_event> parse_bridge_event(std::string_view body) {
     else if (seq->is_number_integer()) return bad_field("seq", "is negative");
     else return bad_field("seq", "is not an integer");
   }
+  WA_TRY(get_string(j, "session", "session", ev.session, kind::identifier));
   WA_TRY(get_string(j, "event", "event", ev.event, kind::identifier, true));
   const json* data = member(j, "data");
   if (!data) return bad_field("data", "is missing");

@@ -90,11 +90,14 @@ struct status_update {
 
 struct bridge_event {
   std::optional<uint64_t> seq;  // absent from older bridges
+  std::string session = "main"; // which of the tenant's sessions; absent: "main"
   std::string event;            // "connection.update" | "messages.upsert" | "messages.update"
   std::variant<connection_update, upsert, std::vector<status_update>> data;
 };
 
-// {"seq":N?, "event":..., "data":...}. seq, when present, is an integer >= 0.
+// {"seq":N?, "session":S?, "event":..., "data":...}. seq, when present, is
+// an integer >= 0; session, when present, a string (its form is the caller's
+// to check).
 //
 // connection.update: data is an object. `connection` must be one of the three
 // states; lastDisconnect is read from the written-out form

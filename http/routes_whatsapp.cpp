@@ -2,8 +2,8 @@
 // webhook (/webhook/whatsapp/{tenant}/events). The session actor decides
 // everything (actors/whatsapp/session_decider.hpp); these routes translate.
 //
-// Routes take `session` from the query (default "main"). The bridge protocol
-// addresses a tenant's one session, so for now only "main" reaches a bridge.
+// Routes take `session` from the query (default "main"); the bridge's
+// deliveries name theirs in the body (absent: "main").
 #include <cstdio>
 
 #include "actors/crm/phone.hpp"
@@ -128,12 +128,14 @@ void bridge_events(const call_ptr& c) {
   if (!tenant) return c->error(404, "tenant_not_found", "no tenant '" + c->params["tenant"].substr(0, 64) + "'");
   auto ev = connectors::wa::parse_bridge_event(c->req.body);
   if (!ev) return c->error(400, ev.error().reason(), ev.error().message());
+  if (!wa::valid_session(ev->session))
+    return c->error(400, "invalid_field", "field 'session' must be 1..32 of a-z, 0-9, '_' and '-'");
   auto* cu = std::get_if<connectors::wa::connection_update>(&ev->data);
   if (!cu) {
     auto job = std::make_shared<ingest>();
     job->c = c;
     job->tenant = *tenant;
-    job->session = "main";
+    job->session = ev->session;
     if (auto* up = std::get_if<connectors::wa::upsert>(&ev->data)) {
       job->history = up->type == "append";
       job->messages = std::move(up->messages);
@@ -157,7 +159,7 @@ void bridge_events(const call_ptr& c) {
   u.now_us = system_clock().now_us();
   event_metadata who = c->who();
   who.causer = "bridge";
-  c->ctx->deps.rt.whatsapp_command(*tenant, "main", std::move(u), who, [c](result<wa_view> r) {
+  c->ctx->deps.rt.whatsapp_command(*tenant, ev->session, std::move(u), who, [c](result<wa_view> r) {
     if (!r) return c->fail(r.error());
     c->send_json(200, {{"ok", true}, {"state", r->state.status}});
   });

@@ -1,4 +1,6 @@
-// POST /api/wa/send {"customer_id"|"to","text"} -> 202 {"ok","message_id","position","status"}.
+// POST /api/wa/send {"customer_id"|"to","text","session"?} -> 202
+// {"ok","message_id","position","status"}. `session` picks one of a bridge
+// tenant's sessions (default "main").
 //
 // The tenant's settings choose the provider: "baileys" hands the message to
 // the bridge (the session must be connected), "cloud" posts it to the Graph
@@ -9,6 +11,7 @@
 #include <cstdio>
 
 #include "actors/crm/phone.hpp"
+#include "actors/whatsapp/session_decider.hpp"
 #include "connectors/bridge_client.hpp"
 #include "connectors/graph_client.hpp"
 #include "events/clock.hpp"
@@ -23,7 +26,7 @@ namespace {
 
 struct outgoing {
   std::string jid, contact, text;
-  std::string session;  // "main" (bridge) or "cloud"
+  std::string session;  // the bridge session ("main" unless named) or "cloud"
 };
 
 // Records the message (and a failed status when `sent` failed), then answers 202.
@@ -55,13 +58,14 @@ void on_io_pool(const call_ptr& c, std::function<void()> work) {
 }
 
 void send_with_bridge(const call_ptr& c, outgoing m) {
-  c->ctx->deps.rt.read_whatsapp(c->tenant, "main", [c, m = std::move(m)](result<wa_view> v) {
+  std::string session = m.session;
+  c->ctx->deps.rt.read_whatsapp(c->tenant, session, [c, m = std::move(m)](result<wa_view> v) {
     if (!v) return c->fail(v.error());
     if (v->state.status != "connected")
       return c->error(409, "whatsapp_not_connected", "the WhatsApp session is " + v->state.status);
     on_io_pool(c, [c, m] {
       connectors::bridge_options o{c->ctx->opts.baileys_base_url, c->ctx->opts.internal_secret};
-      auto sent = connectors::bridge_send(o, c->tenant, m.jid, m.text);
+      auto sent = connectors::bridge_send(o, c->tenant, m.jid, m.text, m.session);
       if (!sent) std::fprintf(stderr, "crmd whatsapp: %s: send failed: %s\n", c->tenant.c_str(), sent.error().message().c_str());
       record(c, m, sent);
     });
@@ -102,6 +106,13 @@ void send_after_reads(const call_ptr& c, const json& body, const std::string& te
   outgoing m;
   m.text = text;
   m.session = "main";
+  if (body.contains("session") && !body["session"].is_null()) {
+    auto session = string_field(c, body, "session", true);
+    if (!session) return;
+    if (!wa::valid_session(*session))
+      return c->error(400, "invalid_field", "field 'session' must be 1..32 of a-z, 0-9, '_' and '-'");
+    m.session = *session;
+  }
   std::string phone;
   if (body.contains("customer_id")) {
     auto id = string_field(c, body, "customer_id", true);

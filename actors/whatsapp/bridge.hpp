@@ -13,13 +13,13 @@ namespace crmd::wa {
 class bridge {
  public:
   virtual ~bridge() = default;
-  // Start (or restart) the tenant's session: the bridge then reports QR
-  // codes and connection changes to crmd's webhook.
-  virtual status start(const std::string& tenant) = 0;
+  // Start (or restart) one of the tenant's sessions: the bridge then
+  // reports QR codes and connection changes to crmd's webhook.
+  virtual status start(const std::string& tenant, const std::string& session) = 0;
   // Log out and drop the stored credentials (a new QR is needed).
-  virtual status logout(const std::string& tenant) = 0;
+  virtual status logout(const std::string& tenant, const std::string& session) = 0;
   // The bridge's own view, for reconciling: state open | qr | connecting | close.
-  virtual result<bridge_status> status_of(const std::string& tenant) = 0;
+  virtual result<bridge_status> status_of(const std::string& tenant, const std::string& session) = 0;
 };
 
 }  // namespace crmd::wa

@@ -122,7 +122,12 @@ result<decision> decide(const state& s, const command& c, const policy& p) {
     if (x->state == "open") {
       d.events.push_back(ev::wa_connected{s.session, x->me_id, x->me_name, -1});
     } else if (x->state != "qr" || s.scanned) {
-      d.events.push_back(ev::wa_start_requested{s.session, "reconcile"});  // restart once
+      // Restart once. A session still stuck after that restart stops where
+      // the user sees it, instead of restarting every timeout for ever.
+      if (s.reconciled)
+        d.events.push_back(ev::wa_stopped{s.session, "start_timeout"});
+      else
+        d.events.push_back(ev::wa_start_requested{s.session, "reconcile"});
     }
     return d;
   }
@@ -147,11 +152,13 @@ void apply(state& s, const ev::whatsapp_event& e, int64_t at_us) {
         s.session = x.session;
         if constexpr (std::is_same_v<T, ev::wa_start_requested>) {
           move_to("starting");
+          s.reconciled = x.cause == "reconcile";
           s.qr_count = 0;
           s.scanned = false;
           s.retry_attempt = 0;
         } else if constexpr (std::is_same_v<T, ev::wa_qr_shown>) {
           move_to("qr");
+          s.reconciled = false;  // the restart made progress
           s.qr_count = x.number;
           seen(x.seq);
         } else if constexpr (std::is_same_v<T, ev::wa_scanned>) {

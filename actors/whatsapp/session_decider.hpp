@@ -40,6 +40,7 @@ struct state {
   int64_t qr_count = 0;            // QR codes shown since the last start
   int64_t failures = 0;            // failed connects in a row
   bool scanned = false;            // isNewLogin seen, open not yet
+  bool reconciled = false;         // the current start is the one reconcile restart
   int64_t since_us = 0;            // when the status last changed (event time)
   int64_t retry_attempt = 0, retry_due_us = 0;  // the pending retry, when reconnecting
   std::string jid, push_name;

@@ -1,4 +1,4 @@
-// The bridge core: one Baileys socket per tenant, events forwarded to crmd.
+// The bridge core: one Baileys socket per tenant session, events forwarded to crmd.
 // Contract: ../../docs/bridge-protocol.md. Nothing here imports Baileys; the
 // socket factory and the auth state loader are injected (index.js wires the
 // real ones, the tests wire fakes).
@@ -6,6 +6,8 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 export const TENANT_RE = /^[a-z0-9_-]{1,64}$/;
+// A tenant may run several sessions (numbers); "main" is the default.
+export const SESSION_RE = /^[a-z0-9_-]{1,32}$/;
 export const FORWARDED_EVENTS = ['connection.update', 'messages.upsert', 'messages.update'];
 
 export class BridgeError extends Error {
@@ -94,18 +96,24 @@ export function createBridge(opts) {
   const timeoutMs = retry.timeoutMs ?? 10000; // per attempt: a hung crmd must not stall the queue
   const base = String(crmdUrl).replace(/\/+$/, '');
 
+  // Sessions by "<tenant>/<session>".
   const tenants = new Map();
+  const keyOf = (tenant, session) => `${tenant}/${session}`;
 
-  function authDir(tenant) {
+  // "main" keeps the original place; another session has its own folder.
+  function authDir(tenant, session = 'main') {
     if (!TENANT_RE.test(tenant)) throw new BridgeError(400, 'invalid_field', 'invalid tenant id');
-    return path.join(dataDir, 'whatsapp', tenant, 'auth');
+    if (!SESSION_RE.test(session)) throw new BridgeError(400, 'invalid_field', 'invalid session name');
+    if (session === 'main') return path.join(dataDir, 'whatsapp', tenant, 'auth');
+    return path.join(dataDir, 'whatsapp', tenant, 'sessions', session, 'auth');
   }
 
-  function record(tenant) {
-    let r = tenants.get(tenant);
+  function record(tenant, session) {
+    let r = tenants.get(keyOf(tenant, session));
     if (!r) {
       r = {
         tenant,
+        session,
         state: 'close',
         qr: null,
         me: undefined, // undefined: not known yet (read from creds.json on demand)
@@ -119,7 +127,7 @@ export function createBridge(opts) {
         credsTail: Promise.resolve(),
         sendTail: Promise.resolve(),
       };
-      tenants.set(tenant, r);
+      tenants.set(keyOf(tenant, session), r);
     }
     return r;
   }
@@ -154,10 +162,11 @@ export function createBridge(opts) {
     return false;
   }
 
-  // In order per tenant; every delivery waits for the creds saves queued before it.
+  // In order per session; every delivery waits for the creds saves queued
+  // before it. "main" is not named (the protocol's original body).
   function forward(r, event, data) {
     const seq = nextSeq(r);
-    const body = toWire({ seq, event, data });
+    const body = toWire(r.session === 'main' ? { seq, event, data } : { seq, session: r.session, event, data });
     const credsBefore = r.credsTail;
     r.sendTail = r.sendTail
       .then(() => credsBefore)
@@ -245,12 +254,12 @@ export function createBridge(opts) {
     }
   }
 
-  async function start(tenant, { maxQrCodes } = {}) {
-    const dir = authDir(tenant);
+  async function start(tenant, { maxQrCodes, session = 'main' } = {}) {
+    const dir = authDir(tenant, session);
     if (maxQrCodes !== undefined && (!Number.isInteger(maxQrCodes) || maxQrCodes < 1 || maxQrCodes > 100)) {
       throw new BridgeError(400, 'invalid_field', 'maxQrCodes must be an integer from 1 to 100');
     }
-    const r = record(tenant);
+    const r = record(tenant, session);
     if (!r.closed) return { state: r.state };
     const gen = ++r.gen;
     r.closed = false;
@@ -260,11 +269,11 @@ export function createBridge(opts) {
     r.maxQrCodes = maxQrCodes ?? 6;
     try {
       await r.credsTail; // a previous socket's last saves land first
-      const { state, saveCreds } = await authState(tenant, dir);
+      const { state, saveCreds } = await authState(tenant, dir, session);
       if (gen !== r.gen) return { state: r.state }; // logged out meanwhile
       r.me = pickMe(state.creds && state.creds.me);
       // Wire in the same tick: Baileys emits its first update on process.nextTick.
-      let sock = makeSocket({ tenant, auth: state });
+      let sock = makeSocket({ tenant, session, auth: state });
       if (sock && typeof sock.then === 'function') sock = await sock;
       if (gen !== r.gen) {
         try { await sock.end(undefined); } catch { /* ignore */ }
@@ -283,9 +292,9 @@ export function createBridge(opts) {
     return { state: r.state };
   }
 
-  async function logout(tenant) {
-    const dir = authDir(tenant);
-    const r = record(tenant);
+  async function logout(tenant, { session = 'main' } = {}) {
+    const dir = authDir(tenant, session);
+    const r = record(tenant, session);
     const sock = r.sock;
     const gen = r.gen;
     if (sock && !r.closed) {
@@ -310,9 +319,9 @@ export function createBridge(opts) {
     return {};
   }
 
-  async function status(tenant) {
-    const dir = authDir(tenant);
-    const r = tenants.get(tenant);
+  async function status(tenant, { session = 'main' } = {}) {
+    const dir = authDir(tenant, session);
+    const r = tenants.get(keyOf(tenant, session));
     let me = r ? r.me : undefined;
     if (me === undefined) {
       // Saved credentials from an earlier run of the bridge.
@@ -332,9 +341,9 @@ export function createBridge(opts) {
     };
   }
 
-  async function send(tenant, to, text) {
-    authDir(tenant);
-    const r = tenants.get(tenant);
+  async function send(tenant, to, text, { session = 'main' } = {}) {
+    authDir(tenant, session);
+    const r = tenants.get(keyOf(tenant, session));
     const state = r ? r.state : 'close';
     if (!r || state !== 'open' || !r.sock) {
       throw new BridgeError(409, 'not_connected', `session is ${state}`);

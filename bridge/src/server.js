@@ -2,7 +2,7 @@
 // docs/bridge-protocol.md.
 import http from 'node:http';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { BridgeError, TENANT_RE } from './bridge.js';
+import { BridgeError, SESSION_RE, TENANT_RE } from './bridge.js';
 
 const MAX_BODY = 1 << 20;
 const JID_RE = /^[^@\s]+@(s\.whatsapp\.net|g\.us|lid)$/;
@@ -65,7 +65,7 @@ export function createServer(bridge, { secret, logger = console } = {}) {
         req.resume();
         return fail(res, 401, 'unauthorized', 'missing or wrong X-Internal-Secret');
       }
-      const pathname = (req.url || '/').split('?')[0];
+      const [pathname, query = ''] = (req.url || '/').split('?', 2);
       const m = /^\/sessions\/([^/]*)\/([a-z]+)\/?$/.exec(pathname);
       if (!m || !(m[2] in ROUTES)) {
         req.resume();
@@ -78,6 +78,12 @@ export function createServer(bridge, { secret, logger = console } = {}) {
         req.resume();
         return fail(res, 400, 'invalid_field', 'tenant must match [a-z0-9_-]{1,64}');
       }
+      // ?session=NAME picks one of the tenant's sessions; none means "main".
+      const session = new URLSearchParams(query).get('session') ?? 'main';
+      if (!SESSION_RE.test(session)) {
+        req.resume();
+        return fail(res, 400, 'invalid_field', 'session must match [a-z0-9_-]{1,32}');
+      }
       if (req.method !== ROUTES[action]) {
         req.resume();
         res.setHeader('allow', ROUTES[action]);
@@ -86,17 +92,17 @@ export function createServer(bridge, { secret, logger = console } = {}) {
       switch (action) {
         case 'start': {
           const body = await jsonBody(req);
-          const r = await bridge.start(tenant, { maxQrCodes: body.maxQrCodes });
+          const r = await bridge.start(tenant, { maxQrCodes: body.maxQrCodes, session });
           return send(res, 200, { ok: true, state: r.state });
         }
         case 'logout': {
           await jsonBody(req);
-          await bridge.logout(tenant);
+          await bridge.logout(tenant, { session });
           return send(res, 200, { ok: true });
         }
         case 'status': {
           req.resume();
-          return send(res, 200, await bridge.status(tenant));
+          return send(res, 200, await bridge.status(tenant, { session }));
         }
         case 'messages': {
           const body = await jsonBody(req);
@@ -106,7 +112,7 @@ export function createServer(bridge, { secret, logger = console } = {}) {
           if (typeof body.text !== 'string' || body.text.length === 0) {
             return fail(res, 400, 'invalid_field', 'text must be a non-empty string');
           }
-          const r = await bridge.send(tenant, body.to, body.text);
+          const r = await bridge.send(tenant, body.to, body.text, { session });
           return send(res, 200, { ok: true, id: r.id });
         }
       }

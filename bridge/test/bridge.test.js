@@ -322,6 +322,47 @@ test('logout logs out an open socket, reports close 401, removes the auth direct
   assert.equal(b.sockets[1].endCalls[0].output.statusCode, 401);
 });
 
+test('a named session (?session=) has its own socket, auth folder, seq and deliveries; main is untouched', async (t) => {
+  const b = await setup();
+  t.after(b.close);
+  assert.equal((await b.call('POST', '/sessions/acme/start', {})).status, 200);
+  assert.equal((await b.call('POST', '/sessions/acme/start?session=sales', {})).status, 200);
+  assert.equal(b.sockets.length, 2, 'one socket each');
+  assert.equal((await b.call('POST', '/sessions/acme/start?session=sales', {})).status, 200);
+  assert.equal(b.sockets.length, 2, 'start stays single-flight per session');
+  assert.equal(b.sockets[1].session, 'sales');
+  assert.deepEqual(b.authLoads.map((l) => path.relative(b.dataDir, l.dir)),
+    [path.join('whatsapp', 'acme', 'auth'), path.join('whatsapp', 'acme', 'sessions', 'sales', 'auth')]);
+  const [main, sales] = b.sockets;
+  sales.emit('connection.update', { qr: QR(1) });
+  main.emit('connection.update', { connection: 'open' });
+  await b.bridge.idle();
+  const got = events(b.crmd);
+  const fromSales = got.filter((e) => e.session === 'sales');
+  assert.equal(fromSales.length, 1);
+  assert.equal(fromSales[0].data.qr, QR(1));
+  assert.ok(got.filter((e) => e.data.connection === 'open').every((e) => !('session' in e)), 'main is not named');
+  assert.equal((await b.call('GET', '/sessions/acme/status?session=sales')).body.state, 'qr');
+  assert.equal((await b.call('GET', '/sessions/acme/status')).body.state, 'open');
+  // Sending goes through the named session's socket only.
+  sales.emit('connection.update', { connection: 'open' });
+  const msg = { to: '15557654321@s.whatsapp.net', text: 'from sales' };
+  assert.equal((await b.call('POST', '/sessions/acme/messages?session=sales', msg)).status, 200);
+  assert.equal(sales.sent.length, 1);
+  assert.equal(main.sent.length, 0);
+  // Logging the named session out leaves main and its auth alone.
+  assert.deepEqual((await b.call('POST', '/sessions/acme/logout?session=sales', {})).body, { ok: true });
+  await assert.rejects(stat(path.join(b.dataDir, 'whatsapp', 'acme', 'sessions', 'sales', 'auth')), { code: 'ENOENT' });
+  assert.ok((await stat(path.join(b.dataDir, 'whatsapp', 'acme', 'auth'))).isDirectory());
+  assert.equal((await b.call('GET', '/sessions/acme/status')).body.state, 'open');
+  for (const bad of ['', 'Sales', '../x', 'a'.repeat(33)]) {
+    const r = await b.call('POST', `/sessions/acme/start?session=${encodeURIComponent(bad)}`, {});
+    assert.equal(r.status, 400, bad);
+    assert.equal(r.body.error, 'invalid_field');
+  }
+  assert.equal(b.sockets.length, 2, 'a refused session starts nothing');
+});
+
 test('webhook delivery retries 5xx with backoff, in order; a 4xx is final', async (t) => {
   const b = await setup({ retry: { attempts: 4, baseMs: 5 } });
   t.after(b.close);

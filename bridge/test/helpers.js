@@ -21,8 +21,9 @@ export function boom(statusCode, message) {
 
 // Like Baileys: ev.on/emit, end() reports close once, logout() ends with 401.
 export class FakeSocket {
-  constructor({ tenant, auth }) {
+  constructor({ tenant, session, auth }) {
     this.tenant = tenant;
+    this.session = session;
     this.auth = auth;
     this.ev = new EventEmitter();
     this.user = undefined;

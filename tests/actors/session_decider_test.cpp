@@ -193,6 +193,29 @@ TEST_F(session_decider_test, nothing_hangs_the_watchdog_reconciles_with_the_brid
   EXPECT_EQ(std::get<ev::wa_start_requested>(restart[0]).cause, "reconcile");
 }
 
+TEST_F(session_decider_test, the_reconcile_restart_happens_once_then_the_session_stops) {
+  when(start{});
+  when(bridge_status{"connecting", "", "", now});  // stuck: restart once
+  EXPECT_EQ(s.status, "starting");
+  EXPECT_TRUE(s.reconciled);
+  auto again = when(bridge_status{"connecting", "", "", now});
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_TRUE(has<ev::wa_stopped>(again)) << "no second restart";
+  EXPECT_EQ(std::get<ev::wa_stopped>(again[0]).cause, "start_timeout");
+  EXPECT_FALSE(wa::decide(s, watchdog{now + 3'600'000'000}, p)->ask_bridge_status) << "stopped waits for the user";
+  // The user's next start is a fresh one, with its own restart.
+  when(start{});
+  EXPECT_FALSE(s.reconciled);
+  EXPECT_TRUE(has<ev::wa_start_requested>(when(bridge_status{"close", "", "", now})));
+  // A restart that shows a QR made progress: a scan stuck after it restarts once more.
+  when(qr(1));
+  EXPECT_FALSE(s.reconciled);
+  auto scan = update(2);
+  scan.is_new_login = true;
+  when(scan);
+  EXPECT_TRUE(has<ev::wa_start_requested>(when(bridge_status{"connecting", "", "", now})));
+}
+
 TEST_F(session_decider_test, a_session_believed_open_is_restarted_when_the_bridge_lost_it) {
   when(start{});
   when(open(1));

@@ -456,7 +456,8 @@ TEST(whatsapp_idle, an_idle_connected_session_stops_and_comes_back_intact) {
 }
 
 // Nothing hangs: a start the bridge never follows up is reconciled after
-// WA_START_TIMEOUT_MS (the bridge says it is still connecting: start again, once).
+// WA_START_TIMEOUT_MS (the bridge says it is still connecting: start again,
+// once); still stuck after that, the session stops (cause start_timeout).
 TEST(whatsapp_watchdog, a_session_stuck_starting_is_reconciled_with_the_bridge) {
   std::atomic<int> started{0}, asked{0};
   fake_http_server bridge([&](const fake_request& r) {
@@ -478,8 +479,20 @@ TEST(whatsapp_watchdog, a_session_stuck_starting_is_reconciled_with_the_bridge) 
   for (int i = 0; i < 60 && started < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_GE(asked.load(), 1) << "crmd asked the bridge";
   EXPECT_EQ(started.load(), 2) << "and started the session once more";
+  auto status = [&] {
+    return body(test::http("GET", server.url("/api/whatsapp/status?business_id=acme"), {}, {crmd_server::auth()}));
+  };
+  // Still stuck after that restart: the session stops and stays stopped,
+  // over several more timeouts, with no third start.
+  for (int i = 0; i < 80 && status()["state"] != "stopped"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(status()["state"], "stopped");
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  EXPECT_EQ(started.load(), 2) << "restart once, not once per timeout";
+  EXPECT_EQ(status()["state"], "stopped");
   auto hist = body(test::http("GET", server.url("/api/whatsapp/history?business_id=acme"), {}, {crmd_server::auth()}));
   EXPECT_NE(hist.dump().find("reconcile"), std::string::npos) << hist.dump();
+  EXPECT_EQ(hist["results"][0]["type"], "wa_stopped") << hist.dump();
+  EXPECT_NE(hist["results"][0].dump().find("start_timeout"), std::string::npos) << hist.dump();
   server.terminate();
 }
 
