@@ -58,6 +58,24 @@ TEST(bridge_client, trailing_slash_in_base_and_odd_tenant_ids_are_safe) {
   EXPECT_EQ(reqs[1].target, "/sessions/a%2Fb%20c%3F/start");
 }
 
+TEST(bridge_client, a_session_other_than_main_is_named_in_the_query) {
+  test::fake_http_server server(answering(200, R"({"ok":true,"id":"X1","state":"open"})"));
+  auto o = options(server.base_url());
+  ASSERT_TRUE(bridge_start(o, "acme", "sales"));
+  ASSERT_TRUE(bridge_logout(o, "acme", "sales"));
+  ASSERT_TRUE(bridge_status(o, "acme", "sales"));
+  ASSERT_TRUE(bridge_send(o, "acme", "972501234567", "hi", "sales"));
+  ASSERT_TRUE(bridge_start(o, "acme", "main"));
+  expect_error(bridge_start(o, "acme", ""), errc::invalid_argument, "invalid_request");
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 5u);
+  EXPECT_EQ(reqs[0].target, "/sessions/acme/start?session=sales");
+  EXPECT_EQ(reqs[1].target, "/sessions/acme/logout?session=sales");
+  EXPECT_EQ(reqs[2].target, "/sessions/acme/status?session=sales");
+  EXPECT_EQ(reqs[3].target, "/sessions/acme/messages?session=sales");
+  EXPECT_EQ(reqs[4].target, "/sessions/acme/start") << "main keeps the protocol's original path";
+}
+
 TEST(bridge_client, logout_posts_to_logout) {
   test::fake_http_server server(answering(200, "{}"));
   ASSERT_TRUE(bridge_logout(options(server.base_url()), "acme"));

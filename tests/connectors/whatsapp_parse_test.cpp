@@ -153,6 +153,27 @@ TEST(whatsapp_bridge, a_view_once_image_with_caption_and_string_file_length) {
   EXPECT_EQ(m.text, "the contract");
 }
 
+TEST(whatsapp_bridge, the_plain_view_once_wrapper_and_the_v2_extension_are_unwrapped) {
+  auto m = one(R"({"key":{"remoteJid":"14155550100@s.whatsapp.net","id":"V0"},
+    "message":{"viewOnceMessage":{"message":{"videoMessage":{"mimetype":"video/mp4","fileLength":{"low":905213,"high":0},
+      "seconds":7,"caption":"site visit","viewOnce":true}}}}})");
+  ASSERT_TRUE(m.media);
+  EXPECT_EQ(m.media->type, "video");
+  EXPECT_EQ(m.media->size, 905213);
+  EXPECT_EQ(m.text, "site visit");
+  auto a = one(R"({"key":{"remoteJid":"14155550100@s.whatsapp.net","id":"V2X"},
+    "message":{"viewOnceMessageV2Extension":{"message":{"audioMessage":{"mimetype":"audio/ogg; codecs=opus",
+      "fileLength":"5120","ptt":true,"viewOnce":true}}}}})");
+  ASSERT_TRUE(a.media);
+  EXPECT_EQ(a.media->type, "audio");
+  EXPECT_EQ(a.media->mimetype, "audio/ogg; codecs=opus");
+  EXPECT_EQ(a.text, "");
+  // Wrappers nest (a disappearing view-once text).
+  auto n = one(R"({"key":{"remoteJid":"14155550100@s.whatsapp.net","id":"V3"},
+    "message":{"ephemeralMessage":{"message":{"viewOnceMessage":{"message":{"conversation":"once"}}}}}})");
+  EXPECT_EQ(n.text, "once");
+}
+
 TEST(whatsapp_bridge, a_document_with_caption_and_an_edit_are_unwrapped) {
   auto d = one(R"({"key":{"remoteJid":"14155550100@s.whatsapp.net","id":"D1"},"message":{"documentWithCaptionMessage":
     {"message":{"documentMessage":{"mimetype":"application/pdf","fileLength":1024,"caption":"quote"}}}}})");
