@@ -9,67 +9,15 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "storage/kv.hpp"
-#include "storage/rocks_kv.hpp"
-#include "tests/support/events.hpp"
+#include "tests/app/cli_fixture.hpp"
 #include "tests/support/crmd_server.hpp"
-#include "tests/support/process.hpp"
-#include "tests/support/temp_dir.hpp"
 
 namespace crmd {
 namespace {
 
+using test::cli;
+using test::lines;
 using test::run;
-
-size_t lines(const std::string& s) { return size_t(std::count(s.begin(), s.end(), '\n')); }
-
-class cli : public ::testing::Test {
- protected:
-  test::process_result crmd(std::vector<std::string> args) {
-    args.insert(args.begin(), CRMD_BINARY);
-    return run(args, dir_.path());
-  }
-  // A store with events of two tenants, one subject erased.
-  void seed() {
-    std::filesystem::create_directories(data());
-    rocks_options ro;
-    ro.path = data() + "/db";
-    auto kv = open_rocks_kv(ro);
-    ASSERT_TRUE(kv);
-    auto log = open_event_log(std::move(*kv));
-    ASSERT_TRUE(log);
-    auto& l = **log;
-    ASSERT_TRUE(l.append(test::one("acme/tenant/acme",
-                                   test::make_event(ev::tenant_created{"acme", "\xd7\x90\xd7\xa7\xd7\x9e\xd7\x94", {"1"}}))));
-    ASSERT_TRUE(l.append(test::one("beta/tenant/beta", test::make_event(ev::tenant_created{"beta", "Beta", {}}))));
-    ASSERT_TRUE(l.append(test::one("acme/tenant/acme",
-                                   test::make_event(ev::lead_created{"L1", "Dana", "+972501234567", "", "phone"},
-                                                    "acme/lead/L1"))));
-    ASSERT_TRUE(l.append(test::one("acme/tenant/acme",
-                                   test::make_event(ev::lead_created{"L2", "Noa", "+972502222222", "", "phone"},
-                                                    "acme/lead/L2"))));
-    ASSERT_TRUE(l.erase_subject("acme/lead/L2"));
-  }
-  void put_raw(uint64_t pos, const std::string& value) {
-    rocks_options ro;
-    ro.path = data() + "/db";
-    auto kv = open_rocks_kv(ro);
-    ASSERT_TRUE(kv);
-    auto b = (*kv)->new_batch();
-    b->put(cf::events, be64(pos), value);
-    ASSERT_TRUE((*kv)->write(*b, true));
-  }
-  std::string get_raw(uint64_t pos) {
-    rocks_options ro;
-    ro.path = data() + "/db";
-    auto kv = open_rocks_kv(ro);
-    std::string v;
-    EXPECT_TRUE((*kv)->get(cf::events, be64(pos), &v));
-    return v;
-  }
-  std::string data() { return dir_.sub("data"); }
-  test::temp_dir dir_;
-};
 
 TEST_F(cli, help_is_available_everywhere) {
   auto top = crmd({"--help"});
@@ -215,17 +163,37 @@ TEST_F(cli, unknown_types_and_future_versions_stop_with_a_clear_error) {
     new_event e{"alien_event", 1, "whatever", ""};
     ASSERT_TRUE((*log)->append(test::one("acme/tenant/acme", e)));
   }
+  auto before = stored();
   auto r = crmd({"events", "--data-dir", data()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unknown event type 'alien_event'"), std::string::npos) << r.err;
+  EXPECT_EQ(crmd({"verify", "--data-dir", data()}).exit_code, 0) << "the record itself is intact";
+  EXPECT_EQ(stored(), before);
 
   std::string v = get_raw(1);
   v[0] = 9;  // a record format from the future
   put_raw(1, v);
+  before = stored();
   auto f = crmd({"events", "--data-dir", data()});
   EXPECT_EQ(f.exit_code, 1);
   EXPECT_NE(f.err.find("newer"), std::string::npos) << f.err;
-  EXPECT_EQ(get_raw(1), v);  // nothing stored was changed
+  auto fv = crmd({"verify", "--data-dir", data()});
+  EXPECT_EQ(fv.exit_code, 1);
+  EXPECT_NE(fv.err.find("position 1"), std::string::npos) << fv.err;
+  auto fs = crmd({"serve", "--data-dir", data(), "--port", "0"});
+  EXPECT_EQ(fs.exit_code, 1);
+  EXPECT_NE(fs.err.find("newer"), std::string::npos) << fs.err;
+  EXPECT_EQ(get_raw(1), v);
+  auto after = stored();
+  for (auto& [k, value] : before) {  // nothing stored was changed (serve may add views of its own)
+    if (k.rfind("projections/", 0) != 0) {
+      EXPECT_EQ(after[k], value) << k;
+    }
+  }
+  EXPECT_EQ(after.size() - before.size(), size_t(std::count_if(after.begin(), after.end(), [&](auto& kv) {
+              return kv.first.rfind("projections/", 0) == 0 && !before.count(kv.first);
+            })))
+      << "nothing outside the views was added";
 }
 
 TEST_F(cli, serve_holds_the_directory_and_stops_on_sigterm) {
