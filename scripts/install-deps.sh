@@ -12,6 +12,13 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
+# The bridge's tests need a Node.js (18 or newer) to run. Debian's own
+# nodejs is installed only when there is no node at all, so a newer Node
+# brought by the machine (CI's 20) is left alone.
+if ! command -v node >/dev/null 2>&1; then
+  PACKAGES+=(nodejs)
+fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -428,3 +428,12 @@ test('flattenDisconnect handles Boom, plain errors and missing dates', () => {
   // A Boom through JSON.stringify loses message; the flat form keeps it.
   assert.equal(JSON.parse(JSON.stringify({ e: boom(515, 'Stream Errored') })).e.message, undefined);
 });
+
+test('the bridge core and these tests never load Baileys (they run on Node 18 without npm ci)', async () => {
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  for (const f of ['../src/bridge.js', '../src/server.js', 'helpers.js', 'bridge.test.js']) {
+    const text = await readFile(path.join(here, f), 'utf8');
+    const imports = text.split('\n').filter((l) => /^\s*import\b/.test(l) || /\bimport\(/.test(l));
+    assert.ok(imports.every((l) => !l.includes('baileys')), `${f} imports Baileys`);
+  }
+});
