@@ -96,16 +96,17 @@ bool needs_reconcile(const wa::state& s) {
   return s.status == "starting" || s.status == "qr" || s.status == "connected" || s.scanned;
 }
 
-void call_bridge(wa_ptr self, context& ctx, std::string op) {
+// `restart` (op "start" only): replace the socket the bridge may still hold.
+void call_bridge(wa_ptr self, context& ctx, std::string op, bool restart = false) {
   auto bridge = ctx.opts.bridge;
   std::string tenant = self->state.tenant, session = self->state.session;
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  ctx.recovery_pool->try_submit([bridge, tenant, session, op, me] {
+  ctx.recovery_pool->try_submit([bridge, tenant, session, op, restart, me] {
     wa_bridge_done d{op, status::ok(), std::nullopt};
     if (!bridge) {
       d.outcome = status{errc::io_error, "no WhatsApp bridge is configured (BAILEYS_BASE_URL)", "bridge_not_configured"};
     } else if (op == "start") {
-      d.outcome = bridge->start(tenant, session);
+      d.outcome = bridge->start(tenant, session, restart);
     } else if (op == "logout") {
       d.outcome = bridge->logout(tenant, session);
     } else {
@@ -120,7 +121,11 @@ void call_bridge(wa_ptr self, context& ctx, std::string op) {
 // What the durable events ask of the outside world.
 void act(wa_ptr self, context& ctx, const std::vector<ev::whatsapp_event>& evs) {
   for (auto& e : evs) {
-    if (std::holds_alternative<ev::wa_start_requested>(e)) call_bridge(self, ctx, "start");
+    // The user's restart and the watchdog's reconcile replace a socket the
+    // bridge may still hold (stuck connecting, or open); other starts follow
+    // a close, where there is none.
+    if (auto* st = std::get_if<ev::wa_start_requested>(&e))
+      call_bridge(self, ctx, "start", st->cause == "restart" || st->cause == "reconcile");
     if (std::holds_alternative<ev::wa_logged_out>(e)) call_bridge(self, ctx, "logout");
     if (auto* st = std::get_if<ev::wa_stopped>(&e); st && st->cause.rfind("qr_", 0) == 0) call_bridge(self, ctx, "logout");
     if (std::holds_alternative<ev::wa_retry_scheduled>(e)) arm_retry(self);

@@ -47,7 +47,7 @@ std::string bridge_detail(const std::string& body, const std::string& secret) {
   return {};
 }
 
-// One request to {base}/sessions/{tenant}{suffix}[?session=S]; a 2xx
+// One request to {base}/sessions/{tenant}[/{session}]{suffix}; a 2xx
 // answer or an error. A null `request` means GET, else POST of that JSON body.
 result<answer> exchange(const bridge_options& o, const std::string& tenant, const std::string& session,
                         const std::string& suffix, const std::string* request) {
@@ -60,8 +60,9 @@ result<answer> exchange(const bridge_options& o, const std::string& tenant, cons
 
   std::string base = o.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  std::string url = base + "/sessions/" + form_encode(tenant) + suffix;
-  if (session != "main") url += "?session=" + form_encode(session);
+  std::string url = base + "/sessions/" + form_encode(tenant);
+  if (session != "main") url += "/" + form_encode(session);
+  url += suffix;
 
   std::vector<std::string> headers{"Accept: application/json"};
   if (!o.internal_secret.empty()) headers.insert(headers.begin(), "X-Internal-Secret: " + o.internal_secret);
@@ -95,11 +96,12 @@ auto guarded(F&& f) -> decltype(f()) {
   }
 }
 
-const std::string empty_object = "{}";
+const std::string empty_object = "{}", restart_object = R"({"restart":true})";
 
-status post_empty(const bridge_options& o, const std::string& tenant, const std::string& session, const char* suffix) {
+status post_object(const bridge_options& o, const std::string& tenant, const std::string& session, const char* suffix,
+                   const std::string& body) {
   return guarded([&]() -> status {
-    auto a = exchange(o, tenant, session, suffix, &empty_object);
+    auto a = exchange(o, tenant, session, suffix, &body);
     return a ? status::ok() : a.error();
   });
 }
@@ -151,12 +153,12 @@ result<std::string> parse_message_id(const answer& a) {
 
 }  // namespace
 
-status bridge_start(const bridge_options& o, const std::string& tenant, const std::string& session) {
-  return post_empty(o, tenant, session, "/start");
+status bridge_start(const bridge_options& o, const std::string& tenant, const std::string& session, bool restart) {
+  return post_object(o, tenant, session, "/start", restart ? restart_object : empty_object);
 }
 
 status bridge_logout(const bridge_options& o, const std::string& tenant, const std::string& session) {
-  return post_empty(o, tenant, session, "/logout");
+  return post_object(o, tenant, session, "/logout", empty_object);
 }
 
 result<bridge_status_answer> bridge_status(const bridge_options& o, const std::string& tenant,

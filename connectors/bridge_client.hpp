@@ -48,11 +48,16 @@ struct bridge_status_answer {
 
 constexpr size_t max_bridge_response_bytes = 64 * 1024;
 
-// Every call addresses one of the tenant's sessions: "main" is the path
-// alone (the protocol's original form); another name adds ?session=NAME.
+// Every call addresses one of the tenant's sessions: "main" is
+// {base}/sessions/{tenant}/... (the protocol's original form), another is
+// {base}/sessions/{tenant}/{session}/..., which a bridge that knows only
+// "main" refuses with 404 instead of acting on "main".
 
-// POST {base}/sessions/{tenant}/start with body {}; any 2xx means accepted.
-status bridge_start(const bridge_options& o, const std::string& tenant, const std::string& session = "main");
+// POST {base}/sessions/{tenant}/start with body {}, or {"restart":true} to
+// replace a socket the bridge still has (stuck, or the user's restart);
+// any 2xx means accepted.
+status bridge_start(const bridge_options& o, const std::string& tenant, const std::string& session = "main",
+                    bool restart = false);
 
 // POST {base}/sessions/{tenant}/logout with body {}; any 2xx means done.
 status bridge_logout(const bridge_options& o, const std::string& tenant, const std::string& session = "main");

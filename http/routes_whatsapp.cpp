@@ -31,7 +31,7 @@ constexpr auto wa_module = identity::module::whatsapp;
 std::optional<std::string> session_param(const call_ptr& c) {
   std::string s = c->query.count("session") ? c->query["session"] : "main";
   if (!wa::valid_session(s)) {
-    c->error(400, "invalid_field", "field 'session' must be 1..32 of a-z, 0-9, '_' and '-'");
+    c->error(400, "invalid_field", wa::session_rule);
     return std::nullopt;
   }
   return s;
@@ -129,7 +129,7 @@ void bridge_events(const call_ptr& c) {
   auto ev = connectors::wa::parse_bridge_event(c->req.body);
   if (!ev) return c->error(400, ev.error().reason(), ev.error().message());
   if (!wa::valid_session(ev->session))
-    return c->error(400, "invalid_field", "field 'session' must be 1..32 of a-z, 0-9, '_' and '-'");
+    return c->error(400, "invalid_field", wa::session_rule);
   auto* cu = std::get_if<connectors::wa::connection_update>(&ev->data);
   if (!cu) {
     auto job = std::make_shared<ingest>();

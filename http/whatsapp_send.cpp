@@ -85,6 +85,8 @@ void send_with_cloud(const call_ptr& c, outgoing m) {
   if (number_id.empty())
     return c->error(409, "whatsapp_not_connected",
                     "the Cloud API has no phone_number_id for this business; an administrator assigns one");
+  if (m.session != "main")
+    return c->error(400, "invalid_field", "a business on the Cloud API has one number: no field 'session'");
   m.session = "cloud";
   on_io_pool(c, [c, m = std::move(m), number_id] {
     auto token = secrets::read(c->ctx->deps.views, c->ctx->opts.secrets_key, c->tenant, secrets::whatsapp_graph_token);
@@ -110,7 +112,7 @@ void send_after_reads(const call_ptr& c, const json& body, const std::string& te
     auto session = string_field(c, body, "session", true);
     if (!session) return;
     if (!wa::valid_session(*session))
-      return c->error(400, "invalid_field", "field 'session' must be 1..32 of a-z, 0-9, '_' and '-'");
+      return c->error(400, "invalid_field", wa::session_rule);
     m.session = *session;
   }
   std::string phone;

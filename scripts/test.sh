@@ -18,7 +18,8 @@ if [ "$node_major" -ge 20 ] && command -v npm >/dev/null 2>&1; then
   npm ci --no-audit --no-fund --loglevel=error
   npm test
 elif [ "$node_major" -ge 18 ]; then
-  echo "test: Node $(node --version) is older than Baileys needs (20): running the bridge's tests without installing it" >&2
+  if [ "$node_major" -lt 20 ]; then why="older than Baileys needs (20)"; else why="without npm"; fi
+  echo "test: Node $(node --version) is $why: running the bridge's tests without installing Baileys" >&2
   node --test test/*.test.js
 else
   echo "test: no Node.js 18 or newer: the bridge's tests did not run" >&2

@@ -13,9 +13,10 @@ namespace crmd::wa {
 class bridge {
  public:
   virtual ~bridge() = default;
-  // Start (or restart) one of the tenant's sessions: the bridge then
-  // reports QR codes and connection changes to crmd's webhook.
-  virtual status start(const std::string& tenant, const std::string& session) = 0;
+  // Start one of the tenant's sessions: the bridge then reports QR codes
+  // and connection changes to crmd's webhook. `restart`: replace the socket
+  // the bridge may still have (a plain start leaves a live one alone).
+  virtual status start(const std::string& tenant, const std::string& session, bool restart) = 0;
   // Log out and drop the stored credentials (a new QR is needed).
   virtual status logout(const std::string& tenant, const std::string& session) = 0;
   // The bridge's own view, for reconciling: state open | qr | connecting | close.

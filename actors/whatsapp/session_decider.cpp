@@ -76,7 +76,7 @@ decision on_update(const state& s, const bridge_update& u, const policy& p) {
 std::string stream_of(const std::string& tenant, const std::string& session) { return tenant + "/wa/" + session; }
 
 bool valid_session(const std::string& name) {
-  if (name.empty() || name.size() > 32) return false;
+  if (name.empty() || name.size() > 32 || name == "cloud") return false;
   for (char c : name)
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
   return true;
@@ -122,12 +122,15 @@ result<decision> decide(const state& s, const command& c, const policy& p) {
     if (x->state == "open") {
       d.events.push_back(ev::wa_connected{s.session, x->me_id, x->me_name, -1});
     } else if (x->state != "qr" || s.scanned) {
-      // Restart once. A session still stuck after that restart stops where
-      // the user sees it, instead of restarting every timeout for ever.
-      if (s.reconciled)
-        d.events.push_back(ev::wa_stopped{s.session, "start_timeout"});
-      else
+      // Restart once. A session still stuck a whole timeout after that
+      // restart stops where the user sees it, instead of restarting every
+      // timeout for ever. An answer sooner than that (crmd recovering the
+      // session, or a late answer to an earlier question) decides nothing:
+      // the watchdog asks again.
+      if (!s.reconciled)
         d.events.push_back(ev::wa_start_requested{s.session, "reconcile"});
+      else if (x->now_us - s.since_us >= p.start_timeout_ms * 1000)
+        d.events.push_back(ev::wa_stopped{s.session, "start_timeout"});
     }
     return d;
   }

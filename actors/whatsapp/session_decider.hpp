@@ -30,8 +30,11 @@ struct policy {
 };
 
 std::string stream_of(const std::string& tenant, const std::string& session);
-// Session names: 1..32 of [a-z0-9_-].
+// Session names: 1..32 of [a-z0-9_-], not "cloud" (the label of the Cloud
+// API's messages).
 bool valid_session(const std::string& name);
+// What a refused name is told.
+inline constexpr const char* session_rule = "field 'session' must be 1..32 of a-z, 0-9, '_' and '-', and not 'cloud'";
 
 struct state {
   std::string session;

@@ -254,13 +254,28 @@ export function createBridge(opts) {
     }
   }
 
-  async function start(tenant, { maxQrCodes, session = 'main' } = {}) {
+  // A start leaves a socket that is connecting, showing QR codes or open
+  // alone (single flight); `restart` replaces it, without reporting the old
+  // one's close (crmd asked for this: it is not a disconnect to act on).
+  async function start(tenant, { maxQrCodes, session = 'main', restart = false } = {}) {
     const dir = authDir(tenant, session);
     if (maxQrCodes !== undefined && (!Number.isInteger(maxQrCodes) || maxQrCodes < 1 || maxQrCodes > 100)) {
       throw new BridgeError(400, 'invalid_field', 'maxQrCodes must be an integer from 1 to 100');
     }
     const r = record(tenant, session);
-    if (!r.closed) return { state: r.state };
+    if (!r.closed && !restart) return { state: r.state };
+    if (!r.closed) {
+      const old = r.sock;
+      r.gen += 1; // the old socket's events, its close included, are dropped from here on
+      r.closed = true;
+      r.sock = null;
+      r.state = 'close';
+      r.qr = null;
+      if (old) {
+        try { await old.end(undefined); } catch (err) { logger.warn?.(`[bridge] ${tenant}: end failed: ${err.message}`); }
+      }
+      if (!r.closed) return { state: r.state }; // another start won the race meanwhile
+    }
     const gen = ++r.gen;
     r.closed = false;
     r.state = 'connecting';

@@ -65,21 +65,22 @@ export function createServer(bridge, { secret, logger = console } = {}) {
         req.resume();
         return fail(res, 401, 'unauthorized', 'missing or wrong X-Internal-Secret');
       }
-      const [pathname, query = ''] = (req.url || '/').split('?', 2);
-      const m = /^\/sessions\/([^/]*)\/([a-z]+)\/?$/.exec(pathname);
-      if (!m || !(m[2] in ROUTES)) {
+      const pathname = (req.url || '/').split('?')[0];
+      // /sessions/{tenant}/{action} is the session "main";
+      // /sessions/{tenant}/{session}/{action} any other.
+      const m = /^\/sessions\/([^/]*)(?:\/([^/]*))?\/([a-z]+)\/?$/.exec(pathname);
+      if (!m || !(m[3] in ROUTES)) {
         req.resume();
         return fail(res, 404, 'not_found', 'no such route');
       }
       // The raw segment, not decoded: %2e%2e and friends never match.
       const tenant = m[1];
-      const action = m[2];
+      const session = m[2] ?? 'main';
+      const action = m[3];
       if (!TENANT_RE.test(tenant)) {
         req.resume();
         return fail(res, 400, 'invalid_field', 'tenant must match [a-z0-9_-]{1,64}');
       }
-      // ?session=NAME picks one of the tenant's sessions; none means "main".
-      const session = new URLSearchParams(query).get('session') ?? 'main';
       if (!SESSION_RE.test(session)) {
         req.resume();
         return fail(res, 400, 'invalid_field', 'session must match [a-z0-9_-]{1,32}');
@@ -92,7 +93,10 @@ export function createServer(bridge, { secret, logger = console } = {}) {
       switch (action) {
         case 'start': {
           const body = await jsonBody(req);
-          const r = await bridge.start(tenant, { maxQrCodes: body.maxQrCodes, session });
+          if (body.restart !== undefined && typeof body.restart !== 'boolean') {
+            return fail(res, 400, 'invalid_field', 'restart must be true or false');
+          }
+          const r = await bridge.start(tenant, { maxQrCodes: body.maxQrCodes, session, restart: body.restart === true });
           return send(res, 200, { ok: true, state: r.state });
         }
         case 'logout': {

@@ -322,13 +322,13 @@ test('logout logs out an open socket, reports close 401, removes the auth direct
   assert.equal(b.sockets[1].endCalls[0].output.statusCode, 401);
 });
 
-test('a named session (?session=) has its own socket, auth folder, seq and deliveries; main is untouched', async (t) => {
+test('a named session (/sessions/{tenant}/{session}/...) has its own socket, auth folder, seq and deliveries; main is untouched', async (t) => {
   const b = await setup();
   t.after(b.close);
   assert.equal((await b.call('POST', '/sessions/acme/start', {})).status, 200);
-  assert.equal((await b.call('POST', '/sessions/acme/start?session=sales', {})).status, 200);
+  assert.equal((await b.call('POST', '/sessions/acme/sales/start', {})).status, 200);
   assert.equal(b.sockets.length, 2, 'one socket each');
-  assert.equal((await b.call('POST', '/sessions/acme/start?session=sales', {})).status, 200);
+  assert.equal((await b.call('POST', '/sessions/acme/sales/start', {})).status, 200);
   assert.equal(b.sockets.length, 2, 'start stays single-flight per session');
   assert.equal(b.sockets[1].session, 'sales');
   assert.deepEqual(b.authLoads.map((l) => path.relative(b.dataDir, l.dir)),
@@ -342,25 +342,49 @@ test('a named session (?session=) has its own socket, auth folder, seq and deliv
   assert.equal(fromSales.length, 1);
   assert.equal(fromSales[0].data.qr, QR(1));
   assert.ok(got.filter((e) => e.data.connection === 'open').every((e) => !('session' in e)), 'main is not named');
-  assert.equal((await b.call('GET', '/sessions/acme/status?session=sales')).body.state, 'qr');
+  assert.equal((await b.call('GET', '/sessions/acme/sales/status')).body.state, 'qr');
   assert.equal((await b.call('GET', '/sessions/acme/status')).body.state, 'open');
   // Sending goes through the named session's socket only.
   sales.emit('connection.update', { connection: 'open' });
   const msg = { to: '15557654321@s.whatsapp.net', text: 'from sales' };
-  assert.equal((await b.call('POST', '/sessions/acme/messages?session=sales', msg)).status, 200);
+  assert.equal((await b.call('POST', '/sessions/acme/sales/messages', msg)).status, 200);
   assert.equal(sales.sent.length, 1);
   assert.equal(main.sent.length, 0);
   // Logging the named session out leaves main and its auth alone.
-  assert.deepEqual((await b.call('POST', '/sessions/acme/logout?session=sales', {})).body, { ok: true });
+  assert.deepEqual((await b.call('POST', '/sessions/acme/sales/logout', {})).body, { ok: true });
   await assert.rejects(stat(path.join(b.dataDir, 'whatsapp', 'acme', 'sessions', 'sales', 'auth')), { code: 'ENOENT' });
   assert.ok((await stat(path.join(b.dataDir, 'whatsapp', 'acme', 'auth'))).isDirectory());
   assert.equal((await b.call('GET', '/sessions/acme/status')).body.state, 'open');
-  for (const bad of ['', 'Sales', '../x', 'a'.repeat(33)]) {
-    const r = await b.call('POST', `/sessions/acme/start?session=${encodeURIComponent(bad)}`, {});
+  assert.equal((await b.call('POST', '/sessions/acme/%2e%2e/start', {})).status, 404, 'dot segments never name a session');
+  for (const bad of ['Sales', 'a%2Fb', 'a'.repeat(33)]) {
+    const r = await b.call('POST', `/sessions/acme/${bad}/start`, {});
     assert.equal(r.status, 400, bad);
     assert.equal(r.body.error, 'invalid_field');
   }
+  assert.equal((await b.call('POST', '/sessions/acme//start', {})).status, 400, 'an empty name');
+  assert.equal((await b.call('POST', '/sessions/acme/sales/x/start', {})).status, 404);
   assert.equal(b.sockets.length, 2, 'a refused session starts nothing');
+});
+
+test('restart replaces a stuck or open socket without reporting its close; a plain start leaves it', async (t) => {
+  const b = await setup();
+  t.after(b.close);
+  await b.call('POST', '/sessions/acme/start', {});
+  const stuck = b.sockets[0];
+  stuck.emit('connection.update', { connection: 'connecting' });
+  assert.equal((await b.call('POST', '/sessions/acme/start', {})).body.state, 'connecting');
+  assert.equal(b.sockets.length, 1, 'a plain start is single-flight');
+  const r = await b.call('POST', '/sessions/acme/start', { restart: true });
+  assert.equal(r.status, 200);
+  assert.equal(b.sockets.length, 2, 'a new socket');
+  assert.equal(stuck.endCalls.length, 1, 'the old one ended');
+  await b.bridge.idle();
+  assert.ok(events(b.crmd).every((e) => e.data.connection !== 'close'), 'its close is not reported');
+  b.sockets[1].emit('connection.update', { connection: 'open' });
+  assert.equal((await b.call('GET', '/sessions/acme/status')).body.state, 'open');
+  stuck.emit('connection.update', { qr: QR(9) }); // a late event of the old socket
+  assert.equal((await b.call('GET', '/sessions/acme/status')).body.state, 'open');
+  assert.equal((await b.call('POST', '/sessions/acme/start', { restart: 'yes' })).status, 400);
 });
 
 test('webhook delivery retries 5xx with backoff, in order; a 4xx is final', async (t) => {

@@ -58,7 +58,7 @@ TEST(bridge_client, trailing_slash_in_base_and_odd_tenant_ids_are_safe) {
   EXPECT_EQ(reqs[1].target, "/sessions/a%2Fb%20c%3F/start");
 }
 
-TEST(bridge_client, a_session_other_than_main_is_named_in_the_query) {
+TEST(bridge_client, a_session_other_than_main_is_a_path_segment_an_older_bridge_refuses) {
   test::fake_http_server server(answering(200, R"({"ok":true,"id":"X1","state":"open"})"));
   auto o = options(server.base_url());
   ASSERT_TRUE(bridge_start(o, "acme", "sales"));
@@ -69,11 +69,23 @@ TEST(bridge_client, a_session_other_than_main_is_named_in_the_query) {
   expect_error(bridge_start(o, "acme", ""), errc::invalid_argument, "invalid_request");
   auto reqs = server.requests();
   ASSERT_EQ(reqs.size(), 5u);
-  EXPECT_EQ(reqs[0].target, "/sessions/acme/start?session=sales");
-  EXPECT_EQ(reqs[1].target, "/sessions/acme/logout?session=sales");
-  EXPECT_EQ(reqs[2].target, "/sessions/acme/status?session=sales");
-  EXPECT_EQ(reqs[3].target, "/sessions/acme/messages?session=sales");
+  EXPECT_EQ(reqs[0].target, "/sessions/acme/sales/start");
+  EXPECT_EQ(reqs[1].target, "/sessions/acme/sales/logout");
+  EXPECT_EQ(reqs[2].target, "/sessions/acme/sales/status");
+  EXPECT_EQ(reqs[3].target, "/sessions/acme/sales/messages");
   EXPECT_EQ(reqs[4].target, "/sessions/acme/start") << "main keeps the protocol's original path";
+  // A bridge that knows only main answers the longer path with 404: an error, not main's session.
+  test::fake_http_server old(answering(404, R"({"ok":false,"error":"not_found","message":"no such route"})"));
+  expect_error(bridge_logout(options(old.base_url()), "acme", "sales"), errc::conflict, "bridge_refused");
+}
+
+TEST(bridge_client, a_restart_asks_the_bridge_to_replace_its_socket) {
+  test::fake_http_server server(answering(200, R"({"ok":true})"));
+  ASSERT_TRUE(bridge_start(options(server.base_url()), "acme", "main", true));
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].target, "/sessions/acme/start");
+  EXPECT_EQ(json::parse(reqs[0].body), json({{"restart", true}}));
 }
 
 TEST(bridge_client, logout_posts_to_logout) {

@@ -113,6 +113,9 @@ TEST_F(whatsapp_cloud_test, a_tenant_on_the_cloud_api_sends_through_graph_and_st
   EXPECT_EQ(s["whatsapp_provider"], "cloud");
   EXPECT_EQ(s["whatsapp_token"], (json{{"set", true}, {"last4", "7Qx9"}})) << "never whole";
 
+  test::expect_error(api("POST", "/api/wa/send", R"({"to":"050-123-4567","text":"x","session":"sales"})"), 400,
+                     "invalid_field");  // one number on the Cloud API: no bridge sessions
+  EXPECT_TRUE(graph_->requests().empty());
   auto sent = api("POST", "/api/wa/send", R"({"to":"050-123-4567","text":"שלום מהענן"})");
   ASSERT_EQ(sent.status, 202) << sent.body;
   std::string id = body(sent)["message_id"];

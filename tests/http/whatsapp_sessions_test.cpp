@@ -29,7 +29,7 @@ using test::fake_response;
 const std::string secret = "bridge-secret-0123456789";
 const std::string pw = "correct horse battery";
 
-// A bridge that records every call ("POST /sessions/acme/start?session=sales")
+// A bridge that records every call ("POST /sessions/acme/sales/start")
 // and says every session is connecting.
 struct recording_bridge {
   std::mutex mu;
@@ -117,8 +117,8 @@ struct whatsapp_sessions : ::testing::Test {
 TEST_F(whatsapp_sessions, a_named_session_is_its_own_actor_stream_and_bridge_session) {
   auto started = body(api("POST", "/api/whatsapp/start?session=sales"));
   EXPECT_EQ(started["state"], "starting");
-  wait_for([&] { return bridge.count("POST /sessions/acme/start?session=sales") > 0; });
-  EXPECT_EQ(bridge.count("POST /sessions/acme/start?session=sales"), 1u) << bridge.all();
+  wait_for([&] { return bridge.count("POST /sessions/acme/sales/start") > 0; });
+  EXPECT_EQ(bridge.count("POST /sessions/acme/sales/start"), 1u) << bridge.all();
   EXPECT_EQ(bridge.count("POST /sessions/acme/start"), 0u) << "main was not started";
   EXPECT_EQ(body(api("GET", "/api/whatsapp/status"))["state"], "stopped");
 
@@ -151,18 +151,20 @@ TEST_F(whatsapp_sessions, a_named_session_is_its_own_actor_stream_and_bridge_ses
   auto sent = api("POST", "/api/wa/send", json{{"to", "+972521110000"}, {"text", "hi"}, {"session", "sales"}}.dump());
   ASSERT_EQ(sent.status, 202) << sent.body;
   EXPECT_EQ(body(sent)["message_id"], "BAE5SALES1");
-  EXPECT_EQ(bridge.count("POST /sessions/acme/messages?session=sales"), 1u) << bridge.all();
+  EXPECT_EQ(bridge.count("POST /sessions/acme/sales/messages"), 1u) << bridge.all();
   test::expect_error(api("POST", "/api/wa/send", json{{"to", "+972521110000"}, {"text", "hi"}, {"session", "../x"}}.dump()),
                      400, "invalid_field");
   test::expect_error(deliver(update(3, {{"qr", "x"}}, "Sales!")), 400, "invalid_field");
+  test::expect_error(deliver(update(3, {{"qr", "x"}}, "cloud")), 400, "invalid_field");  // the Cloud API's label
+  test::expect_error(api("GET", "/api/whatsapp/status?session=cloud"), 400, "invalid_field");
 
   // A restarted crmd reconciles the named session with the bridge too (the
   // bridge says connecting: crmd starts it again). Main has no events: not asked.
   server.kill_now();
   ASSERT_TRUE(server.start());
-  wait_for([&] { return bridge.count("POST /sessions/acme/start?session=sales") > 1; });
-  EXPECT_GE(bridge.count("GET /sessions/acme/status?session=sales"), 1u) << bridge.all();
-  EXPECT_EQ(bridge.count("POST /sessions/acme/start?session=sales"), 2u) << bridge.all();
+  wait_for([&] { return bridge.count("POST /sessions/acme/sales/start") > 1; });
+  EXPECT_GE(bridge.count("GET /sessions/acme/sales/status"), 1u) << bridge.all();
+  EXPECT_EQ(bridge.count("POST /sessions/acme/sales/start"), 2u) << bridge.all();
   EXPECT_EQ(bridge.count("GET /sessions/acme/status"), 0u) << bridge.all();
 }
 
