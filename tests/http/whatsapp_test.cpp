@@ -459,9 +459,10 @@ TEST(whatsapp_idle, an_idle_connected_session_stops_and_comes_back_intact) {
 // WA_START_TIMEOUT_MS (the bridge says it is still connecting: start again,
 // once); still stuck after that, the session stops (cause start_timeout).
 TEST(whatsapp_watchdog, a_session_stuck_starting_is_reconciled_with_the_bridge) {
-  std::atomic<int> started{0}, asked{0};
+  std::atomic<int> started{0}, asked{0}, replaced{0};
   fake_http_server bridge([&](const fake_request& r) {
     if (r.target == "/sessions/acme/start") ++started;
+    if (r.target == "/sessions/acme/start" && json::parse(r.body, nullptr, false) == json{{"restart", true}}) ++replaced;
     if (r.target == "/sessions/acme/status") {
       ++asked;
       return fake_response{200, R"({"state":"connecting","qr":null,"me":null})"};
@@ -479,6 +480,7 @@ TEST(whatsapp_watchdog, a_session_stuck_starting_is_reconciled_with_the_bridge) 
   for (int i = 0; i < 60 && started < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_GE(asked.load(), 1) << "crmd asked the bridge";
   EXPECT_EQ(started.load(), 2) << "and started the session once more";
+  EXPECT_EQ(replaced.load(), 1) << "asking the bridge to replace the stuck socket (the first start did not)";
   auto status = [&] {
     return body(test::http("GET", server.url("/api/whatsapp/status?business_id=acme"), {}, {crmd_server::auth()}));
   };
