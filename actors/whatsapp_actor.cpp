@@ -101,12 +101,13 @@ void call_bridge(wa_ptr self, context& ctx, std::string op, bool restart = false
   auto bridge = ctx.opts.bridge;
   std::string tenant = self->state.tenant, session = self->state.session;
   caf::actor me = caf::actor_cast<caf::actor>(self);
-  ctx.recovery_pool->try_submit([bridge, tenant, session, op, restart, me] {
+  int64_t max_qr = ctx.opts.wa_policy.max_qr;
+  ctx.recovery_pool->try_submit([bridge, tenant, session, op, restart, max_qr, me] {
     wa_bridge_done d{op, status::ok(), std::nullopt};
     if (!bridge) {
       d.outcome = status{errc::io_error, "no WhatsApp bridge is configured (BAILEYS_BASE_URL)", "bridge_not_configured"};
     } else if (op == "start") {
-      d.outcome = bridge->start(tenant, session, restart);
+      d.outcome = bridge->start(tenant, session, restart, max_qr);
     } else if (op == "logout") {
       d.outcome = bridge->logout(tenant, session);
     } else {

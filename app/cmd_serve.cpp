@@ -42,8 +42,8 @@ namespace {
 class bridge_adapter : public wa::bridge {
  public:
   explicit bridge_adapter(connectors::bridge_options o) : o_(std::move(o)) {}
-  status start(const std::string& tenant, const std::string& session, bool restart) override {
-    return connectors::bridge_start(o_, tenant, session, restart);
+  status start(const std::string& tenant, const std::string& session, bool restart, int64_t max_qr) override {
+    return connectors::bridge_start(o_, tenant, session, restart, max_qr);
   }
   status logout(const std::string& tenant, const std::string& session) override {
     return connectors::bridge_logout(o_, tenant, session);

@@ -96,7 +96,7 @@ auto guarded(F&& f) -> decltype(f()) {
   }
 }
 
-const std::string empty_object = "{}", restart_object = R"({"restart":true})";
+const std::string empty_object = "{}";
 
 status post_object(const bridge_options& o, const std::string& tenant, const std::string& session, const char* suffix,
                    const std::string& body) {
@@ -153,8 +153,12 @@ result<std::string> parse_message_id(const answer& a) {
 
 }  // namespace
 
-status bridge_start(const bridge_options& o, const std::string& tenant, const std::string& session, bool restart) {
-  return post_object(o, tenant, session, "/start", restart ? restart_object : empty_object);
+status bridge_start(const bridge_options& o, const std::string& tenant, const std::string& session, bool restart,
+                    int64_t max_qr_codes) {
+  json body = json::object();
+  if (restart) body["restart"] = true;
+  if (max_qr_codes > 0) body["maxQrCodes"] = max_qr_codes;
+  return post_object(o, tenant, session, "/start", body.dump());
 }
 
 status bridge_logout(const bridge_options& o, const std::string& tenant, const std::string& session) {

@@ -53,11 +53,12 @@ constexpr size_t max_bridge_response_bytes = 64 * 1024;
 // {base}/sessions/{tenant}/{session}/..., which a bridge that knows only
 // "main" refuses with 404 instead of acting on "main".
 
-// POST {base}/sessions/{tenant}/start with body {}, or {"restart":true} to
-// replace a socket the bridge still has (stuck, or the user's restart);
+// POST {base}/sessions/{tenant}/start with body {}, plus "restart":true to
+// replace a socket the bridge still has (stuck, or the user's restart) and
+// "maxQrCodes":N (when N > 0) for the QR codes it shows before giving up;
 // any 2xx means accepted.
 status bridge_start(const bridge_options& o, const std::string& tenant, const std::string& session = "main",
-                    bool restart = false);
+                    bool restart = false, int64_t max_qr_codes = 0);
 
 // POST {base}/sessions/{tenant}/logout with body {}; any 2xx means done.
 status bridge_logout(const bridge_options& o, const std::string& tenant, const std::string& session = "main");

@@ -156,6 +156,9 @@ void apply(state& s, const ev::whatsapp_event& e, int64_t at_us) {
         if constexpr (std::is_same_v<T, ev::wa_start_requested>) {
           move_to("starting");
           s.reconciled = x.cause == "reconcile";
+          // The user's start or restart begins a new count: after `failed`
+          // the next transient close is attempt 1 again, not max + 2.
+          if (x.cause == "user" || x.cause == "restart") s.failures = 0;
           s.qr_count = 0;
           s.scanned = false;
           s.retry_attempt = 0;

@@ -158,6 +158,27 @@ TEST_F(session_decider_test, backoff_doubles_with_jitter_up_to_the_cap_then_fail
   EXPECT_EQ(backoff_ms(p, 1, 0.999), 1199) << "up to 20% jitter";
 }
 
+TEST_F(session_decider_test, the_users_start_after_failed_begins_a_new_count) {
+  p.max_failures = 2;
+  when(start{});
+  when(close(1, 503));
+  when(retry_due{1});
+  when(close(2, 503));
+  when(retry_due{2});
+  EXPECT_TRUE(has<ev::wa_failed>(when(close(3, 503))));
+  EXPECT_EQ(s.status, "failed");
+  when(start{});
+  auto evs = when(close(4, 428));
+  ASSERT_TRUE(has<ev::wa_retry_scheduled>(evs)) << "a retry, not failed again at once";
+  EXPECT_EQ(std::get<ev::wa_retry_scheduled>(evs.back()).attempt, 1);
+  // A reconnect's start keeps counting.
+  when(retry_due{1});
+  EXPECT_EQ(std::get<ev::wa_retry_scheduled>(when(close(5, 428)).back()).attempt, 2);
+  // So does the user's restart begin anew.
+  when(start{"restart", now});
+  EXPECT_EQ(s.failures, 0);
+}
+
 TEST_F(session_decider_test, a_connection_resets_the_failure_count) {
   when(start{});
   when(close(1, 500));

@@ -79,13 +79,17 @@ TEST(bridge_client, a_session_other_than_main_is_a_path_segment_an_older_bridge_
   expect_error(bridge_logout(options(old.base_url()), "acme", "sales"), errc::conflict, "bridge_refused");
 }
 
-TEST(bridge_client, a_restart_asks_the_bridge_to_replace_its_socket) {
+TEST(bridge_client, a_restart_asks_the_bridge_to_replace_its_socket_and_the_qr_limit_is_passed_on) {
   test::fake_http_server server(answering(200, R"({"ok":true})"));
   ASSERT_TRUE(bridge_start(options(server.base_url()), "acme", "main", true));
+  ASSERT_TRUE(bridge_start(options(server.base_url()), "acme", "main", false, 10));
+  ASSERT_TRUE(bridge_start(options(server.base_url()), "acme", "main", true, 3));
   auto reqs = server.requests();
-  ASSERT_EQ(reqs.size(), 1u);
+  ASSERT_EQ(reqs.size(), 3u);
   EXPECT_EQ(reqs[0].target, "/sessions/acme/start");
   EXPECT_EQ(json::parse(reqs[0].body), json({{"restart", true}}));
+  EXPECT_EQ(json::parse(reqs[1].body), json({{"maxQrCodes", 10}}));
+  EXPECT_EQ(json::parse(reqs[2].body), json({{"restart", true}, {"maxQrCodes", 3}}));
 }
 
 TEST(bridge_client, logout_posts_to_logout) {

@@ -33,11 +33,12 @@ const std::string pw = "correct horse battery";
 // and says every session is connecting.
 struct recording_bridge {
   std::mutex mu;
-  std::vector<std::string> calls;
+  std::vector<std::string> calls, start_bodies;
   fake_http_server server{[this](const fake_request& r) {
     {
       std::lock_guard<std::mutex> lock(mu);
       calls.push_back(r.method + " " + r.target);
+      if (r.target.find("/start") != std::string::npos) start_bodies.push_back(r.body);
     }
     if (r.header("x-internal-secret") != secret) return fake_response{401, R"({"error":"unauthorized"})"};
     if (r.target.find("/status") != std::string::npos)
@@ -216,6 +217,9 @@ TEST_F(whatsapp_sessions, without_a_scan_six_qr_codes_by_default_then_stopped) {
   wait_for([&] { return bridge.count("POST /sessions/acme/logout") > 0; });
   EXPECT_EQ(bridge.count("POST /sessions/acme/logout"), 1u) << "the bridge drops the half-made pairing";
   EXPECT_EQ(test::count_events(dir, "wa_qr_shown"), 6u);
+  std::lock_guard<std::mutex> lock(bridge.mu);
+  ASSERT_EQ(bridge.start_bodies.size(), 1u);
+  EXPECT_EQ(json::parse(bridge.start_bodies[0]), json({{"maxQrCodes", 6}})) << "the bridge is told the same limit";
   EXPECT_EQ(test::count_events(dir, "wa_stopped", "qr_attempts_exhausted"), 1u);
 }
 

@@ -462,7 +462,7 @@ TEST(whatsapp_watchdog, a_session_stuck_starting_is_reconciled_with_the_bridge) 
   std::atomic<int> started{0}, asked{0}, replaced{0};
   fake_http_server bridge([&](const fake_request& r) {
     if (r.target == "/sessions/acme/start") ++started;
-    if (r.target == "/sessions/acme/start" && json::parse(r.body, nullptr, false) == json{{"restart", true}}) ++replaced;
+    if (r.target == "/sessions/acme/start" && json::parse(r.body, nullptr, false).value("restart", false)) ++replaced;
     if (r.target == "/sessions/acme/status") {
       ++asked;
       return fake_response{200, R"({"state":"connecting","qr":null,"me":null})"};
