@@ -354,7 +354,7 @@ class kv_event_log : public event_log {
   // writes them all in one batch and answers every caller.
   struct group {
     explicit group(kv_event_log* log) : log(log), batch(log->kv_->new_batch()) {
-      ov.next_position = log->next_position_;
+      ov.next_position = first_position = log->next_position_;
     }
     void add(work_item&& w) {
       items.push_back(std::move(w));
@@ -377,6 +377,7 @@ class kv_event_log : public event_log {
     std::deque<work_item> items;
     std::vector<result<append_result>> results;
     status broken;
+    uint64_t first_position = 0;  // the first position this batch writes
     bool any_written = false;
     size_t events = 0;
     std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -485,8 +486,12 @@ void kv_event_log::group::finish() {
     log->notify(log->last_position_.load());
   }
   for (size_t i = 0; i < items.size(); ++i) {
-    bool written = i < results.size() && results[i] && !results[i]->deduplicated;
-    if (!broken.is_ok() && (i >= results.size() || written)) {
+    bool decided = i < results.size() && results[i];
+    bool written = decided && !results[i]->deduplicated;
+    // A duplicate of an append earlier in this batch names this batch's
+    // positions: it is stored only if the batch is.
+    bool rides = decided && results[i]->deduplicated && results[i]->first_position >= first_position;
+    if (!broken.is_ok() && (i >= results.size() || written || rides)) {
       items[i].done(broken);  // nothing of this batch was stored
       continue;
     }

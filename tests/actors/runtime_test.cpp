@@ -10,6 +10,7 @@
 #include "events/codec.hpp"
 #include "storage/event_log.hpp"
 #include "storage/kv.hpp"
+#include "tests/support/flaky_kv.hpp"
 
 namespace crmd {
 namespace {
@@ -272,34 +273,7 @@ TEST_F(runtime_test, an_overdue_timer_fires_once_right_after_a_restart) {
 namespace crmd {
 namespace {
 
-// A store whose n-th synced write fails once, as a full disk might.
-class flaky_kv : public kv_store {
- public:
-  flaky_kv(std::shared_ptr<kv_store> inner, int fail_at) : inner_(std::move(inner)), left_(fail_at) {}
-  status get(cf f, std::string_view k, std::string* v) override { return inner_->get(f, k, v); }
-  std::unique_ptr<kv_batch> new_batch() override { return inner_->new_batch(); }
-  status write(kv_batch& b, bool sync) override {
-    if (!sync) return inner_->write(b, sync);
-    int n = left_--;
-    if (n == 0) return {errc::io_error, "injected write failure"};
-    // The write before the failing one is slow, so that later commands pile
-    // up behind it (decided on top of it) and go out in the failing batch.
-    if (n == 1) std::this_thread::sleep_for(std::chrono::milliseconds(30));
-    return inner_->write(b, sync);
-  }
-  status write_unlogged(kv_batch& b) override { return inner_->write_unlogged(b); }
-  std::unique_ptr<kv_iterator> scan(cf f, std::string lo, std::string hi) override {
-    return inner_->scan(f, std::move(lo), std::move(hi));
-  }
-  status last(cf f, std::string_view lo, std::string_view hi, std::string* k, std::string* v) override {
-    return inner_->last(f, lo, hi, k, v);
-  }
-  bool read_only() const override { return false; }
-
- private:
-  std::shared_ptr<kv_store> inner_;
-  std::atomic<int> left_;
-};
+using test::flaky_kv;
 
 TEST(runtime_pipeline, a_failed_append_fails_what_was_decided_on_it_and_the_actor_recovers) {
   auto inner = make_memory_kv();

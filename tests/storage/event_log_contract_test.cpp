@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <thread>
 
 #include "events/codec.hpp"
@@ -10,6 +11,7 @@
 #include "storage/event_log.hpp"
 #include "storage/rocks_kv.hpp"
 #include "tests/support/events.hpp"
+#include "tests/support/flaky_kv.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace crmd {
@@ -333,6 +335,39 @@ TEST_P(event_log_contract, a_rejected_request_does_not_disturb_its_group) {
   for (auto& t : ts) t.join();
   EXPECT_EQ(ok.load(), 20);
   EXPECT_EQ(log_->last_position(), 20u);
+}
+
+// A duplicate of an append made in the same group commit rides on that
+// append's write: when the write fails, neither is acknowledged (a success
+// would name positions that were never stored).
+TEST(event_log_failures, a_duplicate_riding_on_a_failed_batch_is_not_acknowledged) {
+  std::shared_ptr<kv_store> kv = std::make_shared<test::flaky_kv>(make_memory_kv(), 2);  // #0 format, #1 slow, #2 fails
+  auto log = std::move(*open_event_log(kv));
+  std::promise<result<append_result>> slow, first, dup;
+  log->append_async(one("acme/k/a", note("slow")), [&](result<append_result> r) { slow.set_value(std::move(r)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));  // being written now, for 30 ms
+  log->append_async(one("acme/k/b", note("x"), any_version, "key-1"),
+                    [&](result<append_result> r) { first.set_value(std::move(r)); });
+  log->append_async(one("acme/k/b", note("x"), any_version, "key-1"),
+                    [&](result<append_result> r) { dup.set_value(std::move(r)); });
+  ASSERT_TRUE(slow.get_future().get());
+  auto f = first.get_future().get();
+  auto d = dup.get_future().get();
+  ASSERT_FALSE(f) << "the batch failed";
+  EXPECT_FALSE(d) << "so its duplicate, decided on it, failed too";
+  if (!d) {
+    EXPECT_EQ(d.error().code(), errc::io_error);
+  }
+  EXPECT_EQ(log->last_position(), 1u);
+  // Retried, the key is new: written once, at the next dense position.
+  auto again = log->append(one("acme/k/b", note("x"), any_version, "key-1"));
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->deduplicated);
+  EXPECT_EQ(again->first_position, 2u);
+  auto twice = log->append(one("acme/k/b", note("x"), any_version, "key-1"));
+  ASSERT_TRUE(twice);
+  EXPECT_TRUE(twice->deduplicated);
+  EXPECT_EQ(twice->first_position, 2u);
 }
 
 INSTANTIATE_TEST_SUITE_P(both, event_log_contract, ::testing::Values(impl::memory, impl::rocks),
