@@ -39,6 +39,7 @@ namespace {
 
 using retry_atom = caf::atom_constant<caf::atom("waretry")>;
 using watch_atom = caf::atom_constant<caf::atom("wawatch")>;
+using reconcile_atom = caf::atom_constant<caf::atom("waask")>;
 
 struct wa_actor_state {
   static inline const char* name = "crmd.whatsapp";
@@ -54,6 +55,10 @@ struct wa_actor_state {
   std::chrono::steady_clock::time_point last_active = std::chrono::steady_clock::now();
   std::mt19937_64 rng{std::random_device{}()};
   bool watching = false;  // a watchdog tick is scheduled
+  // The bridge could not be asked (down, or crmd started before it): ask
+  // again after this long, doubling up to the backoff cap; 0 when not waiting.
+  int64_t ask_again_ms = 0;
+  bool ask_scheduled = false;  // one delayed ask at a time, whoever failed
 };
 using wa_ptr = caf::stateful_actor<wa_actor_state>*;
 
@@ -205,7 +210,7 @@ void watch(wa_ptr self, const context& ctx) {
 bool may_stop(const wa_actor_state& s) {
   bool settled = s.agg.status == "connected" || s.agg.status == "stopped" || s.agg.status == "logged_out" ||
                  s.agg.status == "failed";
-  return settled && !s.agg.scanned && !s.current && s.queue.empty();
+  return settled && !s.agg.scanned && !s.current && s.queue.empty() && s.ask_again_ms == 0 && !s.ask_scheduled;
 }
 
 caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, context_ptr ctx, caf::actor parent) {
@@ -244,7 +249,21 @@ caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, con
       },
       [=](wa_bridge_done& d) {
         auto& s = self->state;
-        if (d.op == "status" && d.answer) {
+        if (d.op == "status" && !d.outcome) {
+          // A session believed live stays unreconciled until the bridge
+          // answers: ask again with backoff (the watchdog covers only
+          // starting and scanned sessions).
+          const auto& p = ctx->opts.wa_policy;
+          if (!s.ask_scheduled) {
+            s.ask_again_ms = s.ask_again_ms ? std::min(s.ask_again_ms * 2, p.backoff_cap_ms) : p.backoff_base_ms;
+            s.ask_scheduled = true;
+            self->delayed_send(self, std::chrono::milliseconds(s.ask_again_ms), reconcile_atom::value);
+          }
+          std::fprintf(stderr, "crmd whatsapp: %s/%s: asking the bridge failed (%s); asking again in %lld ms\n",
+                       s.tenant.c_str(), s.session.c_str(), d.outcome.message().c_str(),
+                       static_cast<long long>(s.ask_again_ms));
+        } else if (d.op == "status" && d.answer) {
+          s.ask_again_ms = 0;
           auto st = *d.answer;
           st.now_us = now_us();
           self->state.queue.push_back(wa_request{s.tenant, s.session, wa::command{st}, {"system"}, [](result<wa_view>) {}});
@@ -274,6 +293,12 @@ caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, con
                                        [](result<wa_view>) {}});
           pump(self, *ctx);
         }
+      },
+      [=](reconcile_atom) {
+        auto& s = self->state;
+        s.ask_scheduled = false;
+        if (s.recovered && needs_reconcile(s.agg)) call_bridge(self, *ctx, "status");
+        else s.ask_again_ms = 0;
       },
       [=](check_atom) {
         auto& s = self->state;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -261,6 +262,48 @@ TEST_F(whatsapp_sessions, the_dedupe_key_is_tenant_session_chat_direction_and_id
   EXPECT_EQ(body(api("GET", "/api/wa/messages"))["total"], 4);
   EXPECT_EQ(body(api("GET", "/api/wa/messages", "{}", "beta"))["total"], 1);
   EXPECT_EQ(test::count_events(dir, "wa_message_received", "\"SAME\""), 5u);
+}
+
+// crmd starts while the bridge is down: the connected session it recovers
+// cannot be checked at once, so crmd asks again with backoff until the
+// bridge answers (here: the session is gone, so crmd starts it).
+TEST(whatsapp_reconcile, a_bridge_down_when_crmd_starts_is_asked_again_until_it_answers) {
+  std::atomic<int> starts{0}, asks{0};
+  std::atomic<bool> down{false};
+  fake_http_server bridge([&](const fake_request& r) {
+    if (r.target == "/sessions/acme/start") ++starts;
+    if (r.target == "/sessions/acme/status") {
+      ++asks;
+      if (down) return fake_response{503, R"({"ok":false,"error":"unavailable"})"};
+      return fake_response{200, R"({"state":"close","qr":null,"me":null})"};
+    }
+    return fake_response{200, R"({"ok":true})"};
+  });
+  test::temp_dir dir;
+  crmd_server server(dir.sub("data"), {{"BAILEYS_BASE_URL", bridge.base_url()}, {"INTERNAL_SECRET", secret}});
+  ASSERT_TRUE(server.start());
+  ASSERT_EQ(server.post("/api/admin/tenants", R"({"id":"acme","name":"Acme"})").status, 201);
+  ASSERT_EQ(test::http("POST", server.url("/api/whatsapp/start?business_id=acme"), "{}",
+                       {crmd_server::auth(), crmd_server::json()}).status, 200);
+  json open = {{"seq", 1}, {"event", "connection.update"},
+               {"data", {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}, {"name", "Acme"}}}}}};
+  ASSERT_EQ(test::http("POST", server.url("/webhook/whatsapp/acme/events"), open.dump(),
+                       {"Content-Type: application/json", "X-Internal-Secret: " + secret}).status, 200);
+  down = true;
+  server.kill_now();
+  int before = starts;
+  ASSERT_TRUE(server.start());
+  for (int i = 0; i < 60 && asks < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_GE(asks.load(), 2) << "asked at start, then again after a second";
+  EXPECT_EQ(starts - before, 0) << "no decision while the bridge cannot answer";
+  down = false;
+  for (int i = 0; i < 100 && starts == before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(starts - before, 1) << "the bridge answered: the lost session is started, once";
+  int asked = asks;
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_LE(asks - asked, 1) << "no more asking once it answered";
+  EXPECT_EQ(starts - before, 1);
+  server.terminate();
 }
 
 }  // namespace
