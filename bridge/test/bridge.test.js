@@ -387,6 +387,28 @@ test('restart replaces a stuck or open socket without reporting its close; a pla
   assert.equal((await b.call('POST', '/sessions/acme/start', { restart: 'yes' })).status, 400);
 });
 
+test('every creds.update is saved, in order, each before the deliveries that follow it', async (t) => {
+  const b = await setup();
+  t.after(b.close);
+  await b.call('POST', '/sessions/acme/start', {});
+  const s = b.sockets[0];
+  s.emit('connection.update', { connection: 'open' });
+  // Baileys mutates creds in place and emits creds.update many times a session
+  // (pre-keys, app state); every one must reach the disk, the last one last.
+  for (let i = 1; i <= 5; i++) {
+    s.auth.creds.nextPreKeyId = i;
+    s.emit('creds.update', { nextPreKeyId: i });
+    s.emit('messages.upsert', { type: 'notify', messages: [{ key: { remoteJid: '1@s.whatsapp.net', id: `M${i}` } }] });
+  }
+  await b.bridge.idle();
+  assert.equal(b.saves.length, 5, 'one save per update');
+  const saved = JSON.parse(await readFile(path.join(b.dataDir, 'whatsapp', 'acme', 'auth', 'creds.json'), 'utf8'));
+  assert.equal(saved.nextPreKeyId, 5, 'the last state is on disk');
+  const upserts = b.crmd.received.filter((x) => x.body.event === 'messages.upsert');
+  assert.equal(upserts.length, 5);
+  for (let i = 0; i < 5; i++) assert.ok(b.saves[i].at < upserts[i].at, `save ${i + 1} before the delivery after it`);
+});
+
 test('webhook delivery retries 5xx with backoff, in order; a 4xx is final', async (t) => {
   const b = await setup({ retry: { attempts: 4, baseMs: 5 } });
   t.after(b.close);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -262,6 +263,40 @@ TEST_F(whatsapp_sessions, the_dedupe_key_is_tenant_session_chat_direction_and_id
   EXPECT_EQ(body(api("GET", "/api/wa/messages"))["total"], 4);
   EXPECT_EQ(body(api("GET", "/api/wa/messages", "{}", "beta"))["total"], 1);
   EXPECT_EQ(test::count_events(dir, "wa_message_received", "\"SAME\""), 5u);
+}
+
+TEST_F(whatsapp_sessions, a_message_from_a_customers_number_joins_the_customer_and_creates_no_lead) {
+  auto customer = api("POST", "/api/crm/customers", json{{"name", "Rina"}, {"phone", "052-555-8888"}}.dump());
+  ASSERT_EQ(customer.status, 201) << customer.body;
+  std::string id = body(customer)["id"];
+  auto leads_before = body(api("GET", "/api/leads"))["total"].get<int>();
+  auto in = deliver(upsert({message("C1", "972525558888@s.whatsapp.net", false, "about my order")}));
+  ASSERT_EQ(in.status, 200) << in.body;
+  auto msgs = body(api("GET", "/api/wa/messages?customer_id=" + id));
+  ASSERT_EQ(msgs["total"], 1) << msgs.dump();
+  EXPECT_EQ(msgs["results"][0]["contact_id"], id);
+  EXPECT_EQ(body(api("GET", "/api/leads"))["total"].get<int>(), leads_before) << "no lead for a known customer";
+  auto tl = body(api("GET", "/api/customers/" + id + "/timeline"));
+  EXPECT_NE(tl.dump().find("about my order"), std::string::npos) << tl.dump();
+}
+
+TEST_F(whatsapp_sessions, reconnect_delays_carry_random_jitter) {
+  // Four sessions lose their connection at once: each first retry waits
+  // 1000 ms plus up to 20%, drawn apart (all four equal: about 1 in 10^7).
+  std::set<int64_t> delays;
+  for (std::string name : {"s1", "s2", "s3", "s4"}) {
+    ASSERT_EQ(api("POST", "/api/whatsapp/start?session=" + name).status, 200);
+    ASSERT_EQ(deliver(update(1, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}}}}, name)).status, 200);
+    json lost = {{"connection", "close"}, {"lastDisconnect", {{"statusCode", 428}, {"message", "Connection Closed"}}}};
+    ASSERT_EQ(deliver(update(2, lost, name)).status, 200);
+    auto hist = body(api("GET", "/api/whatsapp/history?session=" + name));
+    ASSERT_EQ(hist["results"][0]["type"], "wa_retry_scheduled") << hist.dump();
+    int64_t delay = hist["results"][0]["data"]["delay_ms"];
+    EXPECT_GE(delay, 1000);
+    EXPECT_LE(delay, 1200);
+    delays.insert(delay);
+  }
+  EXPECT_GT(delays.size(), 1u) << "the same delay four times: no jitter";
 }
 
 // crmd starts while the bridge is down: the connected session it recovers

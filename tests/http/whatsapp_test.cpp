@@ -99,6 +99,8 @@ TEST_F(whatsapp_test, fifty_concurrent_starts_send_one_start_to_the_bridge_and_t
     auto r = f.get();
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(body(r)["ok"], true);
+    std::string state = body(r)["state"];
+    EXPECT_TRUE(state == "starting" || state == "qr" || state == "connected") << state;
   }
   wait_for([&] { return starts > before; });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
