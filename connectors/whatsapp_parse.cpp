@@ -13,15 +13,19 @@ using namespace detail;
 
 constexpr int max_unwrap_depth = 8;
 
-// "<digits>[:device]@s.whatsapp.net" -> "+<digits>"; groups, @lid, broadcast
-// and anything else -> "".
+}  // namespace
+
 std::string phone_from_jid(std::string_view jid) {
   constexpr std::string_view person = "@s.whatsapp.net";
   if (jid.size() <= person.size() || jid.substr(jid.size() - person.size()) != person) return {};
   std::string_view user = jid.substr(0, jid.size() - person.size());
   if (auto colon = user.find(':'); colon != std::string_view::npos) user = user.substr(0, colon);
-  return e164(user);
+  return detail::e164(user);
 }
+
+namespace {
+
+using namespace detail;
 
 // Follows the wrappers Baileys nests real content in; returns the innermost
 // content object (or `msg` itself).

@@ -88,6 +88,10 @@ struct status_update {
   std::string status;  // sent | delivered | read | played | failed | pending
 };
 
+// "<digits>[:device]@s.whatsapp.net" -> "+<digits>"; groups, @lid,
+// broadcast and anything else -> "".
+std::string phone_from_jid(std::string_view jid);
+
 struct bridge_event {
   std::optional<uint64_t> seq;  // absent from older bridges
   std::string session = "main"; // which of the tenant's sessions; absent: "main"

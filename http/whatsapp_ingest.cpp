@@ -35,12 +35,20 @@ void ingest::append(const connectors::wa::message_in& m, const std::string& cont
   ev::wa_message_received e{session, m.remote_jid, m.id, m.from_me, history, contact, m.push_name, m.text,
                             m.media ? m.media->type : "", m.media ? m.media->mimetype : "",
                             m.media ? m.media->caption : "", m.media ? m.media->size : -1, m.timestamp};
-  write(ev::whatsapp_event{e}, contact.empty() ? "" : tenant + "/lead/" + contact,
+  write(ev::whatsapp_event{e}, contact.empty() ? "" : crm::subject(tenant, contact),
         "wa/" + tenant + "/" + session + "/" + m.remote_jid + "/" + (m.from_me ? "1" : "0") + "/" + m.id);
 }
 
+// A status names the chat (a person's number): it is bound to the same
+// subject as the chat's messages, so erasing the person erases it too.
 void ingest::status(const connectors::wa::status_update& u) {
-  write(ev::whatsapp_event{ev::wa_message_status{session, u.remote_jid, u.id, u.status}}, "",
+  std::string contact = contact_override.value_or("");
+  if (contact.empty()) {
+    if (auto phone = connectors::wa::phone_from_jid(u.remote_jid); !phone.empty())
+      if (auto known = views::contact_by_phone(c->ctx->deps.views, tenant, phone); known && *known) contact = **known;
+  }
+  write(ev::whatsapp_event{ev::wa_message_status{session, u.remote_jid, u.id, u.status}},
+        contact.empty() ? "" : crm::subject(tenant, contact),
         "wa/" + tenant + "/" + session + "/" + u.remote_jid + "/" + u.id + "/status/" + u.status);
 }
 

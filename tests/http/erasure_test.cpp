@@ -62,6 +62,20 @@ struct erasure_test : ::testing::Test {
                         {"Content-Type: application/json", "X-Internal-Secret: " + secret});
     ASSERT_EQ(r.status, 200) << r.body;
     seen = std::max<uint64_t>(seen, body(r)["position"].get<uint64_t>());
+    // Our answer from the phone, and Dana reads it: a status naming her chat.
+    msg["seq"] = 2;
+    msg["data"]["messages"][0]["key"]["fromMe"] = true;
+    msg["data"]["messages"][0]["key"]["id"] = "M2";
+    msg["data"]["messages"][0]["message"]["conversation"] = "see you at ten";
+    json read = {{"seq", 3}, {"event", "messages.update"},
+                 {"data", {{{"key", {{"remoteJid", "972501234567@s.whatsapp.net"}, {"fromMe", true}, {"id", "M2"}}},
+                            {"update", {{"status", 4}}}}}}};
+    for (const json& e : {msg, read}) {
+      auto more = test::http("POST", server->url("/webhook/whatsapp/acme/events"), e.dump(),
+                             {"Content-Type: application/json", "X-Internal-Secret: " + secret});
+      ASSERT_EQ(more.status, 200) << more.body;
+      seen = std::max<uint64_t>(seen, body(more)["position"].get<uint64_t>());
+    }
   }
   void wait_rebuilds(crmd_server& s) {
     for (int i = 0; i < 400; ++i) {
@@ -120,6 +134,13 @@ TEST_F(erasure_test, an_erased_person_is_unreadable_everywhere_and_the_erasure_i
   ASSERT_EQ(audit["total"], 1);
   EXPECT_EQ(audit["results"][0]["actor"], "operator");
   EXPECT_EQ(audit["results"][0]["summary"], "contact_erased: lead_id=L1");
+  // The log keeps every event, none of them readable as hers: not the
+  // messages, not the read receipt naming her chat.
+  auto log = test::run({CRMD_BINARY, "events", "--data-dir", data, "--tenant", "acme"}, dir.path());
+  ASSERT_EQ(log.exit_code, 0) << log.err;
+  EXPECT_NE(log.out.find("\"type\":\"wa_message_status\""), std::string::npos) << log.out;
+  for (auto* text : {"972501234567", "Dana", "hello from dana", "see you at ten"})
+    EXPECT_EQ(log.out.find(text), std::string::npos) << text;
   // The number is free again (the tenant forgot it), the chain still verifies,
   // and the key is in no file of the store, WAL included.
   EXPECT_EQ(call("POST", "/api/leads", R"({"name":"New owner","phone":"050-123-4567"})").status, 201);
