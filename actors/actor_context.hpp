@@ -31,6 +31,10 @@ struct context {
   // Recoveries (snapshot + stream tail) run here, not on a CAF thread: a big
   // tenant takes hundreds of milliseconds to read back.
   std::unique_ptr<worker_pool> recovery_pool = std::make_unique<worker_pool>(2, 1u << 20);
+  // WhatsApp bridge calls block up to the client's timeout (10 s) when the
+  // bridge hangs: they get threads of their own, so a bridge that is down
+  // never holds up a tenant's recovery.
+  std::unique_ptr<worker_pool> bridge_pool = std::make_unique<worker_pool>(2, 1u << 16);
   // Written by the registry actor only, read by HTTP threads.
   mutable std::shared_mutex registry_mu;
   registry::state registry;

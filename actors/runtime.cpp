@@ -308,6 +308,7 @@ class caf_runtime : public runtime {
     caf::anon_send(whatsapp_, stop_atom::value);
     sys_.await_all_actors_done();
     ctx_->recovery_pool.reset();  // runs what is queued; their actors are gone
+    ctx_->bridge_pool.reset();
     ctx_->directory = nullptr;
     ctx_->scheduler = nullptr;
   }

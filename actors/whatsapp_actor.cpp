@@ -107,7 +107,7 @@ void call_bridge(wa_ptr self, context& ctx, std::string op, bool restart = false
   std::string tenant = self->state.tenant, session = self->state.session;
   caf::actor me = caf::actor_cast<caf::actor>(self);
   int64_t max_qr = ctx.opts.wa_policy.max_qr;
-  ctx.recovery_pool->try_submit([bridge, tenant, session, op, restart, max_qr, me] {
+  bool queued = ctx.bridge_pool->try_submit([bridge, tenant, session, op, restart, max_qr, me] {
     wa_bridge_done d{op, status::ok(), std::nullopt};
     if (!bridge) {
       d.outcome = status{errc::io_error, "no WhatsApp bridge is configured (BAILEYS_BASE_URL)", "bridge_not_configured"};
@@ -122,6 +122,9 @@ void call_bridge(wa_ptr self, context& ctx, std::string op, bool restart = false
     }
     caf::anon_send(me, std::move(d));
   });
+  // Refused only while shutting down (or 65k calls behind): the session
+  // asks again when next recovered.
+  if (!queued && op == "status") self->state.ask_again_ms = 0;
 }
 
 // What the durable events ask of the outside world.
@@ -254,7 +257,8 @@ caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, con
           // answers: ask again with backoff (the watchdog covers only
           // starting and scanned sessions).
           const auto& p = ctx->opts.wa_policy;
-          if (!s.ask_scheduled) {
+          // No bridge configured: asking again cannot help.
+          if (!s.ask_scheduled && d.outcome.reason() != "bridge_not_configured") {
             s.ask_again_ms = s.ask_again_ms ? std::min(s.ask_again_ms * 2, p.backoff_cap_ms) : p.backoff_base_ms;
             s.ask_scheduled = true;
             self->delayed_send(self, std::chrono::milliseconds(s.ask_again_ms), reconcile_atom::value);

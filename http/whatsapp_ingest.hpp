@@ -15,10 +15,12 @@
 namespace crmd::http {
 
 // Stores a batch one message after another: each finds (or creates) the
-// sender's lead, then is appended once for ever under its idempotency key
+// chat's lead, then is appended once for ever under its idempotency key
 // "wa/<tenant>/<session>/<jid>/<fromMe>/<id>" (stored hashed: the phone in
-// the JID never sits in the key space). Answers when all are durable:
-// {"ok":true,"stored":N,"duplicates":D,"position":P}, unless `answer` is set.
+// the JID never sits in the key space). Statuses are bound to the chat's
+// contact the same way, so erasing the person erases them too. Answers when
+// all are durable: {"ok":true,"stored":N,"duplicates":D,"position":P},
+// unless `answer` is set.
 struct ingest : std::enable_shared_from_this<ingest> {
   call_ptr c;
   std::string tenant, session;
@@ -33,10 +35,19 @@ struct ingest : std::enable_shared_from_this<ingest> {
   void step();
 
  private:
-  void resolve(const connectors::wa::message_in& m);
-  void append(const connectors::wa::message_in& m, const std::string& contact);
-  void status(const connectors::wa::status_update& u);
-  void write(const ev::whatsapp_event& e, const std::string& subject, std::string key);
+  // The contact of a person's number (empty for groups and hidden numbers):
+  // the views first, else the tenant, which creates a lead for a new number.
+  // `fresh` skips the views, which may still hold a contact erased a moment
+  // ago (the tenant has forgotten its number already).
+  void contact_for(const std::string& phone, const std::string& name, bool fresh,
+                   std::function<void(std::string)> then);
+  void resolve(const connectors::wa::message_in& m, bool fresh = false);
+  void append(const connectors::wa::message_in& m, const std::string& contact, bool fresh);
+  void status(const connectors::wa::status_update& u, bool fresh = false);
+  void append_status(const connectors::wa::status_update& u, const std::string& contact, bool fresh);
+  // `again`: what to do when the subject turns out erased (resolve afresh,
+  // once); null when already afresh.
+  void write(const ev::whatsapp_event& e, const std::string& subject, std::string key, std::function<void()> again);
 };
 
 // POST /api/wa/send (http/whatsapp_send.cpp): through the tenant's provider,

@@ -173,6 +173,43 @@ TEST_F(erasure_test, a_backup_from_before_the_erasure_is_erased_again_when_resto
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
 }
 
+// Right after the erasure the views may still name the erased contact for a
+// moment (their rebuild runs after the answer): a delivery for that number
+// then meets the log's refusal of the erased subject, and the tenant, which
+// forgot the number, decides afresh: a new lead, nothing lost, nothing of
+// the erased person readable.
+TEST_F(erasure_test, a_delivery_for_the_erased_number_right_after_the_erasure_makes_a_new_lead) {
+  make_dana();
+  ASSERT_EQ(call("POST", "/api/admin/tenants/acme/subjects/L1/erase").status, 200);
+  json late = {{"seq", 10}, {"event", "messages.update"},
+               {"data", {{{"key", {{"remoteJid", "972501234567@s.whatsapp.net"}, {"fromMe", true}, {"id", "M2"}}},
+                          {"update", {{"status", 5}}}}}}};
+  json again = {{"seq", 11}, {"event", "messages.upsert"},
+                {"data", {{"type", "notify"},
+                          {"messages", {{{"key", {{"remoteJid", "972501234567@s.whatsapp.net"}, {"fromMe", false}, {"id", "M3"}}},
+                                         {"message", {{"conversation", "it's me again"}}},
+                                         {"pushName", "D."}}}}}}};
+  for (const json& e : {late, again}) {
+    auto r = test::http("POST", server->url("/webhook/whatsapp/acme/events"), e.dump(),
+                        {"Content-Type: application/json", "X-Internal-Secret: " + secret});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(body(r)["stored"], 1) << r.body;
+    seen = std::max<uint64_t>(seen, body(r)["position"].get<uint64_t>());
+  }
+  wait_rebuilds(*server);
+  auto leads = body(call("GET", "/api/leads?q=0501234567"));
+  ASSERT_EQ(leads["total"], 1) << leads.dump();
+  std::string fresh = leads["results"][0]["id"];
+  EXPECT_NE(fresh, "L1");
+  EXPECT_EQ(leads["results"][0]["source"], "whatsapp");
+  auto msgs = body(call("GET", "/api/wa/messages?customer_id=" + fresh));
+  ASSERT_EQ(msgs["total"], 1) << msgs.dump();
+  EXPECT_EQ(msgs["results"][0]["text"], "it's me again");
+  auto all = call("GET", "/api/wa/messages?limit=200").body;
+  EXPECT_EQ(all.find("hello from dana"), std::string::npos);
+  EXPECT_EQ(all.find("see you at ten"), std::string::npos);
+}
+
 TEST_F(erasure_test, bad_requests_are_refused) {
   make_dana();
   test::expect_error(call("POST", "/api/admin/tenants/acme/subjects/L99/erase"), 404, "contact_not_found");
