@@ -191,15 +191,6 @@ result<uint64_t> count_connected_sessions(kv_store& kv, const std::string& tenan
   return util::get_count(kv, key(tenant + "/#connected"));
 }
 
-result<std::vector<std::string>> list_sessions(kv_store& kv, const std::string& tenant) {
-  std::string lo = key(tenant + "/s/");
-  std::vector<std::string> names;
-  auto it = kv.scan(cf::projections, lo, util::upper_of(lo));
-  for (; it->valid(); it->next()) names.emplace_back(it->key().substr(lo.size()));
-  if (!it->error()) return it->error();
-  return names;
-}
-
 result<page> list_messages(kv_store& kv, const std::string& tenant, const std::string& contact_id, uint64_t page_no,
                            uint64_t limit) {
   if (contact_id.empty()) return util::scan_page(kv, key(tenant + "/a/"), key(tenant + "/#a"), page_no, limit);

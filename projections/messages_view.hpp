@@ -5,7 +5,6 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "projections/views.hpp"
 
@@ -17,8 +16,6 @@ std::unique_ptr<projection> make_messages_view();
 result<uint64_t> count_messages(kv_store& kv, const std::string& tenant);
 // The tenant's WhatsApp sessions that are connected, as their events say.
 result<uint64_t> count_connected_sessions(kv_store& kv, const std::string& tenant);
-// The names of the tenant's WhatsApp sessions that have any event, sorted.
-result<std::vector<std::string>> list_sessions(kv_store& kv, const std::string& tenant);
 // All messages of the tenant (contact_id empty) or of one contact, newest
 // first; reads only up to the page.
 result<page> list_messages(kv_store& kv, const std::string& tenant, const std::string& contact_id, uint64_t page,
