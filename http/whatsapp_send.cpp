@@ -42,11 +42,14 @@ void record(const call_ptr& c, const outgoing& m, const result<std::string>& sen
   };
   connectors::wa::message_in in;
   in.remote_jid = m.jid;
+  in.phone = connectors::wa::phone_from_jid(m.jid);
   in.id = id;
   in.from_me = true;
   in.text = m.text;
   in.timestamp = system_clock().now_us() / 1'000'000;
-  job->contact_override = m.contact;
+  // A number with no contact yet gets one, as an incoming chat does: every
+  // chat with a person is bound to a subject that erasure can reach.
+  if (!m.contact.empty()) job->contact_override = m.contact;
   job->messages.push_back(std::move(in));
   if (!sent) job->statuses.push_back({m.jid, id, true, "failed"});
   job->step();

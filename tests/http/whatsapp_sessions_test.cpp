@@ -280,6 +280,22 @@ TEST_F(whatsapp_sessions, a_message_from_a_customers_number_joins_the_customer_a
   EXPECT_NE(tl.dump().find("about my order"), std::string::npos) << tl.dump();
 }
 
+TEST_F(whatsapp_sessions, sending_to_a_new_number_makes_it_a_lead_like_an_incoming_chat) {
+  ASSERT_EQ(api("POST", "/api/whatsapp/start").status, 200);
+  ASSERT_EQ(deliver(update(1, {{"connection", "open"}, {"me", {{"id", "9725@s.whatsapp.net"}}}})).status, 200);
+  auto sent = api("POST", "/api/wa/send", json{{"to", "052-777-1212"}, {"text", "your quote is ready"}}.dump());
+  ASSERT_EQ(sent.status, 202) << sent.body;
+  auto leads = body(api("GET", "/api/leads?q=0527771212"));
+  ASSERT_EQ(leads["total"], 1) << leads.dump();
+  EXPECT_EQ(leads["results"][0]["source"], "whatsapp");
+  std::string lead = leads["results"][0]["id"];
+  auto msgs = body(api("GET", "/api/wa/messages?customer_id=" + lead));
+  ASSERT_EQ(msgs["total"], 1) << msgs.dump();
+  EXPECT_EQ(msgs["results"][0]["direction"], "out");
+  EXPECT_EQ(test::count_events(dir, "wa_message_received", "\"subject\":\"acme/lead/" + lead + "\""), 1u)
+      << "bound to the lead's subject";
+}
+
 TEST_F(whatsapp_sessions, reconnect_delays_carry_random_jitter) {
   // Four sessions lose their connection at once: each first retry waits
   // 1000 ms plus up to 20%, drawn apart (all four equal: about 1 in 10^7).
