@@ -56,7 +56,8 @@ struct wa_actor_state {
   std::mt19937_64 rng{std::random_device{}()};
   bool watching = false;  // a watchdog tick is scheduled
   // The bridge could not be asked (down, or crmd started before it): ask
-  // again after this long, doubling up to the backoff cap; 0 when not waiting.
+  // again after this long, doubling up to the backoff cap; 0 while no ask
+  // is scheduled or in flight, so the actor may idle-stop only then.
   int64_t ask_again_ms = 0;
   bool ask_scheduled = false;  // one delayed ask at a time, whoever failed
 };
@@ -213,7 +214,7 @@ void watch(wa_ptr self, const context& ctx) {
 bool may_stop(const wa_actor_state& s) {
   bool settled = s.agg.status == "connected" || s.agg.status == "stopped" || s.agg.status == "logged_out" ||
                  s.agg.status == "failed";
-  return settled && !s.agg.scanned && !s.current && s.queue.empty() && s.ask_again_ms == 0 && !s.ask_scheduled;
+  return settled && !s.agg.scanned && !s.current && s.queue.empty() && s.ask_again_ms == 0;
 }
 
 caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, context_ptr ctx, caf::actor parent) {
@@ -256,16 +257,17 @@ caf::behavior wa_actor(wa_ptr self, std::string tenant, std::string session, con
           // A session believed live stays unreconciled until the bridge
           // answers: ask again with backoff (the watchdog covers only
           // starting and scanned sessions).
-          const auto& p = ctx->opts.wa_policy;
           // No bridge configured: asking again cannot help.
-          if (!s.ask_scheduled && d.outcome.reason() != "bridge_not_configured") {
+          bool again = d.outcome.reason() != "bridge_not_configured";
+          if (again && !s.ask_scheduled) {
+            const auto& p = ctx->opts.wa_policy;
             s.ask_again_ms = s.ask_again_ms ? std::min(s.ask_again_ms * 2, p.backoff_cap_ms) : p.backoff_base_ms;
             s.ask_scheduled = true;
             self->delayed_send(self, std::chrono::milliseconds(s.ask_again_ms), reconcile_atom::value);
           }
-          std::fprintf(stderr, "crmd whatsapp: %s/%s: asking the bridge failed (%s); asking again in %lld ms\n",
-                       s.tenant.c_str(), s.session.c_str(), d.outcome.message().c_str(),
-                       static_cast<long long>(s.ask_again_ms));
+          std::fprintf(stderr, "crmd whatsapp: %s/%s: asking the bridge failed: %s%s\n", s.tenant.c_str(),
+                       s.session.c_str(), d.outcome.message().c_str(),
+                       again ? ("; asking again in " + std::to_string(s.ask_again_ms) + " ms").c_str() : "");
         } else if (d.op == "status" && d.answer) {
           s.ask_again_ms = 0;
           auto st = *d.answer;

@@ -17,7 +17,6 @@
 #include "http/http_types.hpp"
 #include "projections/runner.hpp"
 #include "storage/erasure.hpp"
-#include "storage/kv.hpp"
 #include "projections/views.hpp"
 
 namespace crmd::cli {
@@ -36,25 +35,6 @@ flags override them.
 }  // namespace
 
 namespace {
-
-// The tenant's WhatsApp sessions that have any event, from the log's own
-// stream index ("<tenant>/wa/<session>" '\0' seq): one seek per session,
-// and a session first used just before a crash is there too.
-std::vector<std::string> wa_sessions(kv_store& kv, const std::string& tenant) {
-  const std::string prefix = tenant + "/wa/";
-  std::string upper = prefix;
-  upper.back() = static_cast<char>(upper.back() + 1);
-  std::vector<std::string> names;
-  for (std::string lower = prefix;;) {
-    auto it = kv.scan(cf::streams, lower, upper);
-    if (!it->valid()) break;
-    std::string_view key = it->key();
-    std::string stream(key.substr(0, key.find('\0')));
-    names.push_back(stream.substr(prefix.size()));
-    lower = stream + '\1';  // past every seq of this stream
-  }
-  return names;
-}
 
 // The session actors' bridge, on the libcurl client.
 class bridge_adapter : public wa::bridge {
@@ -161,8 +141,15 @@ int run_serve(const argv_t& argv) {
       for (auto& [id, t] : s.tenants)
         if (t.status == "active" && t.modules.count("whatsapp")) tenants.push_back(id);
     });
-    for (auto& t : tenants)
-      for (auto& session : wa_sessions(*store->kv, t)) (*rt)->read_whatsapp(t, session, [](result<wa_view>) {});
+    for (auto& t : tenants) {
+      // Every session with an event, from the stream index (one used just
+      // before a crash too).
+      const std::string prefix = wa::stream_of(t, "");
+      auto streams = store->log->streams_with_prefix(prefix);
+      if (!streams) return fail("serve", streams.error().message(), exit_failure);
+      for (auto& stream : *streams)
+        (*rt)->read_whatsapp(t, stream.substr(prefix.size()), [](result<wa_view>) {});
+    }
   }
   auto secret = jwt_secret(*cfg);
   if (!secret) return fail("serve", secret.error().message(), exit_failure);

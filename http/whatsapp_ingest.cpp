@@ -10,8 +10,7 @@
 namespace crmd::http {
 
 void ingest::step() {
-  if (next < messages.size()) return resolve(messages[next]);
-  if (next - messages.size() < statuses.size()) return status(statuses[next - messages.size()]);
+  if (next < messages.size() + statuses.size()) return resolve(false);
   if (answer) {  // moved out first: the answer may hold this job (a cycle otherwise)
     auto a = std::move(answer);
     answer = nullptr;
@@ -32,42 +31,35 @@ void ingest::contact_for(const std::string& phone, const std::string& name, bool
                                  [then = std::move(then)](result<command_ok> r) { then(r ? r->id : ""); });
 }
 
-void ingest::resolve(const connectors::wa::message_in& m, bool fresh) {
+// A status names the chat (a person's number) as a message does: both are
+// bound to the chat's contact.
+void ingest::resolve(bool fresh) {
   auto self = shared_from_this();
-  if (contact_override) return append(m, *contact_override, true);
-  contact_for(m.phone, m.from_me ? "" : m.push_name, fresh,
-              [self, m, fresh](std::string contact) { self->append(m, contact, fresh); });
+  if (contact_override) return append(*contact_override, true);
+  auto then = [self, fresh](std::string contact) { self->append(contact, fresh); };
+  if (next < messages.size()) {
+    const auto& m = messages[next];
+    return contact_for(m.phone, m.from_me ? "" : m.push_name, fresh, std::move(then));
+  }
+  contact_for(connectors::wa::phone_from_jid(statuses[next - messages.size()].remote_jid), "", fresh, std::move(then));
 }
 
-void ingest::append(const connectors::wa::message_in& m, const std::string& contact, bool fresh) {
-  auto self = shared_from_this();
-  ev::wa_message_received e{session, m.remote_jid, m.id, m.from_me, history, contact, m.push_name, m.text,
-                            m.media ? m.media->type : "", m.media ? m.media->mimetype : "",
-                            m.media ? m.media->caption : "", m.media ? m.media->size : -1, m.timestamp};
-  write(ev::whatsapp_event{e}, contact.empty() ? "" : crm::subject(tenant, contact),
-        "wa/" + tenant + "/" + session + "/" + m.remote_jid + "/" + (m.from_me ? "1" : "0") + "/" + m.id,
-        fresh ? std::function<void()>() : [self, m] { self->resolve(m, true); });
+void ingest::append(const std::string& contact, bool fresh) {
+  std::string subject = contact.empty() ? "" : crm::subject(tenant, contact);
+  if (next < messages.size()) {
+    const auto& m = messages[next];
+    ev::wa_message_received e{session, m.remote_jid, m.id, m.from_me, history, contact, m.push_name, m.text,
+                              m.media ? m.media->type : "", m.media ? m.media->mimetype : "",
+                              m.media ? m.media->caption : "", m.media ? m.media->size : -1, m.timestamp};
+    return write(ev::whatsapp_event{e}, subject,
+                 "wa/" + tenant + "/" + session + "/" + m.remote_jid + "/" + (m.from_me ? "1" : "0") + "/" + m.id, fresh);
+  }
+  const auto& u = statuses[next - messages.size()];
+  write(ev::whatsapp_event{ev::wa_message_status{session, u.remote_jid, u.id, u.status}}, subject,
+        "wa/" + tenant + "/" + session + "/" + u.remote_jid + "/" + u.id + "/status/" + u.status, fresh);
 }
 
-// A status names the chat (a person's number): it is bound to the same
-// subject as the chat's messages.
-void ingest::status(const connectors::wa::status_update& u, bool fresh) {
-  auto self = shared_from_this();
-  if (contact_override) return append_status(u, *contact_override, true);
-  contact_for(connectors::wa::phone_from_jid(u.remote_jid), "", fresh,
-              [self, u, fresh](std::string contact) { self->append_status(u, contact, fresh); });
-}
-
-void ingest::append_status(const connectors::wa::status_update& u, const std::string& contact, bool fresh) {
-  auto self = shared_from_this();
-  write(ev::whatsapp_event{ev::wa_message_status{session, u.remote_jid, u.id, u.status}},
-        contact.empty() ? "" : crm::subject(tenant, contact),
-        "wa/" + tenant + "/" + session + "/" + u.remote_jid + "/" + u.id + "/status/" + u.status,
-        fresh ? std::function<void()>() : [self, u] { self->status(u, true); });
-}
-
-void ingest::write(const ev::whatsapp_event& e, const std::string& subject, std::string key,
-                   std::function<void()> again) {
+void ingest::write(const ev::whatsapp_event& e, const std::string& subject, std::string key, bool fresh) {
   auto self = shared_from_this();
   auto enc = codec::encode(e);
   append_request r;
@@ -76,13 +68,13 @@ void ingest::write(const ev::whatsapp_event& e, const std::string& subject, std:
   r.meta = c->who();
   r.meta.causer = "bridge";
   r.idempotency_key = std::move(key);  // stored hashed: the phone in the JID never sits in the key space
-  c->ctx->deps.log.append_async(std::move(r), [self, again = std::move(again)](result<append_result> res) {
+  c->ctx->deps.log.append_async(std::move(r), [self, fresh](result<append_result> res) {
     // The views still named a contact erased a moment ago (their rebuild is
     // under way): the tenant, which forgot that number, decides afresh.
-    if (!res && res.error().code() == errc::subject_erased && again) {
+    if (!res && res.error().code() == errc::subject_erased && !fresh) {
       std::fprintf(stderr, "crmd whatsapp: %s: the views named an erased contact; asking the tenant afresh\n",
                    self->tenant.c_str());
-      return again();
+      return self->resolve(true);
     }
     if (!res) return self->c->fail(res.error());
     (res->deduplicated ? self->duplicates : self->stored) += 1;

@@ -41,13 +41,12 @@ struct ingest : std::enable_shared_from_this<ingest> {
   // ago (the tenant has forgotten its number already).
   void contact_for(const std::string& phone, const std::string& name, bool fresh,
                    std::function<void(std::string)> then);
-  void resolve(const connectors::wa::message_in& m, bool fresh = false);
-  void append(const connectors::wa::message_in& m, const std::string& contact, bool fresh);
-  void status(const connectors::wa::status_update& u, bool fresh = false);
-  void append_status(const connectors::wa::status_update& u, const std::string& contact, bool fresh);
-  // `again`: what to do when the subject turns out erased (resolve afresh,
-  // once); null when already afresh.
-  void write(const ev::whatsapp_event& e, const std::string& subject, std::string key, std::function<void()> again);
+  // The item at `next` (messages, then statuses): its chat's contact, then
+  // its event. A write refused for an erased subject resolves afresh, once
+  // (`fresh` set means it was).
+  void resolve(bool fresh);
+  void append(const std::string& contact, bool fresh);
+  void write(const ev::whatsapp_event& e, const std::string& subject, std::string key, bool fresh);
 };
 
 // POST /api/wa/send (http/whatsapp_send.cpp): through the tenant's provider,

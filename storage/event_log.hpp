@@ -130,6 +130,9 @@ class event_log {
   // Up to `max` events of `stream` from sequence `from_seq` on.
   virtual result<std::vector<stored_event>> read_stream(const std::string& stream,
                                                         uint64_t from_seq, size_t max) = 0;
+  // The names of the streams that start with `prefix` and hold any event,
+  // ascending; from the stream index, one seek per stream.
+  virtual result<std::vector<std::string>> streams_with_prefix(const std::string& prefix) = 0;
   // Up to `max` events from global position `from` on.
   virtual result<std::vector<stored_event>> read_all(uint64_t from, size_t max) = 0;
   // Every event from `from` on, decrypted, without copies. Stops at the first

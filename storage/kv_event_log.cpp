@@ -143,6 +143,20 @@ class kv_event_log : public event_log {
   result<std::vector<stored_event>> read_all(uint64_t from, size_t max) override {
     return reader_.read_all(from, max);
   }
+  result<std::vector<std::string>> streams_with_prefix(const std::string& prefix) override {
+    std::vector<std::string> names;
+    std::string upper = prefix + '\xff';  // stream names are text: no byte 0xff
+    for (std::string lower = prefix;;) {
+      auto it = kv_->scan(cf::streams, lower, upper);
+      if (!it->valid()) {
+        if (auto s = it->error(); !s) return s;
+        return names;
+      }
+      std::string_view key = it->key();
+      names.emplace_back(key.substr(0, key.find('\0')));
+      lower = stream_upper(names.back());  // past every seq of this stream
+    }
+  }
   status scan(uint64_t from, const scan_visitor& visit) override { return reader_.scan(from, visit); }
   status scan_types(uint64_t from, const type_filter& wanted, const scan_visitor& visit) override {
     return reader_.scan(from, visit, &wanted);

@@ -29,9 +29,7 @@ class cli : public ::testing::Test {
   // A store with events of two tenants, one subject erased.
   void seed() {
     std::filesystem::create_directories(data());
-    rocks_options ro;
-    ro.path = data() + "/db";
-    auto kv = open_rocks_kv(ro);
+    auto kv = open_store();
     ASSERT_TRUE(kv);
     auto log = open_event_log(std::move(*kv));
     ASSERT_TRUE(log);
@@ -47,19 +45,23 @@ class cli : public ::testing::Test {
                                                     "acme/lead/L2"))));
     ASSERT_TRUE(l.erase_subject("acme/lead/L2"));
   }
-  void put_raw(uint64_t pos, const std::string& value) {
+  // The data directory's store, opened directly (crmd not running).
+  result<std::unique_ptr<kv_store>> open_store(bool read_only = false) {
     rocks_options ro;
     ro.path = data() + "/db";
-    auto kv = open_rocks_kv(ro);
+    ro.read_only = read_only;
+    ro.create_if_missing = !read_only;
+    return open_rocks_kv(ro);
+  }
+  void put_raw(uint64_t pos, const std::string& value) {
+    auto kv = open_store();
     ASSERT_TRUE(kv);
     auto b = (*kv)->new_batch();
     b->put(cf::events, be64(pos), value);
     ASSERT_TRUE((*kv)->write(*b, true));
   }
   std::string get_raw(uint64_t pos) {
-    rocks_options ro;
-    ro.path = data() + "/db";
-    auto kv = open_rocks_kv(ro);
+    auto kv = open_store();
     std::string v;
     EXPECT_TRUE((*kv)->get(cf::events, be64(pos), &v));
     return v;
@@ -67,12 +69,8 @@ class cli : public ::testing::Test {
   // Every entry of every family of the log's store, "family/key" -> value,
   // read only: what "nothing stored was changed" compares.
   std::map<std::string, std::string> stored() {
-    rocks_options ro;
-    ro.path = data() + "/db";
-    ro.read_only = true;
-    ro.create_if_missing = false;
     std::map<std::string, std::string> all;
-    auto kv = open_rocks_kv(ro);
+    auto kv = open_store(true);
     EXPECT_TRUE(kv) << (kv ? "" : kv.error().message());
     if (!kv) return all;
     for (int f = 0; f < cf_count; ++f)

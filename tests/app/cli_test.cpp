@@ -94,9 +94,7 @@ TEST_F(cli, rebuild_folds_a_view_or_all_of_them_into_the_store_and_leaves_no_bul
   EXPECT_NE(bar.out.find(" events/s  ETA 0 s"), std::string::npos) << bar.out;
   EXPECT_NE(bar.out.find("\nrebuilt tasks to position 4"), std::string::npos) << bar.out;
 
-  rocks_options ro;
-  ro.path = data() + "/db";
-  auto kv = open_rocks_kv(ro);
+  auto kv = open_store();
   ASSERT_TRUE(kv);
   std::vector<std::string> leads, checkpoints, markers;
   for (auto it = (*kv)->scan(cf::projections, "", ""); it->valid(); it->next()) {
@@ -154,9 +152,7 @@ TEST_F(cli, verify_passes_then_names_a_flipped_byte) {
 TEST_F(cli, unknown_types_and_future_versions_stop_with_a_clear_error) {
   seed();
   {
-    rocks_options ro;
-    ro.path = data() + "/db";
-    auto kv = open_rocks_kv(ro);
+    auto kv = open_store();
     ASSERT_TRUE(kv);
     auto log = open_event_log(std::move(*kv));
     ASSERT_TRUE(log);

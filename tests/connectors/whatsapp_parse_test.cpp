@@ -223,6 +223,8 @@ TEST(whatsapp_bridge, older_bridges_send_no_seq) {
   EXPECT_FALSE(ev.seq);
   EXPECT_EQ(std::get<upsert>(ev.data).type, "notify");
   EXPECT_EQ(*parsed(R"({"seq":0,"event":"messages.upsert","data":{"messages":[]}})").seq, 0u);
+  EXPECT_EQ(ev.session, "main") << "no session named: main";
+  EXPECT_EQ(parsed(R"({"session":"sales","event":"messages.upsert","data":{"messages":[]}})").session, "sales");
 }
 
 // --- messages.update ------------------------------------------------------------------
@@ -267,6 +269,9 @@ TEST(whatsapp_bridge, malformed_bodies_are_error_values) {
   expect_refused(R"({"seq":1.5,"event":"messages.upsert","data":{"messages":[]}})", "invalid_field", "seq");
   expect_refused(R"({"event":"messages.upsert","data":{"type":"prepend","messages":[]}})", "invalid_field",
                  "data.type");
+  expect_refused(R"({"session":7,"event":"messages.upsert","data":{"messages":[]}})", "invalid_field", "session");
+  expect_refused(R"({"session":["sales"],"event":"messages.upsert","data":{"messages":[]}})", "invalid_field",
+                 "session");
 }
 
 TEST(whatsapp_bridge, a_message_without_key_id_names_the_field) {

@@ -157,8 +157,12 @@ TEST_F(whatsapp_sessions, a_named_session_is_its_own_actor_stream_and_bridge_ses
   EXPECT_EQ(bridge.count("POST /sessions/acme/sales/messages"), 1u) << bridge.all();
   test::expect_error(api("POST", "/api/wa/send", json{{"to", "+972521110000"}, {"text", "hi"}, {"session", "../x"}}.dump()),
                      400, "invalid_field");
+  test::expect_error(api("POST", "/api/wa/send", json{{"to", "+972521110000"}, {"text", "hi"}, {"session", 7}}.dump()),
+                     400, "invalid_field");
   test::expect_error(deliver(update(3, {{"qr", "x"}}, "Sales!")), 400, "invalid_field");
   test::expect_error(deliver(update(3, {{"qr", "x"}}, "cloud")), 400, "invalid_field");  // the Cloud API's label
+  test::expect_error(deliver(update(3, {{"qr", "x"}}, std::string(33, 's'))), 400, "invalid_field");
+  test::expect_error(deliver(update(3, {{"qr", "x"}}, std::string(100000, 's'))), 400, "invalid_field");
   test::expect_error(api("GET", "/api/whatsapp/status?session=cloud"), 400, "invalid_field");
 
   // A restarted crmd reconciles the named session with the bridge too (the

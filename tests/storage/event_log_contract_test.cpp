@@ -193,6 +193,17 @@ TEST_P(event_log_contract, duplicate_keys_in_one_group_commit_write_once) {
   for (auto f : firsts) EXPECT_EQ(f, 1u);
 }
 
+TEST_P(event_log_contract, streams_with_a_prefix_are_listed_once_each_in_order) {
+  for (auto stream : {"acme/wa/sales", "acme/wa/main", "acme/wamsg/main", "acme/wa/main", "beta/wa/main", "acme/w/x"})
+    ASSERT_TRUE(append(one(stream, note("v"))));
+  auto wa = log_->streams_with_prefix("acme/wa/");
+  ASSERT_TRUE(wa);
+  EXPECT_EQ(*wa, (std::vector<std::string>{"acme/wa/main", "acme/wa/sales"}));
+  auto none = log_->streams_with_prefix("gamma/");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(event_log_contract, read_all_and_read_stream_page) {
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(append(one(i % 2 ? "a/k/x" : "b/k/y", note(std::to_string(i)))));
   auto page = log_->read_all(4, 3);
